@@ -1,0 +1,33 @@
+"""Errors a user can cause. The CLI catches `SpurbenchError` once, prints one line, exits 2.
+
+Anything else is a bug and stays a traceback.
+"""
+
+from __future__ import annotations
+
+
+class SpurbenchError(Exception):
+    """Base class for every error caused by the user's input, not by a bug."""
+
+
+class ParameterError(SpurbenchError):
+    """A parameter is out of its allowed range; `field` names it so the spec loader can add the file."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class SpecError(SpurbenchError):
+    """A scenario file is malformed or holds an invalid value."""
+
+    def __init__(self, path: object, field: str | None, message: str):
+        where = f"{path}" if field is None else f"{path}: {field}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.field = field
+
+
+class UnknownNameError(SpurbenchError):
+    """A model, generator or scenario name that is not registered."""

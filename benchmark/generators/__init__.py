@@ -1,0 +1,16 @@
+"""Generator families, one module per family; importing this package registers every module in it.
+
+Adding a family touches one file: drop a module here that decorates its class with
+`@register_generator("name")`.
+"""
+
+import importlib
+import pkgutil
+
+from benchmark.generators.base import Generator, Sample
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["Generator", "Sample"]

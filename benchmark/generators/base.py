@@ -1,0 +1,145 @@
+"""The generator contract: `Sample`, the `Generator` base class and parameter checks.
+
+A generator family draws labelled samples at any shift level in [0, 1]: 0 is the training
+distribution, 1 the most extreme shift the family defines. Families whose densities are known
+also expose the true posterior, which the `bayes_oracle` / `invariant_oracle` reference models
+predict with, and closed-form oracle accuracies where they exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from benchmark.errors import ParameterError
+
+ROLES = ("core", "spurious", "noise")
+
+
+@dataclass
+class Sample:
+    """A labelled sample and everything the metrics need to know about how it was made.
+
+    Attributes
+    ----------
+    X : (n, d) float array; NaN marks a missing feature.
+    y : (n,) int array of class labels 0..n_classes-1.
+    roles : per feature, one of ``ROLES``.
+    attr : (n,) int array, the spurious attribute, where the family has one.
+    group : (n,) int array, the group (y, attr) as one id, for worst-group accuracy.
+    X_counterfactual : X with the spurious attribute flipped and everything else equal.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    roles: tuple[str, ...]
+    attr: np.ndarray | None = None
+    group: np.ndarray | None = None
+    X_counterfactual: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n, d = self.X.shape
+        if len(self.roles) != d or len(self.y) != n:
+            raise ValueError(f"sample shapes disagree: X {self.X.shape}, y {self.y.shape}, "
+                             f"{len(self.roles)} roles")
+        if any(r not in ROLES for r in self.roles):
+            raise ValueError(f"roles must be among {ROLES}, got {set(self.roles)}")
+
+    @property
+    def core_columns(self) -> np.ndarray:
+        """Indices of the core features."""
+        return np.flatnonzero(np.asarray(self.roles) == "core")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+class Generator:
+    """Base class of every generator family; subclasses validate their parameters in `__init__`.
+
+    Subclasses must set ``self.n_classes`` and implement `sample`; the oracle methods return None
+    where the family cannot compute them (for instance families built on real data).
+    """
+
+    family: ClassVar[str] = ""
+    n_classes: int = 2
+
+    def sample(self, n: int, shift: float, rng: np.random.Generator) -> Sample:
+        """Draw `n` labelled examples at shift level `shift`."""
+        raise NotImplementedError
+
+    def bayes_accuracy(self, shift: float) -> float | None:
+        """Exact accuracy of the Bayes-optimal classifier at `shift`, when known."""
+        return None
+
+    def invariant_accuracy(self, shift: float) -> float | None:
+        """Exact best accuracy from the core features alone at `shift`, when known."""
+        return None
+
+    def posterior(self, X: np.ndarray, shift: float) -> np.ndarray | None:
+        """True P(y | x) under the distribution at `shift`, (n, n_classes); None if unknown."""
+        return None
+
+    def invariant_posterior(self, X: np.ndarray, shift: float) -> np.ndarray | None:
+        """True P(y | core features of x) at `shift`, (n, n_classes); None if unknown."""
+        return None
+
+
+# ---- parameter checks: each raises ParameterError naming the field and what is allowed ----
+
+def check_probability(name: str, value: Any, *, open_interval: bool = False) -> float:
+    """A float in [0, 1] (or (0, 1) when `open_interval`)."""
+    v = check_real(name, value)
+    if open_interval and not 0.0 < v < 1.0:
+        raise ParameterError(name, f"must be strictly between 0 and 1, got {value!r}")
+    if not 0.0 <= v <= 1.0:
+        raise ParameterError(name, f"must be between 0 and 1, got {value!r}")
+    return v
+
+
+def check_real(name: str, value: Any, *, minimum: float | None = None,
+               exclusive_minimum: bool = False, maximum: float | None = None) -> float:
+    """A finite real number, optionally bounded."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ParameterError(name, f"must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ParameterError(name, f"must be finite, got {value!r}")
+    if minimum is not None and (v < minimum or (exclusive_minimum and v == minimum)):
+        bound = ">" if exclusive_minimum else ">="
+        raise ParameterError(name, f"must be {bound} {minimum}, got {value!r}")
+    if maximum is not None and v > maximum:
+        raise ParameterError(name, f"must be <= {maximum}, got {value!r}")
+    return v
+
+
+def check_int(name: str, value: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """An integer >= `minimum` (and <= `maximum`)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ParameterError(name, f"must be an integer, got {value!r}")
+    if value < minimum:
+        raise ParameterError(name, f"must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(name, f"must be an integer <= {maximum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """One of `choices`."""
+    if value not in choices:
+        raise ParameterError(name, f"must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_shift(shift: Any) -> float:
+    """A shift level in [0, 1]."""
+    return check_probability("shift", shift)
+
+
+def interpolate(start: float, end: float, shift: float) -> float:
+    """The value a linearly-shifted quantity takes at `shift` (start at 0, end at 1)."""
+    return start + check_shift(shift) * (end - start)

@@ -1,0 +1,52 @@
+"""Reference predictors that know the data-generating process: the Bayes and invariant oracles.
+
+They are not learners: the harness hands them the generator and the test shift level through
+`set_distribution` (any model exposing that method receives it), and they predict with the
+family's true posterior. Families without a known density (built on real data) have none, and
+the harness does not run oracles on them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from benchmark.registry import register_model
+
+
+class PosteriorOracle(ClassifierMixin, BaseEstimator):
+    """Predicts with a generator's true posterior: the full one, or the core-features-only one."""
+
+    def __init__(self, kind: str = "bayes"):
+        self.kind = kind
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PosteriorOracle:
+        self.classes_ = np.unique(y)
+        return self
+
+    def set_distribution(self, generator: object, shift: float) -> None:
+        self.generator_, self.shift_ = generator, shift
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        method = self.generator_.posterior if self.kind == "bayes" else (
+            self.generator_.invariant_posterior)
+        proba = method(np.asarray(X, dtype=float), self.shift_)
+        if proba is None:
+            raise RuntimeError(f"{self.generator_.family} has no known {self.kind} posterior")
+        self.classes_ = np.arange(proba.shape[1])
+        return proba
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1)
+
+
+@register_model("bayes_oracle", paradigm="oracle")
+def bayes_oracle(random_state: int) -> PosteriorOracle:
+    """The Bayes-optimal rule of the test distribution (knows the true density at each shift)."""
+    return PosteriorOracle("bayes")
+
+
+@register_model("invariant_oracle", paradigm="oracle")
+def invariant_oracle(random_state: int) -> PosteriorOracle:
+    """The best rule that reads the core features only."""
+    return PosteriorOracle("invariant")

@@ -1,0 +1,206 @@
+"""Model and generator registries: plain dicts behind `register_*` / `get_*` functions.
+
+Models come from three places, all ending up as a `ModelEntry` in one dict:
+the `@register_model` decorator inside the repo, the `spurbench.models` entry-point group
+(loaded once, on the first lookup; a broken plugin warns and is skipped), and
+`package.module:factory` strings given on the command line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from benchmark.errors import SpurbenchError, UnknownNameError
+
+PARADIGMS = ("generative", "discriminative", "oracle")
+KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary"})
+ENTRY_POINT_GROUP = "spurbench.models"
+
+ModelFactory = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """What the harness needs to know about a model: how to build it and what it can do."""
+
+    name: str
+    paradigm: str
+    factory: ModelFactory
+    tags: frozenset[str] = field(default_factory=frozenset)
+    description: str = ""
+
+    def build(self, random_state: int) -> Any:
+        """A fresh, unfitted estimator seeded with `random_state`."""
+        return self.factory(random_state=random_state)
+
+
+_MODELS: dict[str, ModelEntry] = {}
+_GENERATORS: dict[str, type] = {}
+_plugins_loaded = False
+
+
+def _first_line(obj: object) -> str:
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def _check_paradigm(name: str, paradigm: str) -> None:
+    if paradigm not in PARADIGMS:
+        raise SpurbenchError(
+            f"model {name!r}: paradigm {paradigm!r} is not allowed; use one of {', '.join(PARADIGMS)}"
+        )
+
+
+def register_model(
+    name: str,
+    *,
+    paradigm: str,
+    tags: Iterable[str] = (),
+    description: str | None = None,
+) -> Callable[[ModelFactory], ModelFactory]:
+    """Register a factory `f(random_state) -> classifier` under `name`.
+
+    Parameters
+    ----------
+    name : the name used in specs, on the command line and in the results.
+    paradigm : "generative", "discriminative" or "oracle" (reference predictors).
+    tags : capabilities, from ``KNOWN_TAGS``; the harness and report read them.
+    description : one line for ``spurbench list models``; defaults to the factory's docstring.
+    """
+    _check_paradigm(name, paradigm)
+    tags = frozenset(tags)
+    unknown = tags - KNOWN_TAGS
+    if unknown:
+        raise SpurbenchError(
+            f"model {name!r}: unknown tags {sorted(unknown)}; known tags are {sorted(KNOWN_TAGS)}"
+        )
+
+    def decorator(factory: ModelFactory) -> ModelFactory:
+        if name in _MODELS and _MODELS[name].factory is not factory:
+            raise SpurbenchError(f"model {name!r} is registered twice")
+        _MODELS[name] = ModelEntry(
+            name, paradigm, factory, tags, description or _first_line(factory)
+        )
+        return factory
+
+    return decorator
+
+
+def _load_builtins() -> None:
+    importlib.import_module("benchmark.models")
+    importlib.import_module("benchmark.generators")
+
+
+def _entry_from_object(name: str, obj: Any, paradigm: str | None = None) -> ModelEntry:
+    """Build an entry from a plugin object that was not registered with the decorator."""
+    paradigm = paradigm or getattr(obj, "paradigm", None)
+    if paradigm is None:
+        raise SpurbenchError(
+            f"model {name!r}: {obj!r} has no `paradigm` attribute; "
+            f"set one or pass --paradigm ({', '.join(PARADIGMS)})"
+        )
+    _check_paradigm(name, paradigm)
+    if not callable(obj):
+        raise SpurbenchError(f"model {name!r}: {obj!r} is not a callable factory")
+    tags = frozenset(getattr(obj, "tags", ()))
+    return ModelEntry(name, paradigm, obj, tags, _first_line(obj))
+
+
+def _load_plugins() -> None:
+    """Load the `spurbench.models` entry points once; a broken plugin is a warning, not a crash."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _MODELS:
+            continue
+        try:
+            obj = ep.load()
+            if ep.name not in _MODELS:  # the module may have registered itself on import
+                _MODELS[ep.name] = _entry_from_object(ep.name, obj)
+        except Exception as exc:  # a plugin's bug must not break the host
+            warnings.warn(
+                f"spurbench plugin {ep.name!r} ({ep.value}) failed to load and is skipped: {exc}",
+                stacklevel=2,
+            )
+
+
+def reset_plugins() -> None:
+    """Forget loaded plugins so the next lookup scans entry points again (tests, notebooks)."""
+    global _plugins_loaded
+    _plugins_loaded = False
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> UnknownNameError:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return UnknownNameError(f"unknown {kind} {name!r}.{hint} Known: {', '.join(known)}")
+
+
+def load_model_reference(ref: str, paradigm: str | None = None) -> ModelEntry:
+    """Register and return the model named by a `package.module:factory` string."""
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise SpurbenchError(f"--model {ref!r}: expected 'package.module:factory'")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SpurbenchError(f"--model {ref!r}: cannot import it ({exc})") from None
+    entry = _entry_from_object(ref, obj, paradigm)
+    _MODELS[ref] = entry
+    return entry
+
+
+def get_model(name: str) -> ModelEntry:
+    """The registry entry for `name`; an unknown name lists the close matches and all names."""
+    _load_builtins()
+    if name not in _MODELS:
+        _load_plugins()
+    if name not in _MODELS and ":" in name:
+        return load_model_reference(name)
+    if name not in _MODELS:
+        raise _unknown("model", name, _MODELS)
+    return _MODELS[name]
+
+
+def list_models() -> list[ModelEntry]:
+    """Every registered model (built-ins and plugins), sorted by paradigm then name."""
+    _load_builtins()
+    _load_plugins()
+    order = {p: i for i, p in enumerate(PARADIGMS)}
+    return sorted(_MODELS.values(), key=lambda e: (order[e.paradigm], e.name))
+
+
+def register_generator(name: str) -> Callable[[type], type]:
+    """Register a generator family class under `name` (its docstring's first line describes it)."""
+
+    def decorator(cls: type) -> type:
+        if name in _GENERATORS and _GENERATORS[name] is not cls:
+            raise SpurbenchError(f"generator {name!r} is registered twice")
+        cls.family = name
+        _GENERATORS[name] = cls
+        return cls
+
+    return decorator
+
+
+def get_generator(name: str) -> type:
+    """The generator family class registered under `name`."""
+    _load_builtins()
+    if name not in _GENERATORS:
+        raise _unknown("generator family", name, _GENERATORS)
+    return _GENERATORS[name]
+
+
+def list_generators() -> dict[str, str]:
+    """Family name -> one-line description."""
+    _load_builtins()
+    return {name: _first_line(cls) for name, cls in sorted(_GENERATORS.items())}

@@ -1,0 +1,165 @@
+"""The results store: one SQLite file per run directory, exported to CSV.
+
+Each finished fit's rows are written in one transaction together with its key in `fits`, so an
+interrupted run loses only what was in flight, and `--resume` skips exactly the stored fits.
+A run holds an exclusive lock on the directory: a second writer is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmark.errors import SpurbenchError
+
+DB_NAME = "results.sqlite"
+CSV_NAME = "results.csv"
+LOCK_NAME = ".lock"
+
+# Column name -> SQLite type; the order is the CSV's column order.
+COLUMNS: dict[str, str] = {
+    "scenario": "TEXT", "family": "TEXT", "shift": "REAL", "model": "TEXT", "paradigm": "TEXT",
+    "seed": "INTEGER", "n_train": "INTEGER", "n_test": "INTEGER",
+    "accuracy": "REAL", "balanced_accuracy": "REAL", "worst_group_accuracy": "REAL",
+    "log_loss": "REAL", "brier": "REAL", "ece": "REAL", "auroc": "REAL",
+    "spurious_reliance": "REAL", "spurious_importance": "REAL",
+    "bayes_accuracy": "REAL", "invariant_accuracy": "REAL",
+    "missing_handling": "TEXT", "fit_seconds": "REAL", "predict_seconds": "REAL",
+    "status": "TEXT", "error": "TEXT", "fit_key": "TEXT", "scenario_hash": "TEXT",
+}
+METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_loss", "brier",
+                  "ece", "auroc", "spurious_reliance", "spurious_importance", "bayes_accuracy",
+                  "invariant_accuracy")
+SORT_ORDER = ["scenario", "model", "n_train", "seed", "shift"]
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS results ({", ".join(f'"{c}" {t}' for c, t in COLUMNS.items())});
+CREATE INDEX IF NOT EXISTS results_fit ON results(fit_key);
+CREATE TABLE IF NOT EXISTS fits (fit_key TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS manifest (fit_key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class StoreLockedError(SpurbenchError):
+    """Another process is writing to the same run directory."""
+
+
+def _clean(value: Any) -> Any:
+    """SQLite stores NaN as NULL; keep it explicit so CSV round-trips are exact."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+class ResultStore:
+    """Writer for one run directory. Use as a context manager: it holds the directory lock."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.db_path = self.run_dir / DB_NAME
+        self._lock_file = None
+        self.conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> ResultStore:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.run_dir / LOCK_NAME).open("w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise StoreLockedError(
+                f"{self.run_dir}: another spurbench run is writing here; wait for it or use --out"
+            ) from None
+        self.conn = sqlite3.connect(self.db_path, timeout=60)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(_SCHEMA)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+
+    def has_results(self) -> bool:
+        return self.conn.execute("SELECT EXISTS(SELECT 1 FROM fits)").fetchone()[0] == 1
+
+    def clear(self) -> None:
+        """Forget every stored row (a fresh run in the same directory)."""
+        with self.conn:
+            for table in ("results", "fits", "manifest", "meta"):
+                self.conn.execute(f"DELETE FROM {table}")
+
+    def completed_keys(self) -> set[str]:
+        """Keys of the fits whose rows are stored (successful or not)."""
+        return {k for (k,) in self.conn.execute("SELECT fit_key FROM fits")}
+
+    def write_fit(self, fit_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store one fit's rows atomically, replacing any earlier attempt at the same fit."""
+        status = "error" if any(r["status"] != "ok" for r in rows) else "ok"
+        columns = list(COLUMNS)
+        placeholders = ", ".join("?" for _ in columns)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with self.conn:
+            self.conn.execute("DELETE FROM results WHERE fit_key = ?", (fit_key,))
+            self.conn.executemany(
+                f"INSERT INTO results ({quoted}) VALUES ({placeholders})",
+                [[_clean(row.get(c)) for c in columns] for row in rows],
+            )
+            self.conn.execute("INSERT OR REPLACE INTO fits VALUES (?, ?)", (fit_key, status))
+
+    def set_manifest(self, keys: Iterable[str], meta: Mapping[str, Any]) -> None:
+        """Record which fits make up the current grid, and the run's configuration."""
+        with self.conn:
+            self.conn.execute("DELETE FROM manifest")
+            self.conn.executemany("INSERT OR IGNORE INTO manifest VALUES (?)",
+                                  [(k,) for k in keys])
+            self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                  [(k, json.dumps(v)) for k, v in meta.items()])
+
+    def frame(self) -> pd.DataFrame:
+        """The current grid's rows, sorted, one row per (scenario, shift, model, seed, n_train)."""
+        return read_sqlite(self.db_path)
+
+    def export_csv(self) -> Path:
+        path = self.run_dir / CSV_NAME
+        self.frame().to_csv(path, index=False, float_format="%.10g")
+        return path
+
+
+def read_sqlite(db_path: str | Path) -> pd.DataFrame:
+    """The rows of the fits listed in the run's manifest, in the canonical order."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        df = pd.read_sql_query(
+            "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key", conn
+        )
+    return df[list(COLUMNS)].sort_values(SORT_ORDER, kind="stable").reset_index(drop=True)
+
+
+def read_meta(run_dir: str | Path) -> dict[str, Any]:
+    """The run's configuration as recorded by `set_manifest` ({} without a database)."""
+    db = Path(run_dir) / DB_NAME
+    if not db.exists():
+        return {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+
+
+def read_results(run_dir: str | Path) -> pd.DataFrame:
+    """A run's rows: from `results.csv` when present (the committed form), else from SQLite."""
+    run_dir = Path(run_dir)
+    if (run_dir / CSV_NAME).exists():
+        return pd.read_csv(run_dir / CSV_NAME)
+    if (run_dir / DB_NAME).exists():
+        return read_sqlite(run_dir / DB_NAME)
+    raise SpurbenchError(f"{run_dir}: no {CSV_NAME} or {DB_NAME} here; run `spurbench run` first")
