@@ -18,6 +18,7 @@ import numpy as np
 from benchmark.errors import ParameterError
 
 ROLES = ("core", "spurious", "noise")
+SPLITS = ("train", "test")
 
 
 @dataclass
@@ -68,8 +69,12 @@ class Generator:
     family: ClassVar[str] = ""
     n_classes: int = 2
 
-    def sample(self, n: int, shift: float, rng: np.random.Generator) -> Sample:
-        """Draw `n` labelled examples at shift level `shift`."""
+    def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
+        """Draw `n` labelled examples at shift level `shift`.
+
+        `split` ("train" or "test") matters only to families built on a fixed pool of real rows,
+        which must never draw a test row into training; synthetic families ignore it.
+        """
         raise NotImplementedError
 
     def bayes_accuracy(self, shift: float) -> float | None:

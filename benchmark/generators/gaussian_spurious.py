@@ -68,7 +68,7 @@ class GaussianSpurious(Generator):
     def _block_mean(self, signs: np.ndarray, separation: float, width: int) -> np.ndarray:
         return np.outer(signs * separation / 2.0, np.full(width, 1.0 / np.sqrt(width)))
 
-    def sample(self, n: int, shift: float, rng: np.random.Generator) -> Sample:
+    def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
         rho = self.agreement(shift)
         y = (rng.random(n) < self.positive_fraction).astype(np.int64)
         agrees = rng.random(n) < rho
