@@ -1,0 +1,47 @@
+# spurbench: `make` lists the targets. Every target builds .venv from pyproject.toml if needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PAPER := results/paper
+JOBS ?= -1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv bench quick figures paper test lint perf clean
+
+help: ## print every target with a one-line description
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	touch $(STAMP)
+
+venv: $(STAMP) ## create or refresh .venv from pyproject.toml
+
+bench: $(STAMP) ## run every scenario in datasets/ with every model; results and report in results/latest
+	$(PY) -m benchmark run --out results/latest --overwrite --jobs $(JOBS)
+
+quick: $(STAMP) ## a small grid in seconds; results in results/quick
+	$(PY) -m benchmark run --quick --out results/quick --overwrite --jobs $(JOBS)
+
+paper: $(STAMP) ## rerun the committed reference run (results/paper) from scratch
+	$(PY) -m benchmark run --out $(PAPER) --overwrite --jobs $(JOBS)
+
+figures: $(STAMP) $(PAPER)/results.csv ## regenerate results/paper figures and report from the committed CSV (no refit)
+	$(PY) -m benchmark report $(PAPER)
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff (with isort rules) over the package and tests
+	$(PY) -m ruff check benchmark tests
+
+perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling
+	$(PY) -m benchmark.perf --out results/perf.json
+
+clean: ## remove .venv, caches and scratch results (keeps results/paper)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info results/latest results/quick
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

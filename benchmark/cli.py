@@ -1,0 +1,174 @@
+"""`spurbench` command line: run | report | list | validate | sample | explain.
+
+User errors (`SpurbenchError`) are caught here once: one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmark.errors import SpurbenchError
+from benchmark.registry import get_model, list_generators, list_models, load_model_reference
+
+DEFAULT_OUT = Path("results/latest")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage already; keep its message to one line plus usage."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not allowed: use N >= 1, or -1 for all cores")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _model_names(args: argparse.Namespace) -> list[str] | None:
+    """Models from --models a,b and --model package.module:factory, validated."""
+    names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
+    for ref in args.model or []:
+        names.append(load_model_reference(ref, args.paradigm).name)
+    for name in names:
+        get_model(name)
+    return names or None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from benchmark import harness
+    from benchmark.spec import load_scenarios
+
+    scenarios = load_scenarios(args.specs)
+    if args.quick:
+        scenarios = [s.quick() for s in scenarios]
+    summary = harness.run(
+        scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
+        backend=args.backend, scheduler=args.scheduler, resume=args.resume,
+        overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
+        progress=not args.no_progress)
+    print(summary)
+    if not args.no_report:
+        from benchmark.report.render import write_report
+
+        print(f"report: {write_report(Path(args.out))}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from benchmark.report.render import write_report
+
+    print(f"report: {write_report(Path(args.run_dir))}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "models":
+        rows = [(e.name, e.paradigm, ",".join(sorted(e.tags)) or "-", e.description)
+                for e in list_models()]
+        header = ("name", "paradigm", "tags", "description")
+    elif args.what == "generators":
+        rows = list(list_generators().items())
+        header = ("family", "description")
+    else:
+        from benchmark.spec import load_scenarios
+
+        rows = [(s.name, s.family, s.description) for s in load_scenarios()]
+        header = ("scenario", "family", "description")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, str(row[-1])]))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from benchmark.harness import expand_grid
+    from benchmark.spec import load_scenarios
+
+    for scenario in load_scenarios(args.specs):
+        fits = len(expand_grid([scenario]))
+        print(f"ok  {scenario.path}: {scenario.name} ({scenario.family}), {fits} fits x "
+              f"{len(scenario.shift_levels)} shift levels")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="spurbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run scenarios x models x seeds x n_train and write a report")
+    run.add_argument("specs", nargs="*", help="scenario files, folders or names (default: datasets/)")
+    run.add_argument("--models", help="comma-separated model names (default: every registered one)")
+    run.add_argument("--model", action="append", metavar="MODULE:FACTORY",
+                     help="add a model from importable code, e.g. mypkg.models:make_clf")
+    run.add_argument("--paradigm", choices=("generative", "discriminative"),
+                     help="paradigm of --model factories that do not declare one")
+    run.add_argument("--seeds", type=_positive_int, help="seeds per cell (default: each spec's)")
+    run.add_argument("--jobs", type=_jobs, default=-1, help="parallel workers (-1: all cores)")
+    run.add_argument("--backend", choices=("loky", "dask"), default="loky")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler (with --backend dask)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
+    run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds")
+    run.add_argument("--resume", action="store_true", help="skip fits already stored in --out")
+    run.add_argument("--overwrite", action="store_true", help="discard results stored in --out")
+    run.add_argument("--timeout", type=_positive_float, help="seconds a fit may take before it "
+                     "is recorded as an error")
+    run.add_argument("--run-seed", type=int, default=0, help="root of every random stream")
+    run.add_argument("--no-report", action="store_true", help="store results only")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    report = sub.add_parser("report", help="figures, tables and analysis from a run's stored rows")
+    report.add_argument("run_dir", help="a run directory, e.g. results/latest")
+    report.set_defaults(func=_cmd_report)
+
+    lister = sub.add_parser("list", help="list models, generator families or scenarios")
+    lister.add_argument("what", choices=("models", "generators", "scenarios"))
+    lister.set_defaults(func=_cmd_list)
+
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("specs", nargs="+", help="scenario files or folders")
+    validate.set_defaults(func=_cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SpurbenchError as exc:
+        print(f"spurbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("spurbench: interrupted; stored fits are kept (rerun with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

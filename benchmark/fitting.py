@@ -1,0 +1,240 @@
+"""One fit: draw the training sample, fit one model, score it at every shift level.
+
+This is what runs inside a worker. It receives only a `FitTask` (a few strings and numbers),
+generates its data from the seed, and returns plain rows: arrays never cross process boundaries.
+A model that raises (or runs past the time limit) becomes rows with status "error".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.impute import SimpleImputer
+from threadpoolctl import threadpool_limits
+
+from benchmark import __version__
+from benchmark.generators.base import Generator, Sample
+from benchmark.metrics import score_predictions
+from benchmark.registry import ModelEntry, get_model
+from benchmark.seeding import int_seed_for, rng_for, stable_hash
+from benchmark.spec import Scenario
+from benchmark.store import METRIC_COLUMNS
+
+EM_SUFFIX = "+em"
+
+
+class FitTimeout(Exception):
+    """The fit ran past the run's --timeout."""
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """Everything that determines one fit's numbers; small enough to ship to any worker."""
+
+    scenario: Scenario
+    model: str
+    seed: int
+    n_train: int
+    run_seed: int = 0
+    timeout: float | None = None
+
+    @property
+    def scenario_hash(self) -> str:
+        return self.scenario.content_hash()
+
+    def key(self, entry: ModelEntry | None = None) -> str:
+        """Content key for resume: scenario content, model and its parameters, seed, size, version."""
+        entry = entry or get_model(self.model)
+        estimator = entry.build(self.model_seed())
+        words = stable_hash(self.scenario_hash, self.model, repr(estimator), self.seed, self.n_train,
+                            self.run_seed, __version__)
+        return "".join(f"{w:08x}" for w in words)
+
+    def model_seed(self) -> int:
+        return int_seed_for(self.run_seed, self.scenario_hash, self.model, self.seed, "model")
+
+    def train_rng(self) -> np.random.Generator:
+        # No model in the key: every model of a scenario sees the same data (paired comparisons).
+        return rng_for(self.run_seed, self.scenario_hash, self.seed, "train", self.n_train)
+
+    def test_rng(self, level: float) -> np.random.Generator:
+        return rng_for(self.run_seed, self.scenario_hash, self.seed, "test", level)
+
+
+@dataclass
+class FitResult:
+    key: str
+    rows: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def failed(self) -> bool:
+        return any(r["status"] != "ok" for r in self.rows)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise FitTimeout after `seconds` of wall time.
+
+    Uses SIGALRM, which works where tasks run on a process's main thread (in-process and loky
+    workers). In threaded workers (Dask) the limit is checked after the fit instead.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise FitTimeout(f"fit exceeded the {seconds:g} s timeout")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _aligned_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """predict_proba with one column per class label 0..n_classes-1 (absent classes get 0)."""
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    classes = np.asarray(model.classes_).astype(int)
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((len(X), n_classes))
+    full[:, classes] = proba
+    return full
+
+
+class _FittedModel:
+    """A fitted model plus what the harness does around it: imputation and oracle context."""
+
+    def __init__(self, entry: ModelEntry, estimator: Any, generator: Generator, train: Sample,
+                 columns: np.ndarray | None = None):
+        self.entry, self.estimator, self.generator = entry, estimator, generator
+        self.columns = columns  # restrict to these features (the core-only reference)
+        X = self._select(train.X)
+        self.imputer = None
+        if "missing" not in entry.tags:
+            self.imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X)
+        estimator.fit(X, train.y)
+
+    def _select(self, X: np.ndarray) -> np.ndarray:
+        return X if self.columns is None else X[:, self.columns]
+
+    def missing_handling(self, X: np.ndarray) -> str:
+        if not np.isnan(X).any():
+            return "none"
+        return "native" if self.imputer is None else "mean_imputation"
+
+    def proba(self, X: np.ndarray, shift: float) -> np.ndarray:
+        X = self._select(X)
+        if self.imputer is not None and np.isnan(X).any():
+            X = self.imputer.transform(X)
+        if hasattr(self.estimator, "set_distribution"):
+            self.estimator.set_distribution(self.generator, shift)
+        return _aligned_proba(self.estimator, X, self.generator.n_classes)
+
+
+def _metrics(test: Sample, proba: np.ndarray, proba_cf: np.ndarray | None) -> dict[str, float]:
+    return score_predictions(test.y, proba, test.group, proba_cf)
+
+
+def _feature_importance_share(fitted: _FittedModel, train: Sample, seed: int) -> float:
+    try:
+        from benchmark.importance import feature_importance, spurious_share
+    except ImportError:  # importance lands with the model zoo
+        return float("nan")
+    if "spurious" not in train.roles:
+        return float("nan")
+    X = train.X if fitted.imputer is None else fitted.imputer.transform(train.X)
+    return spurious_share(feature_importance(fitted.estimator, X, train.y, seed), train.roles)
+
+
+def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[dict[str, Any]]:
+    """Rows for every shift level (and for the prior-adapted variant where it applies)."""
+    gen, scenario = fitted.generator, task.scenario
+    adapt = getattr(gen, "prior_adaptation", False) and "prior_shift" in fitted.entry.tags
+    core_ref = None
+    if (gen.invariant_accuracy(0.0) is None and "spurious" in train.roles
+            and fitted.entry.paradigm != "oracle"):
+        # Real data has no invariant oracle: the reference is the same model without the
+        # spurious columns.
+        core_ref = _FittedModel(fitted.entry, clone(fitted.estimator), gen, train,
+                                columns=train.core_columns)
+    share = _feature_importance_share(fitted, train, task.model_seed())
+    train_prior = np.bincount(train.y, minlength=gen.n_classes) / len(train.y)
+    rows = []
+    for level in scenario.shift_levels:
+        test = gen.sample(scenario.n_test, level, task.test_rng(level), split="test")
+        start = time.perf_counter()
+        proba = fitted.proba(test.X, level)
+        proba_cf = None if test.X_counterfactual is None else fitted.proba(test.X_counterfactual,
+                                                                           level)
+        predict_seconds = time.perf_counter() - start
+        oracle = {"bayes_accuracy": gen.bayes_accuracy(level),
+                  "invariant_accuracy": gen.invariant_accuracy(level)}
+        if core_ref is not None:
+            core_pred = core_ref.proba(test.X, level).argmax(axis=1)
+            oracle["invariant_accuracy"] = float(np.mean(core_pred == test.y))
+        common = {**oracle, "shift": level, "missing_handling": fitted.missing_handling(test.X),
+                  "predict_seconds": predict_seconds, "spurious_importance": share}
+        rows.append({**common, **_metrics(test, proba, proba_cf), "model": task.model})
+        if adapt:
+            from benchmark.adaptation import em_prior_adaptation
+
+            adapted, _ = em_prior_adaptation(proba, train_prior)
+            adapted_cf = None if proba_cf is None else em_prior_adaptation(proba_cf, train_prior)[0]
+            rows.append({**common, **_metrics(test, adapted, adapted_cf),
+                         "model": task.model + EM_SUFFIX})
+    return rows
+
+
+def _error_rows(task: FitTask, message: str) -> list[dict[str, Any]]:
+    gen = task.scenario.generator()
+    return [{**{c: float("nan") for c in METRIC_COLUMNS}, "shift": level, "model": task.model,
+             "bayes_accuracy": gen.bayes_accuracy(level),
+             "invariant_accuracy": gen.invariant_accuracy(level),
+             "missing_handling": None, "predict_seconds": float("nan"), "error": message,
+             "status": "error"}
+            for level in task.scenario.shift_levels]
+
+
+def run_fit(task: FitTask) -> FitResult:
+    """Fit `task.model` once on the shift-0 training sample and score it at every level."""
+    start = time.perf_counter()
+    entry = get_model(task.model)
+    key = task.key(entry)
+    gen = task.scenario.generator()
+    fit_seconds = float("nan")
+    try:
+        # One BLAS thread per fit: parallelism is across fits, and results do not depend on
+        # how many threads a worker happened to have.
+        with threadpool_limits(limits=1), time_limit(task.timeout):
+            train = gen.sample(task.n_train, 0.0, task.train_rng(), split="train")
+            fit_start = time.perf_counter()
+            fitted = _FittedModel(entry, entry.build(task.model_seed()), gen, train)
+            fit_seconds = time.perf_counter() - fit_start
+            rows = _score_levels(task, fitted, train)
+        elapsed = time.perf_counter() - start
+        if task.timeout and elapsed > task.timeout:
+            raise FitTimeout(f"fit exceeded the {task.timeout:g} s timeout ({elapsed:.1f} s)")
+        for row in rows:
+            row.update(status="ok", error=None)
+    except Exception as exc:  # a model's failure is a result, not a crash of the run
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        rows = _error_rows(task, detail)
+    base = {"scenario": task.scenario.name, "family": task.scenario.family,
+            "paradigm": entry.paradigm, "seed": task.seed, "n_train": task.n_train,
+            "n_test": task.scenario.n_test, "fit_seconds": fit_seconds, "fit_key": key,
+            "scenario_hash": task.scenario_hash}
+    return FitResult(key, [{**base, **row} for row in rows], time.perf_counter() - start)

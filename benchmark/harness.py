@@ -1,0 +1,200 @@
+"""The harness: expand the grid, skip what is stored, run the rest in parallel, store each fit.
+
+Grid = scenarios x models x seeds x n_train; each cell is one `FitTask` (see fitting.py), scored
+at every shift level of its scenario. Work goes through joblib (loky processes by default, or a
+Dask cluster); results stream back in completion order to the single writer in this process,
+which commits each fit's rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from joblib import Parallel, delayed, parallel_config
+from tqdm.auto import tqdm
+
+from benchmark import __version__
+from benchmark.errors import SpecError, SpurbenchError
+from benchmark.fitting import FitResult, FitTask, run_fit
+from benchmark.generators.base import Generator
+from benchmark.registry import ModelEntry, get_model, list_models
+from benchmark.spec import Scenario
+from benchmark.store import ResultStore
+
+BACKENDS = ("loky", "dask")
+DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "statsmodels", "seaborn", "matplotlib",
+                "joblib", "tqdm", "scipy")
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the closing paragraph and for tests."""
+
+    out_dir: Path
+    total: int
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    wall_seconds: float = 0.0
+    model_seconds: Counter = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        slowest = ", ".join(f"{m} {s:.1f} s" for m, s in self.model_seconds.most_common(3))
+        return (f"{self.total} fits in the grid: {self.done} run, {self.skipped} skipped "
+                f"(already stored), {self.failed} failed; wall time {self.wall_seconds:.1f} s. "
+                f"Slowest models (total fit time): {slowest or 'none'}. "
+                f"Results in {self.out_dir}.")
+
+
+def _knows_posterior(generator: Generator) -> bool:
+    return type(generator).posterior is not Generator.posterior
+
+
+def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[ModelEntry]:
+    """The models a scenario runs: the request (default: all registered), narrowed by the spec's
+    own `run.models`; oracles only where the family knows its posterior."""
+    entries = list_models() if requested is None else [get_model(name) for name in requested]
+    if scenario.models is not None:
+        try:
+            allowed = {get_model(name).name for name in scenario.models}
+        except SpurbenchError as exc:
+            raise SpecError(scenario.path, "run.models", str(exc)) from None
+        entries = [e for e in entries if e.name in allowed]
+    knows = _knows_posterior(scenario.generator())
+    return [e for e in entries if e.paradigm != "oracle" or knows]
+
+
+def expand_grid(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
+                seeds: int | None = None, run_seed: int = 0,
+                timeout: float | None = None) -> list[FitTask]:
+    """Every fit of the run, in a fixed order (the order does not affect any number)."""
+    if seeds is not None and seeds < 1:
+        raise SpurbenchError(f"--seeds: must be a positive integer, got {seeds}")
+    return [FitTask(scenario, entry.name, seed, n_train, run_seed, timeout)
+            for scenario in scenarios
+            for entry in models_for(scenario, models)
+            for n_train in scenario.n_train
+            for seed in range(seeds if seeds is not None else scenario.seeds)]
+
+
+def environment() -> dict[str, Any]:
+    """Versions of Python and every dependency, and the git commit, for the report."""
+    versions = {"python": platform.python_version(), "spurbench": __version__}
+    for dist in DEPENDENCIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[dist] = metadata.version(dist)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"versions": versions, "git_commit": commit}
+
+
+def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
+    names = sorted({t.model for t in tasks})
+    return {
+        "scenarios": [{"name": s.name, "family": s.family, "description": s.description,
+                       "params": s.params, "levels": list(s.shift_levels),
+                       "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
+                       "path": str(s.path)} for s in scenarios],
+        "models": [{"name": e.name, "paradigm": e.paradigm, "tags": sorted(e.tags),
+                    "description": e.description} for e in map(get_model, names)],
+        "seeds": sorted({t.seed for t in tasks}),
+        "run_seed": run_seed,
+        "command": " ".join(["spurbench", *sys.argv[1:]]),
+        **environment(),
+    }
+
+
+@contextlib.contextmanager
+def _backend(name: str, jobs: int, scheduler: str | None) -> Iterator[int]:
+    """Configure joblib for `name`; yields the n_jobs to pass to Parallel."""
+    if name == "loky":
+        yield jobs
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise SpurbenchError("--backend dask needs the dask extra: pip install 'spurbench[dask]'"
+                             ) from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            workers = jobs if jobs > 0 else os.cpu_count() or 1
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
+            except OSError as exc:
+                raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        stack.enter_context(parallel_config(backend="dask", wait_for_workers_timeout=60))
+        yield len(client.scheduler_info()["workers"]) or 1
+
+
+def _execute(tasks: Sequence[FitTask], jobs: int, backend: str, scheduler: str | None,
+             progress: bool) -> Iterator[FitResult]:
+    if backend not in BACKENDS:
+        raise SpurbenchError(f"--backend: {backend!r} is not allowed; use one of {BACKENDS}")
+    with _backend(backend, jobs, scheduler) as n_jobs:
+        if n_jobs == 1 and backend == "loky":
+            results: Any = map(run_fit, tasks)  # in-process, no pool to start
+        else:
+            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(run_fit)(task) for task in tasks)
+        yield from tqdm(results, total=len(tasks), desc="fits", unit="fit", disable=not progress,
+                        dynamic_ncols=True)
+
+
+def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
+        out_dir: str | Path = "results/latest", seeds: int | None = None, jobs: int = -1,
+        backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+        overwrite: bool = False, timeout: float | None = None, run_seed: int = 0,
+        progress: bool = True) -> RunSummary:
+    """Run the grid and store its rows in `out_dir`; see the module docstring.
+
+    Everything the user can get wrong is checked before the store is opened, so a bad input
+    never touches stored results. Without `resume` or `overwrite`, a directory that already
+    holds results is refused.
+    """
+    start = time.perf_counter()
+    if timeout is not None and timeout <= 0:
+        raise SpurbenchError(f"--timeout: must be a positive number of seconds, got {timeout}")
+    if jobs == 0:
+        raise SpurbenchError("--jobs: must be a positive integer, or negative (-1 = all cores)")
+    tasks = expand_grid(scenarios, models, seeds=seeds, run_seed=run_seed, timeout=timeout)
+    if not tasks:
+        raise SpurbenchError("the grid is empty: no scenario has a model to run")
+    keys = [task.key() for task in tasks]
+    summary = RunSummary(Path(out_dir), len(tasks))
+    with ResultStore(out_dir) as store:
+        if store.has_results() and not (resume or overwrite):
+            raise SpurbenchError(f"{out_dir}: already holds results; pass --resume to finish or "
+                                 "extend them, or --overwrite to start afresh")
+        if overwrite:
+            store.clear()
+        store.set_manifest(keys, _meta(scenarios, tasks, run_seed))
+        done = store.completed_keys() if resume else set()
+        pending = [t for t, k in zip(tasks, keys, strict=True) if k not in done]
+        summary.skipped = len(tasks) - len(pending)
+        for result in _execute(pending, jobs, backend, scheduler, progress):
+            store.write_fit(result.key, result.rows)
+            summary.done += 1
+            summary.failed += result.failed
+            summary.model_seconds[result.rows[0]["model"]] += result.seconds
+        store.export_csv()
+    summary.wall_seconds = time.perf_counter() - start
+    return summary
