@@ -2,4 +2,5 @@
 
 from benchmark.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # guarded: spawned worker processes re-import this module
+    raise SystemExit(main())
