@@ -1,0 +1,132 @@
+"""Shared machinery of the families built on real bundled data (no registration here).
+
+Real rows are finite, so a family must never hand a test row to training. `RowPool` splits the
+rows once, with a fixed seed, into a TRAIN pool and a TEST pool (stratified by class, disjoint);
+``Generator.sample(..., split=...)`` then draws from the pool it is told to: the harness passes
+``split="train"`` for the training draw and ``split="test"`` for every test draw, at every shift
+level (shift 0 included, which is why the split cannot be inferred from the shift).
+
+A draw of n rows is stratified: the classes get n rows in proportion to their share of the pool
+(largest remainder; every class at least one row once n reaches the number of classes, so a tiny
+training set still holds every class). Within a class, rows are drawn WITHOUT replacement when the
+pool has enough of them, with replacement (bootstrap) otherwise; n at most the pool size therefore
+never repeats a row, and n equal to the pool size returns the whole pool (shuffled).
+
+The spurious attribute a is the families' shared injection mechanism: a takes the same values as
+y and agrees with it with probability rho(shift); a disagreeing a is uniform over the other
+classes. Its counterfactual is ``(a + 1) mod n_classes`` (for two classes, the flip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import numpy as np
+from sklearn import datasets
+
+from benchmark.errors import ParameterError
+from benchmark.generators.base import SPLITS, check_choice, check_int, check_probability, interpolate
+
+DEFAULT_TEST_FRACTION = 0.3
+_LOADERS: dict[str, Callable[..., Any]] = {
+    "digits": datasets.load_digits,
+    "breast_cancer": datasets.load_breast_cancer,
+    "wine": datasets.load_wine,
+}
+
+
+@cache
+def load_table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of a table bundled with scikit-learn (read from disk, no download).
+
+    Cached: a family is instantiated for every spec check and every worker task.
+    """
+    X, y = _LOADERS[name](return_X_y=True)
+    X, y = X.astype(np.float64), y.astype(np.int64)
+    X.setflags(write=False)  # shared by every instance: nobody may modify it in place
+    y.setflags(write=False)
+    return X, y
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """A TOML boolean (not a number or string that merely looks like one)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(name, f"must be true or false, got {value!r}")
+    return bool(value)
+
+
+def agreement(train_correlation: float, shift: float) -> float:
+    """P(a = y) at `shift`: `train_correlation` at 0, reversed (1 - it) at 1, linear between."""
+    return interpolate(train_correlation, 1.0 - train_correlation, shift)
+
+
+def draw_attribute(y: np.ndarray, rho: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """An attribute equal to y with probability `rho`, otherwise uniform over the other classes."""
+    agrees = rng.random(len(y)) < rho
+    offset = rng.integers(1, n_classes, size=len(y))  # 1..K-1: a class other than y
+    return np.where(agrees, y, (y + offset) % n_classes).astype(np.int64)
+
+
+def counterfactual_attribute(attr: np.ndarray, n_classes: int) -> np.ndarray:
+    """The attribute each example would have had under the intervention: the next class, cyclically."""
+    return (attr + 1) % n_classes
+
+
+def _allocate(n: int, counts: np.ndarray) -> np.ndarray:
+    """Split n draws over classes in proportion to `counts` (largest remainder), none left empty
+    once n >= the number of classes."""
+    share = n * counts / counts.sum()
+    alloc = np.floor(share).astype(np.int64)
+    order = np.argsort(-(share - alloc), kind="stable")
+    alloc[order[: n - alloc.sum()]] += 1
+    if n >= len(counts):
+        for c in np.flatnonzero(alloc == 0):
+            alloc[np.argmax(alloc)] -= 1
+            alloc[c] = 1
+    return alloc
+
+
+class RowPool:
+    """A fixed, seeded, stratified split of real rows into disjoint train and test pools.
+
+    Parameters
+    ----------
+    y : class label of every real row.
+    test_fraction : share of each class held out for testing (at least one row each way).
+    split_seed : seed of the split; the same seed always gives the same pools.
+    """
+
+    def __init__(self, y: np.ndarray, test_fraction: float = DEFAULT_TEST_FRACTION,
+                 split_seed: int = 0):
+        self.test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
+        self.split_seed = check_int("split_seed", split_seed, minimum=0)
+        self.y = np.asarray(y)
+        rng = np.random.default_rng(self.split_seed)
+        test, train = [], []
+        for c in np.unique(self.y):
+            rows = rng.permutation(np.flatnonzero(self.y == c))
+            k = min(max(round(self.test_fraction * len(rows)), 1), len(rows) - 1)
+            test.append(rows[:k])
+            train.append(rows[k:])
+        self._rows = {"train": np.sort(np.concatenate(train)), "test": np.sort(np.concatenate(test))}
+
+    def rows(self, split: str) -> np.ndarray:
+        """Indices (into the real table) of the rows in pool `split`, sorted."""
+        return self._rows[check_choice("split", split, SPLITS)]
+
+    def size(self, split: str) -> int:
+        """Number of real rows in pool `split`."""
+        return len(self.rows(split))
+
+    def draw(self, n: int, split: str, rng: np.random.Generator) -> np.ndarray:
+        """Indices of `n` rows from pool `split`, stratified by class, in random order."""
+        n = check_int("n", n, minimum=1)
+        pool = self.rows(split)
+        classes, counts = np.unique(self.y[pool], return_counts=True)
+        picked = []
+        for c, k in zip(classes, _allocate(n, counts), strict=True):
+            rows = pool[self.y[pool] == c]
+            picked.append(rng.choice(rows, size=k, replace=k > len(rows)))
+        return rng.permutation(np.concatenate(picked))
