@@ -1,0 +1,152 @@
+"""`make perf`: cost of the harness, measured side by side in one run (a benchmark, not a test).
+
+Prints one line per measurement with its target and writes everything to a JSON file:
+
+1. harness overhead: `harness.run(jobs=1)` over a fixed grid / the same fits and scorings in a
+   bare Python loop (target <= 1.10);
+2. parallel speed-up: jobs=1 wall time / jobs=2 wall time (target >= 1.7 on 2 cores);
+3. resume of a finished grid / the cold run (target <= 0.05);
+4. generator throughput of `gaussian_spurious` / numpy's standard normal filling the same array
+   (target >= 0.5);
+5. scaling: wall time at 1x, 2x, 4x the fits (log-log slope, ideal 1.0) and the parent's peak
+   memory at each size (each size in a fresh process, so the peaks are not cumulative).
+With `--default-grid` it also times the full default grid (every scenario, every model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmark import harness
+from benchmark.generators.base import Generator
+from benchmark.metrics import score_predictions
+from benchmark.registry import get_generator, get_model
+from benchmark.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
+
+MODELS = ["gaussian_nb", "lda", "qda", "logistic_regression", "random_forest", "mlp"]
+BASE_SPEC = DATASETS_DIR / "spurious_gaussian.toml"
+
+
+def perf_scenario(seeds: int) -> Scenario:
+    """The fixed grid: the default spurious scenario, smaller test sets, `seeds` seeds."""
+    return replace(load_scenario(BASE_SPEC), n_train=(200, 1000), n_test=2000, seeds=seeds)
+
+
+def _timed(fn, *args, **kwargs) -> float:
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def bare_loop(scenario: Scenario, models: list[str]) -> None:
+    """The same data, fits and scorings as the harness, written as the plainest loop: no keys,
+    store, error handling, pool or progress bar."""
+    gen = scenario.generator()
+    with threadpool_limits(limits=1):
+        for task in harness.expand_grid([scenario], models):
+            train = gen.sample(task.n_train, 0.0, task.train_rng(), split="train")
+            model = get_model(task.model).build(task.model_seed()).fit(train.X, train.y)
+            for level in scenario.shift_levels:
+                test = gen.sample(scenario.n_test, level, task.test_rng(level), split="test")
+                score_predictions(test.y, model.predict_proba(test.X), test.group,
+                                  model.predict_proba(test.X_counterfactual))
+
+
+def harness_run(scenario: Scenario, models: list[str], out: Path, **kwargs) -> float:
+    return _timed(harness.run, [scenario], models, out_dir=out, progress=False, **kwargs)
+
+
+def generator_throughput(n: int = 400_000, repeats: int = 5) -> dict[str, float]:
+    gen: Generator = get_generator("gaussian_spurious")(n_core=4, n_spurious=2, n_noise=10)
+    d = len(gen.roles)
+    rng = np.random.default_rng(0)
+    ours = min(_timed(gen.sample, n, 0.5, rng) for _ in range(repeats))
+    numpy = min(_timed(rng.standard_normal, (n, d)) for _ in range(repeats))
+    return {"rows_x_features_per_second": n * d / ours, "numpy_per_second": n * d / numpy,
+            "ratio": numpy / ours}
+
+
+_SCALING_CHILD = """
+import resource, sys, tempfile, time
+from benchmark import harness
+from benchmark.perf import perf_scenario, MODELS
+scenario = perf_scenario(int(sys.argv[1]))
+with tempfile.TemporaryDirectory() as out:
+    start = time.perf_counter()
+    harness.run([scenario], MODELS, out_dir=out, jobs=1, progress=False)
+    print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def scaling(base_seeds: int) -> dict[str, object]:
+    sizes, walls, peaks = [1, 2, 4], [], []
+    for factor in sizes:
+        out = subprocess.run([sys.executable, "-c", _SCALING_CHILD, str(base_seeds * factor)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        walls.append(float(out[0]))
+        peaks.append(int(out[1]) / 1024)  # ru_maxrss is in KiB on Linux
+    slope = float(np.polyfit(np.log(sizes), np.log(walls), 1)[0])
+    return {"factors": sizes, "wall_seconds": walls, "peak_parent_mib": peaks, "slope": slope}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results/perf.json"))
+    parser.add_argument("--seeds", type=int, default=6, help="seeds of the fixed grid")
+    parser.add_argument("--default-grid", action="store_true",
+                        help="also time the full default grid (minutes)")
+    args = parser.parse_args(argv)
+    scenario = perf_scenario(args.seeds)
+    n_fits = len(harness.expand_grid([scenario], MODELS))
+    results: dict[str, object] = {"grid_fits": n_fits}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        bare_loop(replace(scenario, seeds=1), MODELS)  # warm imports and caches for both sides
+        bare = _timed(bare_loop, scenario, MODELS)
+        one = harness_run(scenario, MODELS, tmp / "one", jobs=1)
+        two = harness_run(scenario, MODELS, tmp / "two", jobs=2)
+        resume = harness_run(scenario, MODELS, tmp / "one", jobs=1, resume=True)
+        if args.default_grid:
+            results["default_grid_seconds"] = _timed(
+                harness.run, load_scenarios(), out_dir=tmp / "default", progress=False)
+    results.update(bare_seconds=bare, jobs1_seconds=one, jobs2_seconds=two, resume_seconds=resume)
+    throughput = generator_throughput()
+    scale = scaling(max(1, args.seeds // 2))
+    lines = [
+        ("harness overhead (jobs 1 / bare loop)", one / bare, "<= 1.10", one / bare <= 1.10),
+        ("parallel speed-up (jobs 1 / jobs 2)", one / two, ">= 1.70", one / two >= 1.7),
+        ("resume of a finished grid / cold run", resume / one, "<= 0.05", resume / one <= 0.05),
+        ("generator throughput / numpy normal", throughput["ratio"], ">= 0.50",
+         throughput["ratio"] >= 0.5),
+        ("scaling slope over 1x, 2x, 4x fits", scale["slope"], "~ 1.00",
+         abs(scale["slope"] - 1) <= 0.15),
+    ]
+    print(f"fixed grid: {n_fits} fits; bare loop {bare:.2f} s, jobs=1 {one:.2f} s, "
+          f"jobs=2 {two:.2f} s, resume {resume:.3f} s")
+    for name, value, target, ok in lines:
+        print(f"  {name:<42} {value:7.3f}   target {target:<8} {'ok' if ok else 'MISSED'}")
+    print(f"  parent peak memory (MiB) at 1x/2x/4x: "
+          f"{', '.join(f'{p:.0f}' for p in scale['peak_parent_mib'])}")
+    if "default_grid_seconds" in results:
+        print(f"  default grid (make bench): {results['default_grid_seconds']:.0f} s "
+              "(target < 300 s)")
+    results.update(ratios={name: value for name, value, _, _ in lines}, generator=throughput,
+                   scaling=scale)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
