@@ -106,6 +106,7 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
     names = sorted({t.model for t in tasks})
     return {
         "scenarios": [{"name": s.name, "family": s.family, "description": s.description,
+                       "experiment": s.experiment,
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
                        "path": str(s.path)} for s in scenarios],
@@ -195,6 +196,6 @@ def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
             summary.done += 1
             summary.failed += result.failed
             summary.model_seconds[result.rows[0]["model"]] += result.seconds
-        store.export_csv()
+        store.export()
     summary.wall_seconds = time.perf_counter() - start
     return summary

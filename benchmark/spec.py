@@ -22,7 +22,7 @@ from benchmark.registry import get_generator
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 
 _TABLES = {
-    "scenario": {"name", "family", "description"},
+    "scenario": {"name", "family", "description", "experiment"},
     "params": None,  # validated by the family
     "shift": {"levels"},
     "run": {"n_train", "n_test", "seeds", "models"},
@@ -44,6 +44,7 @@ class Scenario:
     n_test: int
     seeds: int
     models: tuple[str, ...] | None = None  # None: every registered model
+    experiment: str | None = None  # groups the scenarios of one paper experiment
     path: Path | None = field(default=None, compare=False)
 
     def generator(self) -> Generator:
@@ -155,6 +156,8 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
         n_test=_int(path, run.get("n_test", 2000), "run.n_test"),
         seeds=_int(path, run.get("seeds", 3), "run.seeds"),
         models=tuple(models) if models is not None else None,
+        experiment=_string(path, head["experiment"], "scenario.experiment")
+        if "experiment" in head else None,
         path=path,
     )
 

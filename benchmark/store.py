@@ -21,6 +21,7 @@ from benchmark.errors import SpurbenchError
 
 DB_NAME = "results.sqlite"
 CSV_NAME = "results.csv"
+META_NAME = "run.json"
 LOCK_NAME = ".lock"
 
 # Column name -> SQLite type; the order is the CSV's column order.
@@ -131,9 +132,12 @@ class ResultStore:
         """The current grid's rows, sorted, one row per (scenario, shift, model, seed, n_train)."""
         return read_sqlite(self.db_path)
 
-    def export_csv(self) -> Path:
+    def export(self) -> Path:
+        """Write the committed forms of the run: `results.csv` and `run.json` (configuration)."""
         path = self.run_dir / CSV_NAME
         self.frame().to_csv(path, index=False, float_format="%.10g")
+        meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
+        (self.run_dir / META_NAME).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         return path
 
 
@@ -147,7 +151,9 @@ def read_sqlite(db_path: str | Path) -> pd.DataFrame:
 
 
 def read_meta(run_dir: str | Path) -> dict[str, Any]:
-    """The run's configuration as recorded by `set_manifest` ({} without a database)."""
+    """The run's configuration: `run.json` when present, else the database ({} without either)."""
+    if (Path(run_dir) / META_NAME).exists():
+        return json.loads((Path(run_dir) / META_NAME).read_text())
     db = Path(run_dir) / DB_NAME
     if not db.exists():
         return {}
