@@ -1,33 +1,89 @@
-"""Discriminative classifiers: they model P(y | x) (or a decision boundary) directly."""
+"""Discriminative classifiers: they model P(y | x) (or a decision boundary) directly.
+
+Hyper-parameters are fixed here, never tuned on test data; each factory's docstring states them,
+its first line being what ``spurbench list models`` prints. Scaling is part of a model's pipeline
+where the model needs it; every model runs on one thread (n_jobs=1), the harness parallelises fits.
+"""
 
 from __future__ import annotations
 
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
 
+from benchmark.models.statsmodels_logit import StatsmodelsLogit
 from benchmark.registry import register_model
 
 
-@register_model("logistic_regression", paradigm="discriminative")
+@register_model("logistic_regression", paradigm="discriminative", tags={"prior_shift"})
 def logistic_regression(random_state: int) -> Pipeline:
-    """L2-regularised logistic regression (C=1) on standardised features."""
+    """L2-regularised logistic regression (C=1) on standardised features.
+
+    Tagged prior_shift: its posteriors are calibrated enough for EM prior adaptation, the
+    discriminative counterpart of the adapted generative models.
+    """
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+
+
+@register_model("linear_svm", paradigm="discriminative")
+def linear_svm(random_state: int) -> Pipeline:
+    """Linear SVM (C=1, squared hinge loss) on standardised features, Platt-calibrated by 3-fold CV.
+
+    Probabilities from CalibratedClassifierCV(method="sigmoid", cv=3): needs >= 3 rows per class.
+    """
+    svm = LinearSVC(C=1.0, random_state=random_state)
+    return make_pipeline(StandardScaler(), CalibratedClassifierCV(svm, method="sigmoid", cv=3))
+
+
+@register_model("knn", paradigm="discriminative")
+def knn(random_state: int) -> Pipeline:
+    """15 nearest neighbours (Euclidean, uniform weights) on standardised features.
+
+    15 rather than sklearn's 5 so that probabilities are less coarse; needs >= 15 training rows.
+    """
+    return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15, n_jobs=1))
 
 
 @register_model("random_forest", paradigm="discriminative")
 def random_forest(random_state: int) -> RandomForestClassifier:
-    """Random forest of 100 fully grown trees."""
+    """Random forest of 100 fully grown trees (sqrt(d) features per split)."""
     return RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
+
+
+@register_model("hist_gradient_boosting", paradigm="discriminative")
+def hist_gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
+    """Histogram gradient boosting: 100 trees of at most 31 leaves, learning rate 0.1.
+
+    sklearn's defaults, with early stopping off so small and large training sets get the same
+    model.
+    """
+    return HistGradientBoostingClassifier(max_iter=100, early_stopping=False,
+                                          random_state=random_state)
 
 
 @register_model("mlp", paradigm="discriminative")
 def mlp(random_state: int) -> Pipeline:
-    """Two hidden layers of 64 ReLU units, Adam, early stopping, on standardised features."""
+    """Two hidden layers of 64 ReLU units, Adam, early stopping, on standardised features.
+
+    At most 200 epochs, stopping after 10 without improvement on a 10% validation split.
+    """
     return make_pipeline(
         StandardScaler(),
-        MLPClassifier(hidden_layer_sizes=(64, 64), early_stopping=True, max_iter=300,
+        MLPClassifier(hidden_layer_sizes=(64, 64), early_stopping=True, max_iter=200,
                       random_state=random_state),
     )
+
+
+@register_model("statsmodels_logit", paradigm="discriminative")
+def statsmodels_logit(random_state: int) -> StatsmodelsLogit:
+    """Maximum-likelihood logistic regression by statsmodels (raw features, with standard errors).
+
+    Falls back to an L2 penalty (alpha = 1) when the classes are separable and the MLE diverges
+    (see benchmark/models/statsmodels_logit.py).
+    """
+    return StatsmodelsLogit(alpha=1.0, maxiter=100)

@@ -1,0 +1,112 @@
+"""Class-conditional Gaussian mixtures, the number of components chosen by BIC per class.
+
+Features are standardised with the pooled training mean and standard deviation (so that
+``reg_covar``, added to every component's variances, means the same thing on every feature).
+For each class, mixtures with 1..``max_components`` components are fitted with EM (k-means++
+initialisation, one start) and the one with the lowest BIC on that class's training rows is kept.
+A candidate with more free parameters than the class has rows is not fitted (BIC could not pick
+it and EM would only fit noise), so in high dimension with few rows the model is one Gaussian per
+class; one component is always a candidate. Missing features at predict time are marginalised
+exactly: the marginal of a Gaussian mixture is the mixture of the components' marginals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
+
+from benchmark.models.class_conditional import (
+    ClassConditionalClassifier,
+    log_scale_correction,
+    standardizer,
+)
+from benchmark.models.gaussian_marginal import (
+    diagonal_gaussian_log_density,
+    gaussian_log_density,
+    sample_gaussian,
+)
+
+COVARIANCE_TYPES = ("full", "diag")
+
+
+def _parameters_per_component(d: int, covariance_type: str) -> int:
+    """Free parameters one more component adds: its weight, mean and covariance."""
+    covariance = d * (d + 1) // 2 if covariance_type == "full" else d
+    return 1 + d + covariance
+
+
+class GaussianMixtureClassifier(ClassConditionalClassifier):
+    """One Gaussian mixture per class (1..max_components components, chosen by BIC).
+
+    Parameters
+    ----------
+    max_components : the largest number of components tried per class.
+    covariance_type : "full" or "diag", for every component.
+    reg_covar : added to the diagonal of each covariance, in standardised units.
+    random_state : seeds the EM initialisations.
+
+    Attributes
+    ----------
+    mixtures_ : one fitted sklearn GaussianMixture per class (on standardised features).
+    n_components_ : (n_classes,) the number of components BIC chose.
+    """
+
+    marginalises_missing = True
+
+    def __init__(self, max_components: int = 3, covariance_type: str = "full",
+                 reg_covar: float = 1e-3, random_state: int | None = None):
+        self.max_components = max_components
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.random_state = random_state
+
+    def _fit_one(self, X: np.ndarray, rng: np.random.RandomState) -> GaussianMixture:
+        per_component = _parameters_per_component(X.shape[1], self.covariance_type)
+        best, best_bic = None, np.inf
+        for k in range(1, self.max_components + 1):
+            if k > 1 and (k * per_component > X.shape[0]):
+                break
+            mixture = GaussianMixture(k, covariance_type=self.covariance_type,
+                                      reg_covar=self.reg_covar, init_params="k-means++",
+                                      random_state=rng).fit(X)
+            bic = mixture.bic(X)
+            if bic < best_bic:
+                best, best_bic = mixture, bic
+        return best
+
+    def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, "
+                             f"got {self.covariance_type!r}")
+        if not (isinstance(self.max_components, int | np.integer) and self.max_components >= 1):
+            raise ValueError(f"max_components must be an integer >= 1, got {self.max_components!r}")
+        rng = check_random_state(self.random_state)
+        self.mean_, self.scale_ = standardizer(X)
+        Z = (X - self.mean_) / self.scale_
+        self.mixtures_ = [self._fit_one(Z[y_index == k], rng) for k in range(len(self.classes_))]
+        self.n_components_ = np.array([m.n_components for m in self.mixtures_])
+
+    def _component_log_density(self, Z: np.ndarray, mixture: GaussianMixture) -> np.ndarray:
+        if self.covariance_type == "diag":
+            return diagonal_gaussian_log_density(Z, mixture.means_, mixture.covariances_)
+        return gaussian_log_density(Z, mixture.means_, mixture.covariances_)
+
+    def class_log_density(self, X: np.ndarray) -> np.ndarray:
+        X = self._validated(X)
+        Z = (X - self.mean_) / self.scale_
+        columns = [logsumexp(self._component_log_density(Z, m) + np.log(m.weights_), axis=1)
+                   for m in self.mixtures_]
+        return np.column_stack(columns) - log_scale_correction(X, self.scale_)[:, None]
+
+    def _sample_class(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        mixture = self.mixtures_[k]
+        counts = rng.multinomial(n, mixture.weights_)
+        draws = []
+        for c, count in enumerate(counts):
+            cov = mixture.covariances_[c]
+            cov = np.diag(cov) if self.covariance_type == "diag" else cov
+            draws.append(sample_gaussian(mixture.means_[c], cov, count, rng))
+        Z = rng.permutation(np.vstack(draws))
+        return self.mean_ + Z * self.scale_
