@@ -1,38 +1,100 @@
-"""`gaussian_spurious`: Gaussian core features plus spurious features tied to an attribute.
+"""`gaussian_spurious`: core features that depend on the label, spurious ones tied to an attribute.
 
-The label y in {0, 1} moves the mean of the core block; an attribute a moves the mean of the
-spurious block. a agrees with y with probability ``rho(shift)``:
+The label y in {0..K-1} moves the mean of the core block; an attribute a in {0..K-1} moves the
+mean of the spurious block. a equals y with probability ``rho(shift)``, otherwise it is uniform
+over the other K-1 values:
 
 * shift 0: ``rho = train_correlation`` (the training distribution);
-* shift 1: ``rho = 1 - train_correlation`` (the correlation is fully reversed);
-* linear in between, so shift 0.5 makes a independent of y when it is binary.
+* shift 1: ``rho = 1 - train_correlation`` (the correlation is reversed);
+* linear in between. a is independent of y where rho = 1/K (shift 0.5 when K = 2).
 
-Every block is isotropic with unit variance; the class (attribute) means differ along the
-all-ones direction by ``core_separation`` (``spurious_separation``), which is therefore the
-Mahalanobis distance of that block: its signal-to-noise ratio. The Bayes and core-only accuracies
-reduce to one-dimensional integrals over the spurious projection, computed by adaptive quadrature
-(exact to ~1e-9, not Monte-Carlo).
+Parameters
+----------
+train_correlation : P(a = y) in training, in [0, 1].
+n_classes : K >= 2. With K > 2 the classes are equiprobable and the class (attribute) means sit on
+    a regular simplex, every pair `core_separation` (`spurious_separation`) apart.
+n_core, n_spurious, n_noise : widths of the three blocks; n_core >= K-1, and n_spurious is 0 or
+    >= K-1 (a simplex needs K-1 dimensions). Noise features are N(0, 1), independent of all else.
+core_separation : Mahalanobis distance between any two class means of the core block (> 0): its
+    signal-to-noise ratio, whatever `feature_correlation` is.
+spurious_separation : the same for the attribute means of the (isotropic) spurious block (>= 0).
+positive_fraction : P(y = 1) when K = 2, in (0, 1); must stay 0.5 when K > 2.
+feature_correlation : within-class correlation r between any two core features (equicorrelation
+    Sigma = (1-r) I + r 11'), in (-1/(n_core-1), 1); needs n_core >= 2 unless 0. Naive Bayes
+    treats the correlated features as independent evidence and double-counts them.
+shape : class-conditional law of the core block, breaking the Gaussian assumption of LDA / QDA:
+    ``"gaussian"``: N(mu_y, Sigma);
+    ``"student_t"``: multivariate t with `df` degrees of freedom, location mu_y and scale Sigma
+    (one chi-square draw per example scales the whole block: heavy, jointly dependent tails);
+    ``"mixture"``: an equal mixture of N(mu_y +- mixture_offset * v_y, Sigma), where v_y is the
+    unit vector (in Sigma's metric) from the centre of the class means through mu_y. The class
+    mean is unchanged, but each class is bimodal along its own discriminant axis, and once
+    `mixture_offset` exceeds the distance from the centre to mu_y its inner component crosses
+    the centre, so the Bayes rule is no longer linear.
+df : degrees of freedom of ``"student_t"`` (> 0; ignored by the other shapes).
+mixture_offset : half the distance between the two components of ``"mixture"`` (>= 0; ignored by
+    the other shapes).
+
+Geometry: class means are simplex vertices (two classes: -/+ core_separation/2) laid along the
+first DCT basis vectors of the block (the first is the all-ones direction, so every feature
+carries signal), then multiplied by Sigma^(1/2), which keeps every pairwise Mahalanobis distance
+equal to `core_separation`. The spurious block is built the same way with Sigma = I.
+
+Oracles: the posterior is exact for every option (the spurious block enters as a mixture over a).
+Bayes and core-only accuracies are exact where a formula exists: K = 2 Gaussian (Phi of half the
+Mahalanobis distance for the core block; one 1-D quadrature over the spurious projection for
+both blocks, ~1e-9) and the core-only accuracy of K > 2 equiprobable Gaussian classes (1-D
+quadrature). Otherwise they are None and the `bayes_oracle` rows give a Monte-Carlo value.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import special
 
+from benchmark.errors import ParameterError
+from benchmark.generators._synthetic import (
+    agreement,
+    attribute_log_mixture,
+    binary_gaussian_accuracy,
+    binary_spurious_gaussian_accuracy,
+    counterfactual_attribute,
+    draw_attribute,
+    draw_labels,
+    simplex_accuracy,
+    simplex_means,
+    spread_basis,
+)
 from benchmark.generators.base import (
     Generator,
     Sample,
+    check_choice,
     check_int,
     check_probability,
     check_real,
-    interpolate,
 )
 from benchmark.registry import register_generator
+
+SHAPES = ("gaussian", "student_t", "mixture")
+
+
+def _check_feature_correlation(value: object, n_core: int) -> float:
+    r = check_real("feature_correlation", value)
+    if r == 0.0:
+        return r
+    if n_core < 2:
+        raise ParameterError("feature_correlation", f"needs n_core >= 2 to correlate, got {value!r}")
+    lower = -1.0 / (n_core - 1)
+    if not lower < r < 1.0:
+        raise ParameterError("feature_correlation",
+                             f"must be strictly between {lower:g} and 1 (where an equicorrelation "
+                             f"matrix of {n_core} features is positive definite), got {value!r}")
+    return r
 
 
 @register_generator("gaussian_spurious")
 class GaussianSpurious(Generator):
-    """Gaussian core + spurious features; the spurious attribute's agreement with y reverses."""
+    """Core features tied to y, spurious ones tied to an attribute whose agreement with y reverses."""
 
     def __init__(
         self,
@@ -43,116 +105,139 @@ class GaussianSpurious(Generator):
         core_separation: float = 2.0,
         spurious_separation: float = 4.0,
         positive_fraction: float = 0.5,
+        n_classes: int = 2,
+        feature_correlation: float = 0.0,
+        shape: str = "gaussian",
+        df: float = 3.0,
+        mixture_offset: float = 1.5,
     ):
         self.train_correlation = check_probability("train_correlation", train_correlation)
-        self.n_core = check_int("n_core", n_core, minimum=1)
+        self.n_classes = k = check_int("n_classes", n_classes, minimum=2)
+        self.n_core = check_int("n_core", n_core, minimum=max(1, k - 1))
         self.n_spurious = check_int("n_spurious", n_spurious, minimum=0)
+        if 0 < self.n_spurious < k - 1:
+            raise ParameterError("n_spurious", f"must be 0 or >= n_classes - 1 = {k - 1}, got {n_spurious!r}")
         self.n_noise = check_int("n_noise", n_noise, minimum=0)
-        self.core_separation = check_real(
-            "core_separation", core_separation, minimum=0, exclusive_minimum=True
-        )
+        self.core_separation = check_real("core_separation", core_separation, minimum=0,
+                                          exclusive_minimum=True)
         self.spurious_separation = check_real("spurious_separation", spurious_separation, minimum=0)
-        self.positive_fraction = check_probability(
-            "positive_fraction", positive_fraction, open_interval=True
-        )
-        self.n_classes = 2
+        self.positive_fraction = check_probability("positive_fraction", positive_fraction,
+                                                   open_interval=True)
+        if k > 2 and self.positive_fraction != 0.5:
+            raise ParameterError("positive_fraction", "applies to two classes only; with n_classes > 2 "
+                                 f"the classes are equiprobable, got {positive_fraction!r}")
+        self.feature_correlation = _check_feature_correlation(feature_correlation, self.n_core)
+        self.shape = check_choice("shape", shape, SHAPES)
+        self.df = check_real("df", df, minimum=0, exclusive_minimum=True)
+        self.mixture_offset = check_real("mixture_offset", mixture_offset, minimum=0)
+
+        self.prior = np.array([1 - self.positive_fraction, self.positive_fraction]) if k == 2 else (
+            np.full(k, 1.0 / k))
         self.roles = ("core",) * self.n_core + ("spurious",) * self.n_spurious + (
-            "noise",
-        ) * self.n_noise
+            "noise",) * self.n_noise
+        self._core = slice(0, self.n_core)
+        self._spurious = slice(self.n_core, self.n_core + self.n_spurious)
+        self._core_means = simplex_means(k, self.core_separation)
+        self._core_basis = spread_basis(self.n_core, k - 1)
+        self._radius = float(np.linalg.norm(self._core_means[0]))
+        self._attribute_means = (
+            simplex_means(k, self.spurious_separation) @ spread_basis(self.n_spurious, k - 1).T
+            if self.n_spurious else np.zeros((k, 0)))
 
     # -- the distribution ------------------------------------------------------------------
     def agreement(self, shift: float) -> float:
         """P(a = y) at `shift`."""
-        return interpolate(self.train_correlation, 1.0 - self.train_correlation, shift)
+        return agreement(self.train_correlation, shift)
 
-    def _block_mean(self, signs: np.ndarray, separation: float, width: int) -> np.ndarray:
-        return np.outer(signs * separation / 2.0, np.full(width, 1.0 / np.sqrt(width)))
+    def class_means(self) -> np.ndarray:
+        """(K, n_core) centres of the classes in the core block (means; t locations)."""
+        return self._correlate(self._core_means @ self._core_basis.T, 0.5)
+
+    def core_covariance(self) -> np.ndarray:
+        """Sigma: the within-class covariance of the core block (the t scale matrix; the
+        covariance of each mixture component)."""
+        r = self.feature_correlation
+        return (1.0 - r) * np.eye(self.n_core) + r
+
+    def attribute_means(self) -> np.ndarray:
+        """(K, n_spurious) means of the spurious block for each attribute value (unit covariance)."""
+        return self._attribute_means
+
+    @property
+    def _has_spurious_signal(self) -> bool:
+        return bool(self.n_spurious) and self.spurious_separation > 0.0
+
+    def _correlate(self, w: np.ndarray, power: float) -> np.ndarray:
+        """Sigma^power @ each row of the core block (Sigma is equicorrelated: O(n_core) per row)."""
+        r = self.feature_correlation
+        if r == 0.0:
+            return w
+        base, top = (1.0 - r) ** power, (1.0 + (self.n_core - 1) * r) ** power
+        return base * w + (top - base) * w.mean(axis=1, keepdims=True)
+
+    def _core_block(self, z: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Core features of labels `y` from standard normal draws `z`."""
+        centres = self._core_means[y]
+        if self.shape == "student_t":
+            z = z / np.sqrt(rng.chisquare(self.df, len(y)) / self.df)[:, None]
+        elif self.shape == "mixture":
+            side = np.where(rng.random(len(y)) < 0.5, 1.0, -1.0)
+            centres = centres * (1.0 + side * self.mixture_offset / self._radius)[:, None]
+        return self._correlate(z + centres @ self._core_basis.T, 0.5)
 
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
         rho = self.agreement(shift)
-        y = (rng.random(n) < self.positive_fraction).astype(np.int64)
-        agrees = rng.random(n) < rho
-        attr = np.where(agrees, y, 1 - y)
-        noise = rng.standard_normal((n, len(self.roles)))
-        core = self._block_mean(2.0 * y - 1.0, self.core_separation, self.n_core)
-        X = noise.copy()
-        X[:, : self.n_core] += core
+        y = draw_labels(rng.random(n), self.prior)
+        attr = draw_attribute(y, rho, self.n_classes, rng)
+        X = rng.standard_normal((n, len(self.roles)))
+        X[:, self._core] = self._core_block(X[:, self._core], y, rng)
         X_cf = X.copy()
-        if self.n_spurious:
-            sp = slice(self.n_core, self.n_core + self.n_spurious)
-            X[:, sp] += self._block_mean(2.0 * attr - 1.0, self.spurious_separation, self.n_spurious)
-            X_cf[:, sp] += self._block_mean(
-                1.0 - 2.0 * attr, self.spurious_separation, self.n_spurious
-            )
-        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=2 * y + attr,
+        means = self.attribute_means()
+        X[:, self._spurious] += means[attr]
+        X_cf[:, self._spurious] += means[counterfactual_attribute(attr, self.n_classes)]
+        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=self.n_classes * y + attr,
                       X_counterfactual=X_cf)
 
     # -- oracles ---------------------------------------------------------------------------
-    def _projections(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sufficient statistics: unit-variance projections of the core and spurious blocks."""
-        u = X[:, : self.n_core].sum(axis=1) / np.sqrt(self.n_core)
-        if not self.n_spurious:
-            return u, np.zeros_like(u)
-        t = X[:, self.n_core : self.n_core + self.n_spurious].sum(axis=1) / np.sqrt(self.n_spurious)
-        return u, t
+    def _core_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        """log P(core block | y), (n, K), up to a term shared by every class."""
+        w = self._correlate(X[:, self._core], -0.5)
+        cross = w @ self._core_basis @ self._core_means.T
+        radius = self._radius
+        if self.shape == "gaussian":
+            return cross - radius**2 / 2
+        if self.shape == "mixture":
+            a, c = self.mixture_offset / radius, self.mixture_offset
+            return np.logaddexp((1 + a) * cross - (radius + c) ** 2 / 2,
+                                (1 - a) * cross - (radius - c) ** 2 / 2)
+        squared = (w**2).sum(axis=1, keepdims=True) - 2 * cross + radius**2
+        return -(self.df + self.n_core) / 2 * np.log1p(squared / self.df)
 
-    def _spurious_log_ratio(self, t: np.ndarray, rho: float) -> np.ndarray:
-        """log P(t | y=1) - log P(t | y=0), with t | a ~ N(+-D/2, 1) and P(a = y) = rho."""
-        half = self.spurious_separation / 2.0
-        if not self.n_spurious or half == 0.0:
-            return np.zeros_like(t)
-        up, down = stats.norm.logpdf(t - half), stats.norm.logpdf(t + half)
-        with np.errstate(divide="ignore"):
-            log_rho, log_not = np.log(rho), np.log1p(-rho)
-        return np.logaddexp(log_rho + up, log_not + down) - np.logaddexp(log_rho + down,
-                                                                          log_not + up)
-
-    def _prior_log_odds(self) -> float:
-        return float(np.log(self.positive_fraction) - np.log1p(-self.positive_fraction))
-
-    def _log_odds(self, X: np.ndarray, shift: float, *, core_only: bool) -> np.ndarray:
-        u, t = self._projections(X)
-        log_odds = self._prior_log_odds() + self.core_separation * u
-        if not core_only:
-            log_odds = log_odds + self._spurious_log_ratio(t, self.agreement(shift))
-        return log_odds
+    def _log_joint(self, X: np.ndarray, shift: float, *, core_only: bool) -> np.ndarray:
+        log_joint = np.log(self.prior) + self._core_log_likelihood(X)
+        if not core_only and self._has_spurious_signal:
+            cross = X[:, self._spurious] @ self.attribute_means().T
+            log_joint = log_joint + attribute_log_mixture(cross, self.agreement(shift))
+        return log_joint
 
     def posterior(self, X: np.ndarray, shift: float) -> np.ndarray:
-        p1 = special.expit(self._log_odds(X, shift, core_only=False))
-        return np.column_stack([1.0 - p1, p1])
+        return special.softmax(self._log_joint(X, shift, core_only=False), axis=1)
 
     def invariant_posterior(self, X: np.ndarray, shift: float) -> np.ndarray:
-        p1 = special.expit(self._log_odds(X, shift, core_only=True))
-        return np.column_stack([1.0 - p1, p1])
+        return special.softmax(self._log_joint(X, shift, core_only=True), axis=1)
 
-    def _bayes_integral(self, shift: float) -> float:
-        """Accuracy of the Bayes rule, integrating the core projection in closed form."""
-        rho, dc, half = self.agreement(shift), self.core_separation, self.spurious_separation / 2
-        pi1 = self.positive_fraction
+    def bayes_accuracy(self, shift: float) -> float | None:
+        if self.shape != "gaussian":
+            return None
+        if self.n_classes == 2:
+            separation = self.spurious_separation if self.n_spurious else 0.0
+            return binary_spurious_gaussian_accuracy(self.core_separation, separation,
+                                                     self.agreement(shift), self.positive_fraction)
+        return None if self._has_spurious_signal else self.invariant_accuracy(shift)
 
-        def integrand(t: float) -> float:
-            g = float(self._spurious_log_ratio(np.array([t]), rho)[0])
-            tau = -(self._prior_log_odds() + g) / dc  # decide 1 iff u > tau
-            dens_a1, dens_a0 = stats.norm.pdf(t - half), stats.norm.pdf(t + half)
-            f1 = rho * dens_a1 + (1 - rho) * dens_a0  # density of t given y = 1
-            f0 = rho * dens_a0 + (1 - rho) * dens_a1
-            return pi1 * f1 * stats.norm.cdf(dc / 2 - tau) + (1 - pi1) * f0 * stats.norm.cdf(
-                tau + dc / 2
-            )
-
-        value, _ = integrate.quad(integrand, -half - 12.0, half + 12.0, points=[-half, 0.0, half],
-                                  limit=200, epsabs=1e-11)
-        return float(value)
-
-    def _core_only_closed_form(self) -> float:
-        dc, pi1 = self.core_separation, self.positive_fraction
-        c = -self._prior_log_odds() / dc
-        return float(pi1 * stats.norm.cdf(dc / 2 - c) + (1 - pi1) * stats.norm.cdf(dc / 2 + c))
-
-    def bayes_accuracy(self, shift: float) -> float:
-        if not self.n_spurious or self.spurious_separation == 0.0:
-            return self._core_only_closed_form()
-        return self._bayes_integral(shift)
-
-    def invariant_accuracy(self, shift: float) -> float:
-        return self._core_only_closed_form()
+    def invariant_accuracy(self, shift: float) -> float | None:
+        if self.shape != "gaussian":
+            return None
+        if self.n_classes == 2:
+            return binary_gaussian_accuracy(self.core_separation, self.positive_fraction)
+        return simplex_accuracy(self.n_classes, self.core_separation)

@@ -1,0 +1,140 @@
+"""Shared machinery of the synthetic families (no registration here).
+
+Labels, class-mean geometry, the log-likelihood of a block that depends on y only through a
+spurious attribute, and the closed-form / quadrature oracle accuracies of Gaussian classes. The
+attribute mechanism itself (a equals y with probability rho, otherwise uniform over the other
+values; counterfactual = next value) is the one the real-data families use, from `_real`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate, special, stats
+
+from benchmark.generators._real import agreement, counterfactual_attribute, draw_attribute
+
+__all__ = [
+    "agreement",
+    "attribute_log_mixture",
+    "binary_gaussian_accuracy",
+    "binary_spurious_gaussian_accuracy",
+    "counterfactual_attribute",
+    "draw_attribute",
+    "draw_labels",
+    "simplex_accuracy",
+    "simplex_means",
+    "spread_basis",
+]
+
+
+def draw_labels(u: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Labels from uniforms `u` with P(y = k) = prior[k].
+
+    Classes take the unit interval from the top class down, so for two classes y = 1 exactly
+    when u < prior[1]: the mapping the binary families always used, so their draws are unchanged.
+    """
+    upper = np.cumsum(np.asarray(prior, dtype=float)[::-1])
+    index = np.minimum(np.searchsorted(upper, u, side="right"), len(upper) - 1)
+    return (len(upper) - 1 - index).astype(np.int64)
+
+
+def simplex_means(n_classes: int, separation: float) -> np.ndarray:
+    """(K, K-1) vertices of a centred regular simplex with every pairwise distance `separation`.
+
+    Built from the negated Helmert basis of the plane sum(x) = 0, so two classes sit at
+    -separation/2 (class 0) and +separation/2 (class 1).
+    """
+    k = n_classes
+    helmert = np.zeros((k, k - 1))
+    for j in range(1, k):
+        helmert[:j, j - 1] = -1.0
+        helmert[j, j - 1] = float(j)
+        helmert[:, j - 1] /= np.sqrt(j * (j + 1))
+    centred = np.eye(k) - 1.0 / k
+    return separation / np.sqrt(2.0) * centred @ helmert
+
+
+def spread_basis(width: int, n_directions: int) -> np.ndarray:
+    """(width, n_directions) orthonormal columns: the first DCT-II basis vectors of a block.
+
+    The first is the all-ones direction, the next are slow cosines, so every feature of the block
+    carries some of the signal (no single feature holds it all).
+    """
+    j = np.arange(width)
+    columns = [np.full(width, 1.0 / np.sqrt(width))]
+    columns += [np.sqrt(2.0 / width) * np.cos(np.pi * k * (2 * j + 1) / (2 * width))
+                for k in range(1, n_directions)]
+    return np.column_stack(columns[:n_directions])
+
+
+def attribute_log_mixture(log_lik_attr: np.ndarray, rho: float) -> np.ndarray:
+    """log P(block | y) for a block that depends on y only through the attribute a.
+
+    `log_lik_attr[:, a]` is log P(block | a) (up to a constant shared by every a); a equals y with
+    probability `rho`, otherwise it is uniform over the other K-1 values.
+    """
+    k = log_lik_attr.shape[1]
+    with np.errstate(divide="ignore"):
+        log_p = np.where(np.eye(k, dtype=bool), np.log(rho), np.log((1.0 - rho) / (k - 1)))
+    # rows of log_p are y, columns a: result[i, y] = logsumexp_a(log_lik[i, a] + log_p[y, a])
+    return special.logsumexp(log_lik_attr[:, None, :] + log_p[None, :, :], axis=2)
+
+
+def binary_gaussian_accuracy(separation: float, positive_fraction: float) -> float:
+    """Bayes accuracy of two Gaussian classes sharing a covariance, Mahalanobis distance
+    `separation` and prior P(y = 1) = `positive_fraction` (Phi(separation / 2) when balanced)."""
+    pi1 = positive_fraction
+    if pi1 in (0.0, 1.0):
+        return 1.0
+    c = -(np.log(pi1) - np.log1p(-pi1)) / separation
+    return float(pi1 * stats.norm.cdf(separation / 2 - c)
+                 + (1 - pi1) * stats.norm.cdf(separation / 2 + c))
+
+
+def _spurious_log_ratio(t: np.ndarray, half: float, rho: float) -> np.ndarray:
+    """log P(t | y=1) - log P(t | y=0), with t | a ~ N(+-half, 1) and P(a = y) = rho."""
+    up, down = stats.norm.logpdf(t - half), stats.norm.logpdf(t + half)
+    with np.errstate(divide="ignore"):
+        log_rho, log_not = np.log(rho), np.log1p(-rho)
+    return np.logaddexp(log_rho + up, log_not + down) - np.logaddexp(log_rho + down, log_not + up)
+
+
+def binary_spurious_gaussian_accuracy(core_separation: float, spurious_separation: float,
+                                      rho: float, positive_fraction: float) -> float:
+    """Bayes accuracy of the binary core + spurious Gaussian model.
+
+    The core projection u | y ~ N(+-core_separation/2, 1); the spurious projection
+    t | a ~ N(+-spurious_separation/2, 1) with P(a = y) = rho. For each t the best rule thresholds
+    u, whose error is a normal cdf, so only t is integrated, by adaptive quadrature (~1e-9).
+    """
+    dc, half, pi1 = core_separation, spurious_separation / 2.0, positive_fraction
+    if half == 0.0:
+        return binary_gaussian_accuracy(dc, pi1)
+    prior_log_odds = np.log(pi1) - np.log1p(-pi1)
+
+    def integrand(t: float) -> float:
+        g = float(_spurious_log_ratio(np.array([t]), half, rho)[0])
+        tau = -(prior_log_odds + g) / dc  # decide 1 iff u > tau
+        dens_a1, dens_a0 = stats.norm.pdf(t - half), stats.norm.pdf(t + half)
+        f1 = rho * dens_a1 + (1 - rho) * dens_a0  # density of t given y = 1
+        f0 = rho * dens_a0 + (1 - rho) * dens_a1
+        return pi1 * f1 * stats.norm.cdf(dc / 2 - tau) + (1 - pi1) * f0 * stats.norm.cdf(tau + dc / 2)
+
+    value, _ = integrate.quad(integrand, -half - 12.0, half + 12.0, points=[-half, 0.0, half],
+                              limit=200, epsabs=1e-11)
+    return float(value)
+
+
+def simplex_accuracy(n_classes: int, separation: float) -> float:
+    """Bayes accuracy of K equiprobable unit-covariance Gaussians on a regular simplex.
+
+    With the means at (separation/sqrt 2) e_k the rule picks the largest coordinate, so
+    P(correct) = integral of phi(z) Phi(z + separation/sqrt 2)^(K-1) dz (1-D quadrature).
+    """
+    shift = separation / np.sqrt(2.0)
+
+    def integrand(z: float) -> float:
+        return float(stats.norm.pdf(z) * stats.norm.cdf(z + shift) ** (n_classes - 1))
+
+    value, _ = integrate.quad(integrand, -12.0, 12.0 + shift, limit=200, epsabs=1e-11)
+    return float(value)
