@@ -2,7 +2,8 @@
 
 They are not learners: the harness hands them the generator and the test shift level through
 `set_distribution` (any model exposing that method receives it), and they predict with the
-family's true posterior. Families without a known density (built on real data) have none, and
+family's true posterior. They are tagged `missing` because a true posterior integrates missing
+features out itself; mean imputation would make the "oracle" worse than the Bayes rule. Families without a known density (built on real data) have none, and
 the harness does not run oracles on them.
 """
 
@@ -40,13 +41,13 @@ class PosteriorOracle(ClassifierMixin, BaseEstimator):
         return self.predict_proba(X).argmax(axis=1)
 
 
-@register_model("bayes_oracle", paradigm="oracle")
+@register_model("bayes_oracle", paradigm="oracle", tags={"missing"})
 def bayes_oracle(random_state: int) -> PosteriorOracle:
     """The Bayes-optimal rule of the test distribution (knows the true density at each shift)."""
     return PosteriorOracle("bayes")
 
 
-@register_model("invariant_oracle", paradigm="oracle")
+@register_model("invariant_oracle", paradigm="oracle", tags={"missing"})
 def invariant_oracle(random_state: int) -> PosteriorOracle:
     """The best rule that reads the core features only."""
     return PosteriorOracle("invariant")
