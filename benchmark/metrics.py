@@ -6,6 +6,8 @@ Probabilities are (n, k) arrays whose columns follow the class labels 0..k-1.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 from sklearn import metrics as skm
 
 ECE_BINS = 15
@@ -101,3 +103,93 @@ def score_predictions(
         "auroc": auroc(y, proba),
         "spurious_reliance": spurious_reliance(pred, pred_cf),
     }
+
+
+# --- Frame-level metrics: pure functions of tidy result frames (one row per scenario, shift,
+# model, seed and n_train, with the columns of `benchmark.store.COLUMNS`).
+
+FIT_KEYS = ["scenario", "model", "seed", "n_train"]
+PROBIT_CLIP = 1e-3
+
+
+def oracle_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy left on the table: ``bayes_gap`` and ``invariant_gap`` (oracle minus model).
+
+    The Bayes gap is what no classifier can beat; the invariant gap can be negative, since
+    reading the spurious features pays off near the training distribution.
+    """
+    return pd.DataFrame({
+        "bayes_gap": frame["bayes_accuracy"] - frame["accuracy"],
+        "invariant_gap": frame["invariant_accuracy"] - frame["accuracy"],
+    }, index=frame.index)
+
+
+def degradation(frame: pd.DataFrame, metric: str = "accuracy") -> pd.Series:
+    """Drop of `metric` from shift 0: value at shift 0 minus value at the row's shift.
+
+    Computed within one fit (scenario, model, seed, n_train), so it is paired: the same fitted
+    model scored on its own training distribution. Positive means worse under shift; NaN where the
+    fit has no shift-0 row.
+    """
+    at_zero = frame.loc[frame["shift"] == 0, [*FIT_KEYS, metric]].rename(columns={metric: "_base"})
+    base = frame[FIT_KEYS].merge(at_zero, on=FIT_KEYS, how="left")["_base"].to_numpy()
+    return pd.Series(base - frame[metric].to_numpy(), index=frame.index, name=f"{metric}_degradation")
+
+
+def normalised_auc(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Area under the `metric`-versus-shift curve divided by the shift range, one row per fit.
+
+    Trapezoid rule over the scenario's listed levels, so a flat curve scores its own height and
+    the value stays on the metric's scale. NaN when a fit misses a level (or its value) or the
+    scenario lists a single level.
+    """
+    levels = frame.groupby("scenario")["shift"].unique().map(np.sort)
+    rows = []
+    for key, fit in frame.groupby(FIT_KEYS, sort=True):
+        fit = fit.sort_values("shift")
+        x, y = fit["shift"].to_numpy(float), fit[metric].to_numpy(float)
+        expected = levels[key[0]]
+        complete = len(expected) > 1 and np.array_equal(x, expected)
+        area = np.trapezoid(y, x) / (x[-1] - x[0]) if complete else np.nan
+        rows.append((*key, fit["paradigm"].iloc[0], float(area)))
+    return pd.DataFrame(rows, columns=[*FIT_KEYS, "paradigm", f"{metric}_nauc"])
+
+
+def probit(p: np.ndarray | pd.Series) -> np.ndarray:
+    """Phi^-1 of probabilities clipped to [PROBIT_CLIP, 1 - PROBIT_CLIP] (so 0 and 1 stay finite)."""
+    return stats.norm.ppf(np.clip(np.asarray(p, dtype=float), PROBIT_CLIP, 1 - PROBIT_CLIP))
+
+
+def effective_robustness(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Effective robustness (Taori et al. 2020; Miller et al. 2021) of every model at every shift.
+
+    Per scenario, n_train and shifted level, each model is one point (probit of its mean
+    in-distribution `metric`, probit of its mean shifted `metric`; means over seeds). A least-
+    squares line is fitted through the non-oracle models' points (oracles know the test
+    distribution, so they are not on the learners' line); a model's effective robustness is its
+    shifted value minus the line's prediction mapped back through Phi, in accuracy points.
+    NaN where fewer than three models give the fit (two points always fit exactly) or their
+    in-distribution values coincide.
+    """
+    means = frame.groupby(["scenario", "n_train", "shift", "model", "paradigm"], as_index=False)[
+        metric].mean()
+    id_means = means.loc[means["shift"] == 0, ["scenario", "n_train", "model", metric]]
+    points = means[means["shift"] > 0].merge(id_means, on=["scenario", "n_train", "model"],
+                                              suffixes=("", "_id"))
+    points = points.rename(columns={metric: "shifted", f"{metric}_id": "in_distribution"})
+    out = []
+    for _, cell in points.groupby(["scenario", "n_train", "shift"], sort=True):
+        cell = cell.dropna(subset=["shifted", "in_distribution"])
+        learners = cell[cell["paradigm"] != "oracle"]
+        slope = intercept = np.nan
+        if len(learners) >= 3 and np.ptp(probit(learners["in_distribution"])) > 0:
+            slope, intercept = np.polyfit(probit(learners["in_distribution"]),
+                                          probit(learners["shifted"]), 1)
+        predicted = stats.norm.cdf(intercept + slope * probit(cell["in_distribution"]))
+        out.append(cell.assign(predicted=predicted, effective_robustness=cell["shifted"] - predicted,
+                               slope=slope, intercept=intercept))
+    columns = ["scenario", "n_train", "shift", "model", "paradigm", "in_distribution", "shifted",
+               "predicted", "effective_robustness", "slope", "intercept"]
+    if not out:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(out, ignore_index=True)[columns]

@@ -1,0 +1,290 @@
+"""The report's figures: each builder takes the run's rows and returns a matplotlib Figure.
+
+A builder raises `NotEnoughData` (with the reason) when the run cannot support its figure, e.g.
+a single n_train means no learning curve; the report then lists the figure as skipped. Every
+figure is drawn under the checked-in style (`style.STYLE`). Shift curves and shift summaries use
+each scenario's largest n_train; error bars and bands are 95% Student-t intervals over seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+from scipy import stats
+
+from benchmark import metrics
+from benchmark.report import style
+from benchmark.report.prepare import (
+    at_largest_n_train,
+    at_largest_shift,
+    learner_degradation,
+    model_order,
+    paradigms,
+    scenario_order,
+    t_interval,
+    usable,
+    with_oracle_references,
+    with_shift_levels,
+)
+
+MAX_COLUMNS = 5
+PANEL_HEIGHT = 2.1
+PANEL_ASPECT = 1.25
+BAND_ALPHA = 0.07
+
+
+class NotEnoughData(Exception):
+    """The run's rows cannot support a figure; the message says why."""
+
+
+def rate_interval(values: pd.Series) -> tuple[float, float]:
+    """`t_interval` clipped to [0, 1], the range of every plotted rate (with 2 seeds t is 12.7)."""
+    return tuple(float(v) for v in np.clip(t_interval(values), 0, 1))
+
+
+def drop_interval(values: pd.Series) -> tuple[float, float]:
+    """`t_interval` clipped to [-1, 1], the range of a difference of two rates."""
+    return tuple(float(v) for v in np.clip(t_interval(values), -1, 1))
+
+
+def _scenario_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows of the scenarios where `metric` was measured at all."""
+    measured = frame.groupby("scenario")[metric].transform(lambda v: v.notna().any())
+    rows = frame[measured]
+    if rows.empty:
+        raise NotEnoughData(f"no scenario has a value of {metric}")
+    return rows
+
+
+def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
+                  log_x: bool = False) -> plt.Figure:
+    """One panel per scenario, one line per model (mean over seeds, 95% t band), legend outside."""
+    models = model_order(rows)
+    look = style.model_styles(models, paradigms(rows))
+    scenarios = scenario_order(rows)
+    grid = sns.relplot(
+        data=rows, x=x, y=y, kind="line", col="scenario", col_order=scenarios,
+        col_wrap=min(MAX_COLUMNS, len(scenarios)), hue="model", hue_order=models, style="model",
+        style_order=models, palette=look["palette"], dashes=look["dashes"], markers=look["markers"],
+        errorbar=rate_interval, err_kws={"alpha": BAND_ALPHA, "linewidth": 0}, legend=False,
+        height=PANEL_HEIGHT, aspect=PANEL_ASPECT, facet_kws={
+            "sharey": False, "sharex": True, "subplot_kws": {"xscale": "log" if log_x else "linear"}},
+    )
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels(xlabel, ylabel)
+    if log_x:
+        ticks = np.sort(rows[x].unique())
+        for ax in grid.axes.flat:
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+            ax.xaxis.set_minor_locator(NullLocator())
+    style.add_model_legend(grid.figure, models, paradigms(rows), look)
+    return grid.figure
+
+
+def _shift_curves(frame: pd.DataFrame, metric: str, ylabel: str) -> plt.Figure:
+    rows = with_shift_levels(at_largest_n_train(frame))
+    if rows.empty:
+        raise NotEnoughData("no scenario lists more than one shift level")
+    return _model_curves(_scenario_rows(rows, metric), "shift", metric, "shift level", ylabel)
+
+
+def degradation_accuracy(frame: pd.DataFrame) -> plt.Figure:
+    return _shift_curves(with_oracle_references(usable(frame)), "accuracy", "accuracy")
+
+
+def degradation_worst_group(frame: pd.DataFrame) -> plt.Figure:
+    return _shift_curves(usable(frame), "worst_group_accuracy", "worst-group accuracy")
+
+
+def spurious_reliance(frame: pd.DataFrame) -> plt.Figure:
+    return _shift_curves(usable(frame), "spurious_reliance", "flip rate under counterfactual")
+
+
+def calibration(frame: pd.DataFrame) -> plt.Figure:
+    return _shift_curves(usable(frame), "ece", "expected calibration error")
+
+
+def _learning_curves(frame: pd.DataFrame, largest_shift: bool) -> plt.Figure:
+    rows = usable(frame)
+    rows = at_largest_shift(with_shift_levels(rows)) if largest_shift else rows[rows["shift"] == 0]
+    rows = rows[rows.groupby("scenario")["n_train"].transform("nunique") > 1]
+    if rows.empty:
+        raise NotEnoughData("every scenario has a single n_train")
+    return _model_curves(rows, "n_train", "accuracy", "training size", "accuracy", log_x=True)
+
+
+def learning_curves_id(frame: pd.DataFrame) -> plt.Figure:
+    return _learning_curves(frame, largest_shift=False)
+
+
+def learning_curves_shifted(frame: pd.DataFrame) -> plt.Figure:
+    return _learning_curves(frame, largest_shift=True)
+
+
+def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
+    """Mean degradation per paradigm; one unit of the band is a (scenario, seed) mean over models."""
+    rows = with_shift_levels(learner_degradation(frame).dropna(subset=["degradation"]))
+    if rows["paradigm"].nunique() < 2 or rows.empty:
+        raise NotEnoughData("needs both paradigms and at least one shifted level")
+    units = rows.groupby(["family", "scenario", "seed", "shift", "paradigm"], as_index=False)[
+        "degradation"].mean()
+    families = sorted(units["family"].unique())
+    order = ["generative", "discriminative"]
+    grid = sns.relplot(
+        data=units, x="shift", y="degradation", kind="line", col="family", col_order=families,
+        col_wrap=min(MAX_COLUMNS, len(families)), hue="paradigm", hue_order=order,
+        palette={p: style.paradigm_colour(p) for p in order}, style="paradigm", style_order=order,
+        dashes={p: style.DASHES[p] for p in order}, markers=True, errorbar=drop_interval,
+        err_kws={"alpha": 0.2, "linewidth": 0}, height=PANEL_HEIGHT, aspect=PANEL_ASPECT,
+        facet_kws={"sharey": False},
+    )
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("shift level", "accuracy drop from shift 0")
+    return grid.figure
+
+
+PROBIT_TICKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+MAX_PROBIT_TICKS = 5
+
+
+def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
+    """Probit scale on both axes over [low, high] (plus a margin), at most `MAX_PROBIT_TICKS` ticks.
+
+    Both axes share the range so the no-degradation diagonal is the square's diagonal; ticks are
+    picked from `PROBIT_TICKS` at least a fifth of the range apart in probit units, so they never
+    collide however wide the range is.
+    """
+    lo, hi = metrics.probit([low, high])
+    margin = 0.08 * max(hi - lo, 0.2)
+    limits = stats.norm.cdf([lo - margin, hi + margin])
+    spacing = (hi - lo + 2 * margin) / MAX_PROBIT_TICKS
+    ticks = []
+    for tick in PROBIT_TICKS:
+        if limits[0] <= tick <= limits[1] and (
+                not ticks or metrics.probit(tick) - metrics.probit(ticks[-1]) >= spacing):
+            ticks.append(tick)
+    for set_scale, set_lim, axis in ((ax.set_xscale, ax.set_xlim, ax.xaxis),
+                                     (ax.set_yscale, ax.set_ylim, ax.yaxis)):
+        set_scale("function", functions=(metrics.probit, stats.norm.cdf))
+        set_lim(*limits)
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+        axis.set_minor_locator(NullLocator())
+
+
+def effective_robustness(frame: pd.DataFrame) -> plt.Figure:
+    """In-distribution vs largest-shift accuracy on probit axes, with the learners' fitted line."""
+    rows = at_largest_n_train(with_oracle_references(usable(frame)))
+    points = at_largest_shift(metrics.effective_robustness(rows))
+    if points.empty:
+        raise NotEnoughData("no scenario has a shifted level")
+    models = model_order(points)
+    look = style.model_styles(models, paradigms(points))
+    scenarios = scenario_order(points.merge(frame[["scenario", "family"]].drop_duplicates()))
+    grid = sns.FacetGrid(points, col="scenario", col_order=scenarios,
+                         col_wrap=min(MAX_COLUMNS, len(scenarios)), sharex=False, sharey=False,
+                         height=PANEL_HEIGHT, aspect=1.0)
+    grid.map_dataframe(sns.scatterplot, x="in_distribution", y="shifted", hue="model",
+                       hue_order=models, style="model", style_order=models, palette=look["palette"],
+                       markers=look["markers"], s=22, edgecolor="none", legend=False)
+    for scenario, ax in grid.axes_dict.items():
+        cell = points[points["scenario"] == scenario]
+        low, high = cell[["in_distribution", "shifted"]].stack().agg(["min", "max"])
+        _probit_axes(ax, low, high)
+        ax.plot([low, high], [low, high], color="0.75", linestyle=":", linewidth=0.8)
+        slope, intercept = cell[["slope", "intercept"]].iloc[0]
+        if np.isfinite(slope):
+            fitted = cell.loc[cell["paradigm"] != "oracle", "in_distribution"]
+            xs = np.linspace(fitted.min(), fitted.max(), 50)
+            ax.plot(xs, stats.norm.cdf(intercept + slope * metrics.probit(xs)), color="0.3",
+                    linewidth=1.0)
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("accuracy at shift 0", "accuracy at largest shift")
+    style.add_model_legend(grid.figure, models, paradigms(points), look, lines=False)
+    return grid.figure
+
+
+def _heatmap(matrix: pd.DataFrame, paradigm_of: dict[str, str], label: str) -> plt.Figure:
+    """Models (rows, labels coloured by paradigm) x scenarios, annotated with the cell values."""
+    fig, ax = plt.subplots(figsize=(1.2 + 0.62 * matrix.shape[1], 1.0 + 0.3 * matrix.shape[0]))
+    sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", annot_kws={"fontsize": 6.5}, cmap="viridis",
+                linewidths=0.5, linecolor="white", cbar_kws={"label": label, "shrink": 0.6})
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.grid(False)
+    ax.tick_params(axis="x", labelrotation=40)
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+    for tick in ax.get_yticklabels():
+        tick.set_color(style.paradigm_colour(paradigm_of[tick.get_text()]))
+    return fig
+
+
+def _model_by_scenario(values: pd.DataFrame, column: str) -> pd.DataFrame:
+    values = values.dropna(subset=[column])
+    if values.empty:
+        raise NotEnoughData(f"no value of {column}")
+    matrix = values.pivot_table(index="model", columns="scenario", values=column, aggfunc="mean")
+    return matrix.reindex(index=model_order(values),
+                          columns=[s for s in scenario_order(values) if s in matrix.columns])
+
+
+def auc_heatmap(frame: pd.DataFrame) -> plt.Figure:
+    """Normalised area under accuracy-vs-shift, mean over seeds, per model and scenario."""
+    rows = at_largest_n_train(with_oracle_references(usable(frame)))
+    auc = metrics.normalised_auc(rows).merge(rows[["scenario", "family"]].drop_duplicates())
+    matrix = _model_by_scenario(auc, "accuracy_nauc")
+    return _heatmap(matrix, paradigms(auc), "normalised area under accuracy vs shift")
+
+
+def spurious_importance(frame: pd.DataFrame) -> plt.Figure:
+    """Share of feature importance on spurious features, mean over shifts and seeds."""
+    rows = at_largest_n_train(usable(frame))
+    matrix = _model_by_scenario(rows, "spurious_importance")
+    return _heatmap(matrix, paradigms(rows), "share of importance on spurious features")
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    caption: str
+    build: Callable[[pd.DataFrame], plt.Figure]
+
+
+FIGURES = (
+    FigureSpec("degradation_accuracy", "Accuracy versus shift level per scenario (largest n_train; "
+               "bands: 95% t-interval over seeds; grey: Bayes and invariant oracles).",
+               degradation_accuracy),
+    FigureSpec("degradation_worst_group", "Worst-group accuracy versus shift level per scenario "
+               "(largest n_train; 95% t-bands over seeds).", degradation_worst_group),
+    FigureSpec("paradigm_summary", "Mean accuracy drop from shift 0 per paradigm and family (base "
+               "learners, largest n_train; band: 95% t-interval over scenario x seed means).",
+               paradigm_summary),
+    FigureSpec("effective_robustness", "Accuracy at shift 0 versus at the largest shift on probit "
+               "axes; solid: line fitted through the learners, dotted: no degradation.",
+               effective_robustness),
+    FigureSpec("learning_curves_id", "Accuracy at shift 0 versus training size (log scale).",
+               learning_curves_id),
+    FigureSpec("learning_curves_shifted", "Accuracy at the largest shift versus training size "
+               "(log scale).", learning_curves_shifted),
+    FigureSpec("spurious_reliance", "Share of predictions that flip when only the spurious "
+               "attribute is flipped, versus shift level.", spurious_reliance),
+    FigureSpec("spurious_importance", "Share of each model's feature importance on the spurious "
+               "features (mean over shifts and seeds, largest n_train).", spurious_importance),
+    FigureSpec("calibration", "Expected calibration error (15 equal-width bins) versus shift level.",
+               calibration),
+    FigureSpec("auc_heatmap", "Normalised area under the accuracy-versus-shift curve (mean over "
+               "seeds, largest n_train): 1 is perfect at every level.", auc_heatmap),
+)
+
+
+def draw(frame: pd.DataFrame, spec: FigureSpec) -> plt.Figure:
+    """Build one figure under the report style."""
+    with plt.style.context(style.STYLE):
+        return spec.build(frame)

@@ -1,0 +1,152 @@
+"""`write_report(run_dir)`: a run's stored rows -> figures, CSV tables and `report.md`.
+
+Everything comes from `results.csv` / `results.sqlite` and the run's recorded configuration;
+nothing is typed in by hand, and the same rows always give the same bytes (no timestamps).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pandas.api.types import is_numeric_dtype
+
+from benchmark.metrics import FIT_KEYS
+from benchmark.report import analysis, figures, findings, style, tables
+from benchmark.report.prepare import usable
+from benchmark.store import read_meta, read_results
+
+REPORT_NAME = "report.md"
+FIGURES_DIR = "figures"
+TABLES_DIR = "tables"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    explanation: str
+    frame: pd.DataFrame
+    folded: bool = False
+
+
+def _cell(value: Any, column: str) -> str:
+    """One Markdown cell: 3 decimals, 2 significant digits for p-values, "–" for missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2g}" if column.startswith("p_") else f"{value:.3f}"
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(map(str, value))
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of `frame` (column names as headers)."""
+    if frame.empty:
+        return "_(no rows)_"
+    columns = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join("--:" if is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns, strict=True)) + " |")
+    return "\n".join(lines)
+
+
+def build_tables(frame: pd.DataFrame) -> list[Table]:
+    """Every table of the report, in order, each with the sentence that explains it."""
+    return [
+        Table("model_accuracy", "Accuracy at shift 0 and at the largest shift",
+              "Each model's accuracy and worst-group accuracy in distribution and at each scenario's "
+              "largest shift, and the drop between them (means over seeds, then over scenarios).",
+              tables.model_accuracy(frame)),
+        Table("accuracy_by_scenario", "Accuracy per scenario",
+              "The same numbers per scenario (means over seeds).",
+              tables.accuracy_by_scenario(frame), folded=True),
+        Table("robustness", "Robustness, oracle gaps, calibration and spurious reliance",
+              "Normalised area under accuracy vs shift, effective robustness, gaps to the Bayes and "
+              "invariant oracles, ECE and counterfactual flip rate (means over scenarios).",
+              tables.robustness(frame)),
+        Table("paradigm_effects", "Paradigm effect on degradation (regression)",
+              "OLS of degradation on discriminative x centred shift with scenario fixed effects and "
+              "scenario x seed cluster-robust 95% CIs; `effect` is discriminative minus generative at "
+              "`centre_shift` (positive: discriminative models lose more), `slope_effect` its change "
+              "per unit shift.", analysis.paradigm_effects(frame)),
+        Table("paired_comparisons", "Best discriminative vs best generative model per scenario",
+              "Paired t-test over seeds of mean shifted accuracy, best discriminative minus best "
+              "generative (best = highest mean shifted accuracy), Holm-corrected across scenarios.",
+              analysis.paired_comparisons(frame)),
+        Table("normalised_auc", "Normalised area under accuracy vs shift per scenario",
+              "The heat map's numbers: per model and scenario, the trapezoid area under accuracy vs "
+              "shift divided by the shift range (oracle rows included).",
+              tables.oracle_auc(frame), folded=True),
+        Table("failures", "Failed fits", "Fits that raised an error, per model and scenario, with "
+              "the first message; their rows are excluded from every statistic.",
+              tables.failures(frame)),
+    ]
+
+
+def _render_figures(frame: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
+    """Draw and save every figure; returns the Markdown blocks and the skipped-figure notes."""
+    blocks, skipped = [], []
+    for spec in figures.FIGURES:
+        try:
+            fig = figures.draw(frame, spec)
+        except figures.NotEnoughData as reason:
+            skipped.append(f"- `{spec.name}` skipped: {reason}.")
+            continue
+        style.save(fig, out_dir, spec.name)
+        blocks.append(f"**{spec.name}**: {spec.caption}\n\n![{spec.name}]({FIGURES_DIR}/{spec.name}.png)")
+    return blocks, skipped
+
+
+def _configuration(meta: dict[str, Any]) -> list[str]:
+    """The run's recorded configuration: command, commit, scenarios, models, versions."""
+    if not meta:
+        return ["_No configuration recorded (no results.sqlite next to the CSV)._"]
+    lines = [f"- Command: `{meta.get('command', '?')}`",
+             f"- Git commit: `{meta.get('git_commit', '?')}`",
+             f"- Seeds: {_cell(meta.get('seeds', '?'), 'seeds')}", ""]
+    scenarios = pd.DataFrame(meta.get("scenarios", []))
+    if not scenarios.empty and "params" in scenarios:
+        scenarios["params"] = scenarios["params"].map(
+            lambda p: ", ".join(f"{k}={v}" for k, v in sorted(p.items())))
+    models = pd.DataFrame(meta.get("models", []))
+    versions = pd.DataFrame(sorted(meta.get("versions", {}).items()), columns=["package", "version"])
+    for title, table in (("Scenarios", scenarios), ("Models", models), ("Versions", versions)):
+        lines += [f"### {title}", "", markdown_table(table.astype(object)), ""]
+    return lines
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write figures (PNG + PDF), CSV tables and `report.md` into `run_dir`; return the report path."""
+    run_dir = Path(run_dir)
+    frame, meta = read_results(run_dir), read_meta(run_dir)
+    built = build_tables(frame)
+    (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
+    for table in built:
+        table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format="%.10g")
+    blocks, skipped = _render_figures(frame, run_dir / FIGURES_DIR)
+    ok = usable(frame)
+    n_fits = len(frame.drop_duplicates(FIT_KEYS))
+    lines = [f"# spurbench report: {run_dir.name}", "",
+             f"{len(frame)} result rows ({len(ok)} ok) over {frame['scenario'].nunique()} scenarios, "
+             f"{frame['model'].nunique()} models, {frame['seed'].nunique()} seeds and n_train in "
+             f"{sorted(frame['n_train'].unique().tolist())}. Shift summaries use each scenario's "
+             "largest n_train; paradigm statistics compare the base learners (no oracles, no `+em` "
+             "variants); sign convention: discriminative minus generative.", "",
+             "## What this run shows", "", *findings.summary({t.name: t.frame for t in built}, n_fits), "",
+             "## Figures", "", *[b + "\n" for b in blocks], *skipped, "", "## Tables", ""]
+    for table in built:
+        body = markdown_table(table.frame)
+        if table.folded:
+            body = f"<details><summary>show table</summary>\n\n{body}\n\n</details>"
+        lines += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
+                  "", body, ""]
+    lines += ["## Run configuration", "", *_configuration(meta)]
+    path = run_dir / REPORT_NAME
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path

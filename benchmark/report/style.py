@@ -1,0 +1,81 @@
+"""How the report's figures look and are saved: one style file, one colour scheme, no timestamps.
+
+Paradigm sets the colour family (generative: blues, discriminative: oranges, oracles: greys) and
+the line style (solid, dashed, dotted); within a paradigm each model gets its own shade and
+marker. Saving strips every field that changes between runs, so the same results give
+byte-identical PNG and PDF files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+
+STYLE = Path(__file__).with_name("spurbench.mplstyle")
+FORMATS = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None, "Creator": None}}
+COLORMAPS = {"generative": "Blues", "discriminative": "Oranges", "oracle": "Greys"}
+SHADE_RANGE = {"generative": (0.45, 0.95), "discriminative": (0.4, 0.9), "oracle": (0.45, 0.75)}
+DASHES = {"generative": "", "discriminative": (4, 1.5), "oracle": (1, 1)}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "p", "h", "<", ">")
+
+
+def paradigm_colour(paradigm: str) -> tuple[float, ...]:
+    """The representative colour of a paradigm (the middle of its shade range)."""
+    low, high = SHADE_RANGE[paradigm]
+    return mpl.colormaps[COLORMAPS[paradigm]]((low + high) / 2)
+
+
+def model_styles(models: list[str], paradigm_of: dict[str, str]) -> dict[str, dict]:
+    """Per model, in `models` order: colour, dashes and marker (as seaborn's mappings want them).
+
+    Returns ``{"palette": {...}, "dashes": {...}, "markers": {...}}``.
+    """
+    palette, dashes, markers = {}, {}, {}
+    for paradigm, cmap in COLORMAPS.items():
+        members = [m for m in models if paradigm_of[m] == paradigm]
+        shades = np.linspace(*SHADE_RANGE[paradigm], num=max(len(members), 1))
+        for i, model in enumerate(members):
+            palette[model] = mpl.colormaps[cmap](shades[i])
+            dashes[model] = DASHES[paradigm]
+            markers[model] = MARKERS[i % len(MARKERS)]
+    return {"palette": palette, "dashes": dashes, "markers": markers}
+
+
+def add_model_legend(fig: plt.Figure, models: list[str], paradigm_of: dict[str, str],
+                     look: dict[str, dict], lines: bool = True) -> None:
+    """One legend outside the panels, models listed under a bold heading per paradigm."""
+    handles, labels = [], []
+    for paradigm in COLORMAPS:
+        members = [m for m in models if paradigm_of[m] == paradigm]
+        if not members:
+            continue
+        handles.append(Line2D([], [], linestyle="none"))
+        labels.append(paradigm)
+        for model in members:
+            dash = look["dashes"][model]
+            handles.append(Line2D(
+                [], [], color=look["palette"][model], marker=look["markers"][model],
+                linestyle=("-" if dash == "" else (0, dash)) if lines else "none"))
+            labels.append(model)
+    legend = fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                        handlelength=2.6)
+    for text in legend.get_texts():
+        if text.get_text() in COLORMAPS:
+            text.set_fontweight("bold")
+
+
+def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
+    """Write `fig` as `<name>.png` and `<name>.pdf` under `out_dir` without run-dependent metadata."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with plt.style.context(STYLE):
+        for ext, metadata in FORMATS.items():
+            path = out_dir / f"{name}.{ext}"
+            fig.savefig(path, format=ext, metadata=metadata)
+            paths.append(path)
+    plt.close(fig)
+    return paths

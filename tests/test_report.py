@@ -1,0 +1,130 @@
+"""`write_report`: deterministic files, every section present, numbers traceable to the rows."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.report import findings, render, style, write_report
+from benchmark.report.synthetic import synthetic_results
+
+META = {
+    "command": "spurbench run --quick", "git_commit": "0123abcd", "seeds": [0, 1, 2], "run_seed": 0,
+    "scenarios": [{"name": "spurious_gaussian", "family": "gaussian_spurious", "description": "a | b",
+                   "params": {"train_correlation": 0.9}, "levels": [0.0, 0.5, 1.0], "n_train": [50, 100],
+                   "n_test": 500, "seeds": 3, "path": "datasets/spurious_gaussian.toml"}],
+    "models": [{"name": "lda", "paradigm": "generative", "tags": ["prior_shift"], "description": "LDA"}],
+    "versions": {"python": "3.11.7", "numpy": "2.4.6", "seaborn": "0.13.2"},
+}
+
+
+def _small_results(**overrides) -> pd.DataFrame:
+    options = {"n_scenarios": 3, "n_models": 4, "seeds": 3, "n_train": (50, 100),
+               "levels": (0.0, 0.5, 1.0)} | overrides
+    return synthetic_results(**options)
+
+
+def _write_run(run_dir: Path, frame: pd.DataFrame) -> Path:
+    run_dir.mkdir(parents=True)
+    frame.to_csv(run_dir / "results.csv", index=False)
+    (run_dir / "run.json").write_text(json.dumps(META))
+    write_report(run_dir)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    return _write_run(tmp_path_factory.mktemp("a") / "run", _small_results())
+
+
+def test_rendering_the_same_csv_twice_gives_byte_identical_files(run, tmp_path):
+    again = _write_run(tmp_path / "run", pd.read_csv(run / "results.csv"))
+    files = sorted(p.relative_to(run) for p in run.rglob("*") if p.is_file())
+    assert {p.suffix for p in files} >= {".png", ".pdf", ".csv", ".md"}
+    for path in files:
+        assert (run / path).read_bytes() == (again / path).read_bytes(), path
+
+
+def test_every_embedded_figure_exists_as_png_and_pdf(run):
+    report = (run / "report.md").read_text()
+    linked = re.findall(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)", report)
+    assert "figures/degradation_accuracy.png" in linked
+    for link in linked:
+        assert (run / link).stat().st_size > 0
+        assert (run / link).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_records_configuration_versions_and_commit(run):
+    report = (run / "report.md").read_text()
+    for text in ("0123abcd", "spurbench run --quick", "| seaborn | 0.13.2 |", "| python | 3.11.7 |",
+                 "train_correlation=0.9", "a \\| b", "| lda | generative |"):
+        assert text in report
+
+
+def test_every_markdown_table_is_also_a_csv(run):
+    report = (run / "report.md").read_text()
+    for name in re.findall(r"CSV: `tables/(\w+)\.csv`", report):
+        assert (run / "tables" / f"{name}.csv").exists()
+    assert len(list((run / "tables").glob("*.csv"))) >= 5
+
+
+def test_accuracy_table_matches_the_rows(run):
+    rows = pd.read_csv(run / "results.csv")
+    rows = rows[(rows["status"] == "ok") & (rows["n_train"] == 100)
+                & (rows["model"] == "logistic_regression")]
+    per_scenario = rows.pivot_table(index="scenario", columns="shift", values="accuracy", aggfunc="mean")
+    table = pd.read_csv(run / "tables" / "model_accuracy.csv").set_index("model")
+    assert table.loc["logistic_regression", "accuracy_shift0"] == pytest.approx(per_scenario[0.0].mean())
+    assert table.loc["logistic_regression", "accuracy_drop"] == pytest.approx(
+        (per_scenario[0.0] - per_scenario[1.0]).mean())
+    assert "| logistic_regression | discriminative | 3 |" in (run / "report.md").read_text()
+
+
+def test_failed_fits_are_counted_in_the_report(run):
+    rows = pd.read_csv(run / "results.csv")
+    n_fits = len(rows.drop_duplicates(["scenario", "model", "seed", "n_train"]))
+    assert f"2 of {n_fits} fits failed" in (run / "report.md").read_text()
+    assert pd.read_csv(run / "tables" / "failures.csv")["failed_fits"].sum() == 2
+
+
+def test_figures_the_data_cannot_support_are_skipped_and_reported(tmp_path):
+    run_dir = _write_run(tmp_path / "run", _small_results(n_scenarios=2, n_models=2, seeds=2, n_train=(50,)))
+    report = (run_dir / "report.md").read_text()
+    assert "`learning_curves_id` skipped: every scenario has a single n_train" in report
+    assert not (run_dir / "figures" / "learning_curves_id.png").exists()
+    assert (run_dir / "figures" / "degradation_accuracy.png").exists()
+
+
+def test_paradigm_sentence_follows_the_confidence_interval():
+    effects = pd.DataFrame({"family": ["f1", "f2", "f3", "all"], "effect": [0.02, -0.03, 0.01, 0.01],
+                            "ci_low": [0.01, -0.05, -0.01, 0.001], "ci_high": [0.03, -0.01, 0.03, 0.02],
+                            "centre_shift": 0.5, "n_scenarios": 2, "n_clusters": 10})
+    lines = findings.paradigm_lines(effects)
+    assert lines[0].startswith("- Paradigm effect") and "+1.00 points" in lines[0]
+    assert "generative models degrade less" in lines[1]
+    assert "discriminative models degrade less" in lines[2]
+    assert "no clear difference" in lines[3]
+
+
+def test_markdown_table_formats_missing_values_pipes_and_p_values():
+    frame = pd.DataFrame({"name": ["a|b"], "value": [np.nan], "p_holm": [0.000123]})
+    assert render.markdown_table(frame).splitlines()[-1] == "| a\\|b | – | 0.00012 |"
+
+
+def test_paradigm_sets_the_colour_family_and_line_style():
+    models = ["gaussian_nb", "lda", "mlp", "bayes_oracle"]
+    look = style.model_styles(models, {"gaussian_nb": "generative", "lda": "generative",
+                                       "mlp": "discriminative", "bayes_oracle": "oracle"})
+    red, green, blue, _ = look["palette"]["lda"]
+    assert blue > red
+    red, green, blue, _ = look["palette"]["mlp"]
+    assert red > blue
+    red, green, blue, _ = look["palette"]["bayes_oracle"]
+    assert red == green == blue
+    assert look["palette"]["gaussian_nb"] != look["palette"]["lda"]
+    assert look["dashes"]["gaussian_nb"] == look["dashes"]["lda"] != look["dashes"]["mlp"]
