@@ -15,6 +15,7 @@ from benchmark.models.bernoulli import BernoulliNaiveBayes
 from benchmark.models.gaussian_marginal import GaussianClassifier
 from benchmark.models.kernel_density import KernelDensityClassifier
 from benchmark.models.mixture import GaussianMixtureClassifier
+from benchmark.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
 from benchmark.models.statsmodels_logit import StatsmodelsLogit
 
 ESTIMATORS = [
@@ -26,6 +27,9 @@ ESTIMATORS = [
     GaussianMixtureClassifier(random_state=0),
     KernelDensityClassifier(),
     StatsmodelsLogit(),
+    CappedKNeighbors(),
+    CalibratedLinearSVC(random_state=0),
+    SmallSampleMLP(random_state=0),
 ]
 
 # Models that marginalise missing features accept NaN in predict (not in fit, where the training

@@ -16,7 +16,8 @@ from benchmark.models.mixture import GaussianMixtureClassifier
 from benchmark.registry import get_model, list_models
 
 LEARNERS = [e.name for e in list_models() if e.paradigm != "oracle"]
-TAGGED = {tag: [e.name for e in list_models() if tag in e.tags] for tag in ("sample", "missing")}
+TAGGED = {tag: [e.name for e in list_models() if tag in e.tags and e.paradigm != "oracle"]
+          for tag in ("sample", "missing")}
 
 
 def gaussian_data(n: int, n_classes: int = 2, d: int = 4, seed: int = 0, shift: float = 2.0):
@@ -51,6 +52,18 @@ def test_every_model_predicts_probabilities_that_beat_chance(name, n_classes):
     assert np.all((proba >= 0) & (proba <= 1))
     accuracy = np.mean(model.classes_[proba.argmax(axis=1)] == yt)
     assert accuracy > 1.0 / n_classes + 0.2
+
+
+@pytest.mark.parametrize("name", LEARNERS)
+def test_every_model_fits_a_learning_curve_sized_sample(name):
+    # Learning curves start at a couple of rows per class; one class here has a single row.
+    X, y = gaussian_data(40, 3, seed=8)
+    rows = np.concatenate([np.flatnonzero(y == 0)[:2], np.flatnonzero(y == 1)[:2],
+                           np.flatnonzero(y == 2)[:1]])
+    model = get_model(name).build(random_state=0).fit(X[rows], y[rows])
+    proba = model.predict_proba(X)
+    assert proba.shape == (40, 3) and np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
 @pytest.mark.parametrize(("name", "reference"), [
@@ -117,10 +130,11 @@ def test_gmm_marginalisation_is_the_mixture_of_the_component_marginals():
     holes[:, [1, 2]] = np.nan
     observed = [0, 3]
     expected = []
-    for mixture in model.mixtures_:
+    for weights, means, covariances in zip(model.weights_, model.means_, model.covariances_,
+                                           strict=True):
         Z = (X[:20, observed] - model.mean_[observed]) / model.scale_[observed]
         parts = [np.log(w) + stats.multivariate_normal(m[observed], c[np.ix_(observed, observed)]).logpdf(Z)
-                 for w, m, c in zip(mixture.weights_, mixture.means_, mixture.covariances_, strict=True)]
+                 for w, m, c in zip(weights, means, covariances, strict=True)]
         expected.append(logsumexp(parts, axis=0) - np.log(model.scale_[observed]).sum())
     np.testing.assert_allclose(model.class_log_density(holes), np.column_stack(expected))
 

@@ -7,15 +7,12 @@ where the model needs it; every model runs on one thread (n_jobs=1), the harness
 
 from __future__ import annotations
 
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import LinearSVC
 
+from benchmark.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
 from benchmark.models.statsmodels_logit import StatsmodelsLogit
 from benchmark.registry import register_model
 
@@ -34,19 +31,19 @@ def logistic_regression(random_state: int) -> Pipeline:
 def linear_svm(random_state: int) -> Pipeline:
     """Linear SVM (C=1, squared hinge loss) on standardised features, Platt-calibrated by 3-fold CV.
 
-    Probabilities from CalibratedClassifierCV(method="sigmoid", cv=3): needs >= 3 rows per class.
+    Fewer folds when a class has fewer than 3 training rows (see benchmark/models/small_sample.py).
     """
-    svm = LinearSVC(C=1.0, random_state=random_state)
-    return make_pipeline(StandardScaler(), CalibratedClassifierCV(svm, method="sigmoid", cv=3))
+    return make_pipeline(StandardScaler(), CalibratedLinearSVC(C=1.0, cv=3, random_state=random_state))
 
 
 @register_model("knn", paradigm="discriminative")
 def knn(random_state: int) -> Pipeline:
     """15 nearest neighbours (Euclidean, uniform weights) on standardised features.
 
-    15 rather than sklearn's 5 so that probabilities are less coarse; needs >= 15 training rows.
+    15 rather than sklearn's 5 so that probabilities are less coarse; all rows when there are
+    fewer than 15.
     """
-    return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15, n_jobs=1))
+    return make_pipeline(StandardScaler(), CappedKNeighbors(n_neighbors=15))
 
 
 @register_model("random_forest", paradigm="discriminative")
@@ -70,13 +67,11 @@ def hist_gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
 def mlp(random_state: int) -> Pipeline:
     """Two hidden layers of 64 ReLU units, Adam, early stopping, on standardised features.
 
-    At most 200 epochs, stopping after 10 without improvement on a 10% validation split.
+    At most 200 epochs, stopping after 10 without improvement on a 10% validation split (on the
+    training loss when that split could not hold two rows per class).
     """
-    return make_pipeline(
-        StandardScaler(),
-        MLPClassifier(hidden_layer_sizes=(64, 64), early_stopping=True, max_iter=200,
-                      random_state=random_state),
-    )
+    return make_pipeline(StandardScaler(), SmallSampleMLP(hidden_layer_sizes=(64, 64), max_iter=200,
+                                                          random_state=random_state))
 
 
 @register_model("statsmodels_logit", paradigm="discriminative")

@@ -6,7 +6,9 @@ For each class, mixtures with 1..``max_components`` components are fitted with E
 initialisation, one start) and the one with the lowest BIC on that class's training rows is kept.
 A candidate with more free parameters than the class has rows is not fitted (BIC could not pick
 it and EM would only fit noise), so in high dimension with few rows the model is one Gaussian per
-class; one component is always a candidate. Missing features at predict time are marginalised
+class; one component is always a candidate. A class with a single training row (learning curves)
+gets one Gaussian centred on it with covariance ``reg_covar * I``, the EM answer in that limit.
+Missing features at predict time are marginalised
 exactly: the marginal of a Gaussian mixture is the mixture of the components' marginals.
 """
 
@@ -49,7 +51,9 @@ class GaussianMixtureClassifier(ClassConditionalClassifier):
 
     Attributes
     ----------
-    mixtures_ : one fitted sklearn GaussianMixture per class (on standardised features).
+    weights_, means_, covariances_ : per class, its mixture's component weights (k,), means
+        (k, d) and covariances ((k, d, d) for "full", (k, d) variances for "diag"), all on
+        standardised features.
     n_components_ : (n_classes,) the number of components BIC chose.
     """
 
@@ -62,8 +66,13 @@ class GaussianMixtureClassifier(ClassConditionalClassifier):
         self.reg_covar = reg_covar
         self.random_state = random_state
 
-    def _fit_one(self, X: np.ndarray, rng: np.random.RandomState) -> GaussianMixture:
-        per_component = _parameters_per_component(X.shape[1], self.covariance_type)
+    def _fit_one(self, X: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, ...]:
+        """(weights, means, covariances) of the BIC-chosen mixture of one class's rows."""
+        d = X.shape[1]
+        if len(X) == 1:
+            spread = np.eye(d) if self.covariance_type == "full" else np.ones(d)
+            return np.ones(1), X.copy(), self.reg_covar * spread[None]
+        per_component = _parameters_per_component(d, self.covariance_type)
         best, best_bic = None, np.inf
         for k in range(1, self.max_components + 1):
             if k > 1 and (k * per_component > X.shape[0]):
@@ -74,7 +83,7 @@ class GaussianMixtureClassifier(ClassConditionalClassifier):
             bic = mixture.bic(X)
             if bic < best_bic:
                 best, best_bic = mixture, bic
-        return best
+        return best.weights_, best.means_, best.covariances_
 
     def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
         if self.covariance_type not in COVARIANCE_TYPES:
@@ -85,28 +94,28 @@ class GaussianMixtureClassifier(ClassConditionalClassifier):
         rng = check_random_state(self.random_state)
         self.mean_, self.scale_ = standardizer(X)
         Z = (X - self.mean_) / self.scale_
-        self.mixtures_ = [self._fit_one(Z[y_index == k], rng) for k in range(len(self.classes_))]
-        self.n_components_ = np.array([m.n_components for m in self.mixtures_])
+        fitted = [self._fit_one(Z[y_index == k], rng) for k in range(len(self.classes_))]
+        self.weights_, self.means_, self.covariances_ = map(list, zip(*fitted, strict=True))
+        self.n_components_ = np.array([len(w) for w in self.weights_])
 
-    def _component_log_density(self, Z: np.ndarray, mixture: GaussianMixture) -> np.ndarray:
+    def _component_log_density(self, Z: np.ndarray, k: int) -> np.ndarray:
         if self.covariance_type == "diag":
-            return diagonal_gaussian_log_density(Z, mixture.means_, mixture.covariances_)
-        return gaussian_log_density(Z, mixture.means_, mixture.covariances_)
+            return diagonal_gaussian_log_density(Z, self.means_[k], self.covariances_[k])
+        return gaussian_log_density(Z, self.means_[k], self.covariances_[k])
 
     def class_log_density(self, X: np.ndarray) -> np.ndarray:
         X = self._validated(X)
         Z = (X - self.mean_) / self.scale_
-        columns = [logsumexp(self._component_log_density(Z, m) + np.log(m.weights_), axis=1)
-                   for m in self.mixtures_]
+        columns = [logsumexp(self._component_log_density(Z, k) + np.log(self.weights_[k]), axis=1)
+                   for k in range(len(self.classes_))]
         return np.column_stack(columns) - log_scale_correction(X, self.scale_)[:, None]
 
     def _sample_class(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
-        mixture = self.mixtures_[k]
-        counts = rng.multinomial(n, mixture.weights_)
+        counts = rng.multinomial(n, self.weights_[k])
         draws = []
         for c, count in enumerate(counts):
-            cov = mixture.covariances_[c]
+            cov = self.covariances_[k][c]
             cov = np.diag(cov) if self.covariance_type == "diag" else cov
-            draws.append(sample_gaussian(mixture.means_[c], cov, count, rng))
+            draws.append(sample_gaussian(self.means_[k][c], cov, count, rng))
         Z = rng.permutation(np.vstack(draws))
         return self.mean_ + Z * self.scale_
