@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
+from generator_checks import assert_rejected, assert_seeded, rng
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
@@ -24,10 +25,6 @@ SMALL = dict(n_core=3, n_spurious=2, n_noise=1, core_rate_y0=0.2, core_rate_y1=0
              spurious_rate_a0=0.1, spurious_rate_a1=0.8, positive_fraction=0.4)
 RATE_PARAMS = ("core_rate_y0", "core_rate_y1", "spurious_rate_a0", "spurious_rate_a1", "noise_rate",
                "train_correlation")
-
-
-def rng(seed: int = 0) -> np.random.Generator:
-    return np.random.default_rng(seed)
 
 
 # ---- the shift mapping and the word rates -----------------------------------------------------
@@ -156,11 +153,7 @@ def test_counterfactual_redraws_only_the_spurious_words_with_the_same_uniforms()
 
 
 def test_same_seed_gives_identical_arrays_and_different_seeds_differ():
-    gen = BinarySpurious()
-    a, b, c = (gen.sample(200, 0.5, rng(seed)) for seed in (10, 10, 11))
-    for field in ("X", "y", "attr", "group", "X_counterfactual"):
-        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
-    assert not np.array_equal(a.X, c.X)
+    assert_seeded(BinarySpurious(), 0.5)
 
 
 # ---- validation -------------------------------------------------------------------------------
@@ -178,9 +171,7 @@ def test_same_seed_gives_identical_arrays_and_different_seeds_differ():
     (dict(positive_fraction=1.0), "positive_fraction"),
 ])
 def test_invalid_parameters_are_rejected_naming_the_parameter(params, field):
-    with pytest.raises(ParameterError) as excinfo:
-        BinarySpurious(**params)
-    assert excinfo.value.field == field
+    assert_rejected(BinarySpurious, params, field)
 
 
 @settings(max_examples=60, deadline=None)
