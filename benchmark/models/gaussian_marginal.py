@@ -91,6 +91,8 @@ def _empirical_covariance(X: np.ndarray) -> np.ndarray:
 
 def _ledoit_wolf_covariance(X: np.ndarray) -> np.ndarray:
     """Ledoit-Wolf shrinkage on standardised features, rescaled (sklearn LDA's "auto")."""
+    if len(X) < 2:  # one row: no spread to shrink
+        return np.zeros((X.shape[1], X.shape[1]))
     _, scale = standardizer(X)
     shrunk = ledoit_wolf(X / scale)[0]
     return scale[:, None] * shrunk * scale[None, :]
