@@ -104,11 +104,11 @@ def degradation_worst_group(frame: pd.DataFrame) -> plt.Figure:
 
 
 def spurious_reliance(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "spurious_reliance", "flip rate under counterfactual")
+    return _shift_curves(usable(frame), "spurious_reliance", "spurious flip rate")
 
 
 def calibration(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "ece", "expected calibration error")
+    return _shift_curves(usable(frame), "ece", "ECE (15 bins)")
 
 
 def _learning_curves(frame: pd.DataFrame, largest_shift: bool) -> plt.Figure:
@@ -286,5 +286,7 @@ FIGURES = (
 
 def draw(frame: pd.DataFrame, spec: FigureSpec) -> plt.Figure:
     """Build one figure under the report style."""
+    if usable(frame).empty:
+        raise NotEnoughData("no successful fit")
     with plt.style.context(style.STYLE):
         return spec.build(frame)

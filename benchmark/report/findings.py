@@ -75,6 +75,8 @@ def best_model_sentences(by_scenario: pd.DataFrame) -> list[str]:
         best = (f"{where}, `{best_id.model}` ({best_id.paradigm}) is the most accurate in "
                 f"distribution ({best_id.accuracy_shift0:.3f}) and `{best_shift.model}` "
                 f"({best_shift.paradigm}) at the largest shift ({best_shift.accuracy_largest_shift:.3f}).")
+    if len(means) == 1:
+        return [best]
     return [
         best,
         f"The smallest accuracy drop from shift 0 to the largest shift is `{least.model}`'s "

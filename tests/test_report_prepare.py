@@ -1,0 +1,57 @@
+"""The report's shared selections: which rows count, in which order, with which references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.report import prepare
+
+
+def _rows(scenario: str, model: str, paradigm: str, shifts=(0.0, 1.0), n_train=100, **values) -> list[dict]:
+    base = {"family": "f", "seed": 0, "accuracy": 0.8, "bayes_accuracy": np.nan,
+            "invariant_accuracy": np.nan, "status": "ok"}
+    return [base | {"scenario": scenario, "model": model, "paradigm": paradigm, "shift": s,
+                    "n_train": n_train} | values for s in shifts]
+
+
+def test_oracle_rows_are_synthesised_from_columns_only_where_no_oracle_model_ran():
+    frame = pd.DataFrame(
+        _rows("real", "lda", "generative", invariant_accuracy=0.7)
+        + _rows("real", "mlp", "discriminative", invariant_accuracy=0.8)
+        + _rows("synthetic", "lda", "generative", bayes_accuracy=0.9, invariant_accuracy=0.85)
+        + _rows("synthetic", "bayes_oracle", "oracle", accuracy=0.91)
+        + _rows("synthetic", "invariant_oracle", "oracle", accuracy=0.84))
+    out = prepare.with_oracle_references(frame)
+    added = out.iloc[len(frame):]
+    assert set(zip(added["scenario"], added["model"], strict=True)) == {("real", "invariant_oracle")}
+    assert added["accuracy"].tolist() == pytest.approx([0.75, 0.75])  # mean over lda and mlp
+
+
+def test_learners_exclude_oracles_and_prior_adapted_variants():
+    frame = pd.DataFrame(_rows("s", "lda", "generative") + _rows("s", "lda+em", "generative")
+                         + _rows("s", "bayes_oracle", "oracle") + _rows("s", "mlp", "discriminative"))
+    assert sorted(prepare.learners(frame)["model"].unique()) == ["lda", "mlp"]
+
+
+def test_models_are_grouped_by_paradigm_with_variants_after_their_base():
+    frame = pd.DataFrame(_rows("s", "mlp", "discriminative") + _rows("s", "bayes_oracle", "oracle")
+                         + _rows("s", "lda_shrinkage", "generative") + _rows("s", "lda+em", "generative")
+                         + _rows("s", "lda", "generative") + _rows("s", "knn", "discriminative"))
+    assert prepare.model_order(frame) == ["lda", "lda+em", "lda_shrinkage", "knn", "mlp", "bayes_oracle"]
+
+
+def test_largest_n_train_and_shift_levels_are_per_scenario():
+    frame = pd.DataFrame(_rows("a", "lda", "generative", n_train=50)
+                         + _rows("a", "lda", "generative", n_train=500)
+                         + _rows("b", "lda", "generative", shifts=(0.0,), n_train=20))
+    assert prepare.at_largest_n_train(frame)["n_train"].tolist() == [500, 500, 20]
+    assert set(prepare.with_shift_levels(frame)["scenario"]) == {"a"}
+    assert prepare.at_largest_shift(frame)["shift"].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_t_interval_uses_student_quantile_and_collapses_for_one_value():
+    low, high = prepare.t_interval([1.0, 2.0, 3.0])
+    assert (low, high) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)))
+    assert prepare.t_interval([5.0]) == (5.0, 5.0)
