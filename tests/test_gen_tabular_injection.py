@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sklearn import datasets
 
 from benchmark.errors import ParameterError
-from benchmark.generators._real import _allocate, agreement
+from benchmark.generators._real import _allocate
+from benchmark.generators.base import agreement
 from benchmark.generators.tabular_injection import TabularInjection
 from benchmark.spec import DATASETS_DIR, load_scenario
 

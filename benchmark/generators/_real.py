@@ -27,7 +27,7 @@ import numpy as np
 from sklearn import datasets
 
 from benchmark.errors import ParameterError
-from benchmark.generators.base import SPLITS, check_choice, check_int, check_probability, interpolate
+from benchmark.generators.base import SPLITS, check_choice, check_int, check_probability
 
 DEFAULT_TEST_FRACTION = 0.3
 _LOADERS: dict[str, Callable[..., Any]] = {
@@ -55,23 +55,6 @@ def check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise ParameterError(name, f"must be true or false, got {value!r}")
     return bool(value)
-
-
-def agreement(train_correlation: float, shift: float) -> float:
-    """P(a = y) at `shift`: `train_correlation` at 0, reversed (1 - it) at 1, linear between."""
-    return interpolate(train_correlation, 1.0 - train_correlation, shift)
-
-
-def draw_attribute(y: np.ndarray, rho: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
-    """An attribute equal to y with probability `rho`, otherwise uniform over the other classes."""
-    agrees = rng.random(len(y)) < rho
-    offset = rng.integers(1, n_classes, size=len(y))  # 1..K-1: a class other than y
-    return np.where(agrees, y, (y + offset) % n_classes).astype(np.int64)
-
-
-def counterfactual_attribute(attr: np.ndarray, n_classes: int) -> np.ndarray:
-    """The attribute each example would have had under the intervention: the next class, cyclically."""
-    return (attr + 1) % n_classes
 
 
 def _allocate(n: int, counts: np.ndarray) -> np.ndarray:

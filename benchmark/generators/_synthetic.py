@@ -11,15 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, special, stats
 
-from benchmark.generators._real import agreement, counterfactual_attribute, draw_attribute
-
 __all__ = [
-    "agreement",
     "attribute_log_mixture",
     "binary_gaussian_accuracy",
     "binary_spurious_gaussian_accuracy",
-    "counterfactual_attribute",
-    "draw_attribute",
     "draw_labels",
     "simplex_accuracy",
     "simplex_means",

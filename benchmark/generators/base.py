@@ -148,3 +148,22 @@ def check_shift(shift: Any) -> float:
 def interpolate(start: float, end: float, shift: float) -> float:
     """The value a linearly-shifted quantity takes at `shift` (start at 0, end at 1)."""
     return start + check_shift(shift) * (end - start)
+
+
+# ---- the spurious attribute, shared by every family that has one ----
+
+def agreement(train_correlation: float, shift: float) -> float:
+    """P(a = y) at `shift`: `train_correlation` at 0, reversed (1 - it) at 1, linear between."""
+    return interpolate(train_correlation, 1.0 - train_correlation, shift)
+
+
+def draw_attribute(y: np.ndarray, rho: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """An attribute equal to y with probability `rho`, otherwise uniform over the other classes."""
+    agrees = rng.random(len(y)) < rho
+    offset = rng.integers(1, n_classes, size=len(y))  # 1..K-1: a class other than y
+    return np.where(agrees, y, (y + offset) % n_classes).astype(np.int64)
+
+
+def counterfactual_attribute(attr: np.ndarray, n_classes: int) -> np.ndarray:
+    """The attribute each example would have had under the intervention: the next class, cyclically."""
+    return (attr + 1) % n_classes

@@ -37,13 +37,18 @@ import numpy as np
 from scipy import special
 
 from benchmark.generators._synthetic import (
-    agreement,
     attribute_log_mixture,
-    counterfactual_attribute,
-    draw_attribute,
     draw_labels,
 )
-from benchmark.generators.base import Generator, Sample, check_int, check_probability
+from benchmark.generators.base import (
+    Generator,
+    Sample,
+    agreement,
+    check_int,
+    check_probability,
+    counterfactual_attribute,
+    draw_attribute,
+)
 from benchmark.registry import register_generator
 
 

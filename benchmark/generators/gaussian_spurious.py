@@ -54,12 +54,9 @@ from scipy import special
 
 from benchmark.errors import ParameterError
 from benchmark.generators._synthetic import (
-    agreement,
     attribute_log_mixture,
     binary_gaussian_accuracy,
     binary_spurious_gaussian_accuracy,
-    counterfactual_attribute,
-    draw_attribute,
     draw_labels,
     simplex_accuracy,
     simplex_means,
@@ -68,10 +65,13 @@ from benchmark.generators._synthetic import (
 from benchmark.generators.base import (
     Generator,
     Sample,
+    agreement,
     check_choice,
     check_int,
     check_probability,
     check_real,
+    counterfactual_attribute,
+    draw_attribute,
 )
 from benchmark.registry import register_generator
 

@@ -33,19 +33,19 @@ import numpy as np
 from benchmark.generators._real import (
     DEFAULT_TEST_FRACTION,
     RowPool,
-    agreement,
     check_flag,
-    counterfactual_attribute,
-    draw_attribute,
     load_table,
 )
 from benchmark.generators.base import (
     Generator,
     Sample,
+    agreement,
     check_choice,
     check_int,
     check_probability,
     check_real,
+    counterfactual_attribute,
+    draw_attribute,
 )
 from benchmark.registry import register_generator
 

@@ -3,8 +3,9 @@
 They are not learners: the harness hands them the generator and the test shift level through
 `set_distribution` (any model exposing that method receives it), and they predict with the
 family's true posterior. They are tagged `missing` because a true posterior integrates missing
-features out itself; mean imputation would make the "oracle" worse than the Bayes rule. Families without a known density (built on real data) have none, and
-the harness does not run oracles on them.
+features out itself; mean imputation would make the "oracle" worse than the Bayes rule.
+Families without a known density (built on real data) have none, and the harness does not run
+oracles on them.
 """
 
 from __future__ import annotations
