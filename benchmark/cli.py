@@ -118,6 +118,32 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario(name: str):
+    from benchmark.spec import load_scenarios
+
+    return load_scenarios([name])[0]
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from benchmark.inspection import sample_examples
+
+    get_model(args.model)
+    for path in sample_examples(args.model, _scenario(args.scenario), args.n, args.out, args.seed):
+        print(f"written {path}")
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from benchmark.inspection import explain
+
+    get_model(args.model)
+    table = explain(args.model, _scenario(args.scenario), args.seed)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    by_role = table.groupby("role")["share"].sum()
+    print("share by role: " + ", ".join(f"{role} {share:.1%}" for role, share in by_role.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spurbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
     lister = sub.add_parser("list", help="list models, generator families or scenarios")
     lister.add_argument("what", choices=("models", "generators", "scenarios"))
     lister.set_defaults(func=_cmd_list)
+
+    sample = sub.add_parser("sample", help="fit a generative model and draw examples of each class")
+    sample.add_argument("model", help="a model tagged `sample` (see `spurbench list models`)")
+    sample.add_argument("--scenario", required=True, help="scenario name or file")
+    sample.add_argument("--n", type=_positive_int, default=16, help="examples per class (16)")
+    sample.add_argument("--seed", type=int, default=0, help="which seed's training sample (0)")
+    sample.add_argument("--out", type=Path, default=Path("results/samples"),
+                        help="output folder (results/samples)")
+    sample.set_defaults(func=_cmd_sample)
+
+    explain = sub.add_parser("explain", help="importance of each feature, with its role")
+    explain.add_argument("model", help="a model name (see `spurbench list models`)")
+    explain.add_argument("--scenario", required=True, help="scenario name or file")
+    explain.add_argument("--seed", type=int, default=0, help="which seed's training sample (0)")
+    explain.set_defaults(func=_cmd_explain)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("specs", nargs="+", help="scenario files or folders")

@@ -121,3 +121,23 @@ def test_list_generators_and_scenarios(capsys):
     assert "gaussian_spurious" in capsys.readouterr().out
     assert main(["list", "scenarios"]) == 0
     assert "spurious_gaussian" in capsys.readouterr().out
+
+
+def test_explain_prints_each_feature_with_its_role(tiny_spec, capsys):
+    assert main(["explain", "logistic_regression", "--scenario", str(tiny_spec)]) == 0
+    out = capsys.readouterr().out
+    assert "spurious" in out and "core" in out and "share by role" in out
+
+
+def test_sample_writes_csv_and_figure(tiny_spec, tmp_path, capsys):
+    assert main(["sample", "gaussian_nb", "--scenario", str(tiny_spec), "--n", "5",
+                 "--out", str(tmp_path)]) == 0
+    csv = next(tmp_path.glob("*.csv"))
+    assert len(csv.read_text().splitlines()) == 1 + 2 * 5
+    assert next(tmp_path.glob("*.png")).stat().st_size > 0
+
+
+def test_sample_refuses_a_model_without_the_sample_tag(tiny_spec, tmp_path, capsys):
+    assert main(["sample", "random_forest", "--scenario", str(tiny_spec), "--out",
+                 str(tmp_path)]) == 2
+    assert "gaussian_nb" in capsys.readouterr().err
