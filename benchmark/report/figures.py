@@ -150,7 +150,8 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
     return grid.figure
 
 
-PROBIT_TICKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+PROBIT_TICKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99,
+                0.995, 0.999)
 MAX_PROBIT_TICKS = 5
 
 
