@@ -34,3 +34,12 @@ def test_ruff_is_clean():
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "benchmark", "tests"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_every_scenario_is_described_in_the_datasets_readme():
+    import tomllib
+
+    readme = (ROOT / "datasets" / "README.md").read_text()
+    for path in sorted((ROOT / "datasets").glob("*.toml")):
+        name = tomllib.loads(path.read_text())["scenario"]["name"]
+        assert name in readme, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
