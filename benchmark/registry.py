@@ -120,6 +120,9 @@ def _load_plugins() -> None:
     _plugins_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in _MODELS:
+            if _MODELS[ep.name].factory.__module__ != ep.value.partition(":")[0]:
+                warnings.warn(f"spurbench plugin {ep.name!r} ({ep.value}) is skipped: the name "
+                              "is already registered", stacklevel=2)
             continue
         try:
             obj = ep.load()
