@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.naive_bayes import GaussianNB
 from spec_helpers import write_spec
 
-from benchmark import harness
+from benchmark import harness, registry
 from benchmark.errors import SpurbenchError
 from benchmark.fitting import FitTask
 from benchmark.registry import register_model
@@ -33,16 +33,13 @@ class SleepyClassifier(GaussianNB):
         return super().fit(X, y)
 
 
-@register_model("test_exploding", paradigm="discriminative")
-def _exploding(random_state):
-    """Raises inside fit (crash-isolation test)."""
-    return ExplodingClassifier()
-
-
-@register_model("test_sleepy", paradigm="generative")
-def _sleepy(random_state):
-    """Sleeps 5 s inside fit (timeout test)."""
-    return SleepyClassifier()
+@pytest.fixture(autouse=True)
+def _test_models(monkeypatch):
+    """Register the misbehaving models for this module's tests only (other modules parametrise
+    over every registered model)."""
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    register_model("test_exploding", paradigm="discriminative")(lambda random_state: ExplodingClassifier())
+    register_model("test_sleepy", paradigm="generative")(lambda random_state: SleepyClassifier())
 
 
 def _run(spec, out, models, **kwargs):
