@@ -43,3 +43,14 @@ def test_every_scenario_is_described_in_the_datasets_readme():
     for path in sorted((ROOT / "datasets").glob("*.toml")):
         name = tomllib.loads(path.read_text())["scenario"]["name"]
         assert name in readme, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
+
+
+def test_data_flows_one_way():
+    """The report never imports the harness; generators never import models."""
+    forbidden = {"report": ("benchmark.harness", "benchmark.fitting"),
+                 "generators": ("benchmark.models", "benchmark.harness", "benchmark.report")}
+    for folder, modules in forbidden.items():
+        for path in (ROOT / "benchmark" / folder).glob("*.py"):
+            text = path.read_text()
+            for module in modules:
+                assert module not in text, f"{path.name} imports {module}"
