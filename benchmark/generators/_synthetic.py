@@ -8,8 +8,13 @@ values; counterfactual = next value) is the one the real-data families use, from
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 from scipy import integrate, special, stats
+
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 __all__ = [
     "attribute_log_mixture",
@@ -86,14 +91,20 @@ def binary_gaussian_accuracy(separation: float, positive_fraction: float) -> flo
                  + (1 - pi1) * stats.norm.cdf(separation / 2 + c))
 
 
-def _spurious_log_ratio(t: np.ndarray, half: float, rho: float) -> np.ndarray:
-    """log P(t | y=1) - log P(t | y=0), with t | a ~ N(+-half, 1) and P(a = y) = rho."""
-    up, down = stats.norm.logpdf(t - half), stats.norm.logpdf(t + half)
-    with np.errstate(divide="ignore"):
-        log_rho, log_not = np.log(rho), np.log1p(-rho)
-    return np.logaddexp(log_rho + up, log_not + down) - np.logaddexp(log_rho + down, log_not + up)
+def _normal_pdf(x: float) -> float:
+    return math.exp(-0.5 * x * x) / _SQRT_2PI
 
 
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _log_mix(log_w: float, log_a: float, log_not_w: float, log_b: float) -> float:
+    """log(w e^a + (1 - w) e^b) for scalars, with log weights (either may be -inf)."""
+    return float(np.logaddexp(log_w + log_a, log_not_w + log_b))
+
+
+@functools.lru_cache(maxsize=4096)
 def binary_spurious_gaussian_accuracy(core_separation: float, spurious_separation: float,
                                       rho: float, positive_fraction: float) -> float:
     """Bayes accuracy of the binary core + spurious Gaussian model.
@@ -101,25 +112,31 @@ def binary_spurious_gaussian_accuracy(core_separation: float, spurious_separatio
     The core projection u | y ~ N(+-core_separation/2, 1); the spurious projection
     t | a ~ N(+-spurious_separation/2, 1) with P(a = y) = rho. For each t the best rule thresholds
     u, whose error is a normal cdf, so only t is integrated, by adaptive quadrature (~1e-9).
+    Scalar math in the integrand and a per-process cache keep it cheap: the harness asks for it
+    at every shift level of every fit.
     """
     dc, half, pi1 = core_separation, spurious_separation / 2.0, positive_fraction
     if half == 0.0:
         return binary_gaussian_accuracy(dc, pi1)
-    prior_log_odds = np.log(pi1) - np.log1p(-pi1)
+    prior_log_odds = math.log(pi1) - math.log1p(-pi1)
+    with np.errstate(divide="ignore"):
+        log_rho, log_not = float(np.log(rho)), float(np.log1p(-rho))
 
     def integrand(t: float) -> float:
-        g = float(_spurious_log_ratio(np.array([t]), half, rho)[0])
+        up, down = -0.5 * (t - half) ** 2, -0.5 * (t + half) ** 2  # log densities, shared constant
+        g = _log_mix(log_rho, up, log_not, down) - _log_mix(log_rho, down, log_not, up)
         tau = -(prior_log_odds + g) / dc  # decide 1 iff u > tau
-        dens_a1, dens_a0 = stats.norm.pdf(t - half), stats.norm.pdf(t + half)
+        dens_a1, dens_a0 = _normal_pdf(t - half), _normal_pdf(t + half)
         f1 = rho * dens_a1 + (1 - rho) * dens_a0  # density of t given y = 1
         f0 = rho * dens_a0 + (1 - rho) * dens_a1
-        return pi1 * f1 * stats.norm.cdf(dc / 2 - tau) + (1 - pi1) * f0 * stats.norm.cdf(tau + dc / 2)
+        return pi1 * f1 * _normal_cdf(dc / 2 - tau) + (1 - pi1) * f0 * _normal_cdf(tau + dc / 2)
 
     value, _ = integrate.quad(integrand, -half - 12.0, half + 12.0, points=[-half, 0.0, half],
                               limit=200, epsabs=1e-11)
     return float(value)
 
 
+@functools.lru_cache(maxsize=256)
 def simplex_accuracy(n_classes: int, separation: float) -> float:
     """Bayes accuracy of K equiprobable unit-covariance Gaussians on a regular simplex.
 
@@ -129,7 +146,7 @@ def simplex_accuracy(n_classes: int, separation: float) -> float:
     shift = separation / np.sqrt(2.0)
 
     def integrand(z: float) -> float:
-        return float(stats.norm.pdf(z) * stats.norm.cdf(z + shift) ** (n_classes - 1))
+        return _normal_pdf(z) * _normal_cdf(z + shift) ** (n_classes - 1)
 
     value, _ = integrate.quad(integrand, -12.0, 12.0 + shift, limit=200, epsabs=1e-11)
     return float(value)
