@@ -1,4 +1,5 @@
-"""`write_report(run_dir)`: a run's stored rows -> figures, CSV tables and `report.md`.
+"""`write_report(run_dir)`: a run's stored rows -> figures, CSV tables, `report.md` and the paper
+experiments' `experiments.md` (see `benchmark.report.experiments`).
 
 Everything comes from `results.csv` / `results.sqlite` and the run's recorded configuration;
 nothing is typed in by hand, and the same rows always give the same bytes (no timestamps).
@@ -11,15 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from benchmark.metrics import FIT_KEYS
-from benchmark.report import analysis, figures, findings, style, tables
-from benchmark.report.prepare import usable
+from benchmark.report import analysis, experiments, figures, findings, style, tables
+from benchmark.report.prepare import scenario_order, usable
 from benchmark.store import read_meta, read_results
 
 REPORT_NAME = "report.md"
+EXPERIMENTS_NAME = "experiments.md"
 FIGURES_DIR = "figures"
 TABLES_DIR = "tables"
 
@@ -121,6 +124,59 @@ def _configuration(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
+EXPERIMENTS_INTRO = (
+    "Each section answers one question of the paper (issue 8) from this run's rows: the scenarios "
+    "that carry its `experiment` tag (accuracy on the line reads every scenario with a shift), its "
+    "figure, the findings stated by fixed rules from the numbers, and the tables behind them (also as "
+    "CSV). Conventions: base learners only in paradigm statistics (no oracles, no `+em` variants); a "
+    "paradigm's value on one seed is the mean over its learners, and differences are discriminative "
+    "minus generative with a 95% t-interval over seeds (Welch's interval when the two sides are "
+    "different scenarios); worst-group accuracy and the counterfactual flip rate are read at shift 0.5, "
+    "where the four groups are equally common (a group's accuracy does not depend on the group shares); "
+    "shift summaries use each scenario's largest n_train unless a section says otherwise.")
+
+
+def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
+                      meta: dict[str, Any], run_dir: Path) -> list[str]:
+    """One experiment's section of `experiments.md`; saves its figures and table CSVs."""
+    lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
+    params = experiments.experiment_params(meta, experiment.tag)
+    if experiment.tag is None:
+        params = {s: params.get(s, {}) for s in frame["scenario"].unique()}
+    rows = experiment.rows(usable(frame), params)
+    if rows.empty:
+        return [*lines, f"Skipped: no scenario of this run carries `experiment = \"{experiment.tag}\"`.", ""]
+    section = experiment.analyse(rows, params)
+    lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
+    for plan in section.figures:
+        try:
+            with plt.style.context(style.STYLE):
+                fig = plan.build()
+        except figures.NotEnoughData as reason:
+            lines += [f"Figure `{plan.name}` skipped: {reason}.", ""]
+            continue
+        style.save(fig, run_dir / FIGURES_DIR, plan.name)
+        link = f"![{plan.name}]({FIGURES_DIR}/{plan.name}.png)"
+        lines += [f"**{plan.name}**: {plan.caption}", "", link, ""]
+    lines += ["### Findings", "", *([f"- {b}" for b in section.bullets] or ["- None: too few results."]), ""]
+    for name, title, table in section.tables:
+        path = f"{TABLES_DIR}/exp_{name}.csv"
+        table.to_csv(run_dir / path, index=False, float_format="%.10g")
+        lines += [f"#### {title}", "", f"CSV: `{path}`.", "", markdown_table(table), ""]
+    return lines
+
+
+def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any]) -> Path:
+    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path."""
+    (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
+    lines = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, ""]
+    for number, experiment in enumerate(experiments.EXPERIMENTS, start=1):
+        lines += _experiment_lines(number, experiment, frame, meta, run_dir)
+    path = run_dir / EXPERIMENTS_NAME
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path
+
+
 def write_report(run_dir: Path) -> Path:
     """Write figures (PNG + PDF), CSV tables and `report.md` into `run_dir`; return the report path."""
     run_dir = Path(run_dir)
@@ -138,6 +194,7 @@ def write_report(run_dir: Path) -> Path:
              f"{sorted(frame['n_train'].unique().tolist())}. Shift summaries use each scenario's "
              "largest n_train; paradigm statistics compare the base learners (no oracles, no `+em` "
              "variants); sign convention: discriminative minus generative.", "",
+             f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
              "## What this run shows", "", *findings.summary({t.name: t.frame for t in built}, n_fits), "",
              "## Figures", "", *[b + "\n" for b in blocks], *skipped, "", "## Tables", ""]
     for table in built:
@@ -147,6 +204,7 @@ def write_report(run_dir: Path) -> Path:
         lines += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
                   "", body, ""]
     lines += ["## Run configuration", "", *_configuration(meta)]
+    write_experiments(run_dir, frame, meta)
     path = run_dir / REPORT_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path

@@ -1,0 +1,167 @@
+"""What every experiment's analysis shares: its output (`Section`), selections and sentences.
+
+Worst-group accuracy and the counterfactual flip rate are read at shift 0.5 (`GROUP_SHIFT`), where
+the spurious families make the four groups (y, a) equally common: a group's accuracy does not
+depend on the group shares, so the level only sets how many test points each group gets, and with
+few points the minimum over four noisy group accuracies is biased low.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from benchmark.report.experiments.stats import (
+    at_level,
+    paradigm_claim,
+    paradigm_contrast,
+    welch_difference,
+)
+from benchmark.report.prepare import at_largest_shift, model_order
+
+GROUP_SHIFT = 0.5
+WGA = f"worst-group accuracy (shift {GROUP_SHIFT:g})"
+FLIP = f"flip rate (shift {GROUP_SHIFT:g})"
+SHIFTED = "accuracy at largest shift"
+SHORTCUT_METRICS = (WGA, FLIP, SHIFTED)
+
+Params = dict[str, dict]  # scenario name -> its spec's [params]
+
+
+@dataclass(frozen=True)
+class FigurePlan:
+    """A figure to draw (lazily, so the renderer can apply the style and skip what cannot be drawn)."""
+
+    name: str
+    caption: str
+    build: Callable[[], plt.Figure]
+
+
+@dataclass
+class Section:
+    """What one experiment contributes: findings, tables (file name, title, frame) and figures."""
+
+    bullets: list[str] = field(default_factory=list)
+    tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[FigurePlan] = field(default_factory=list)
+
+
+def param(rows: pd.DataFrame, params: Params, key: str, default: object = None) -> pd.Series:
+    """The spec parameter `key` of each row's scenario (`default` where the spec does not set it)."""
+    return rows["scenario"].map(lambda s: params[s].get(key, default))
+
+
+def in_model_order(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """`table` (one row per model) sorted like the report's model order."""
+    if table.empty:
+        return table
+    order = [m for m in model_order(rows) if m in set(table["model"])]
+    return table.set_index("model").loc[order].reset_index()
+
+
+def group_metrics(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Long frame (keys, model, paradigm, seed, metric, value) of the three shortcut metrics:
+    worst-group accuracy and flip rate at `GROUP_SHIFT`, accuracy at the largest shift."""
+    columns = [*keys, "model", "paradigm", "seed"]
+    middle, last = at_level(rows, GROUP_SHIFT), at_largest_shift(rows)
+    parts = [part[columns].assign(metric=label, value=part[column].to_numpy())
+             for label, part, column in ((WGA, middle, "worst_group_accuracy"),
+                                         (FLIP, middle, "spurious_reliance"), (SHIFTED, last, "accuracy"))]
+    return pd.concat(parts, ignore_index=True).dropna(subset=["value"])
+
+
+def fit_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per fit: accuracy at shift 0 and at the largest shift, their drop (paired: one fitted
+    model), and worst-group accuracy at `GROUP_SHIFT`."""
+    keys = ["scenario", "model", "paradigm", "seed"]
+    start = rows[rows["shift"] == 0].set_index(keys)["accuracy"].rename("accuracy_shift0")
+    end = at_largest_shift(rows).set_index(keys)["accuracy"].rename("accuracy_largest_shift")
+    wga = at_level(rows, GROUP_SHIFT).set_index(keys)["worst_group_accuracy"].rename("wga")
+    fits = pd.concat([start, end, wga], axis=1).reset_index()
+    return fits.assign(drop=fits["accuracy_shift0"] - fits["accuracy_largest_shift"])
+
+
+def common_n_train(rows: pd.DataFrame) -> int | None:
+    """The largest n_train that every scenario of `rows` ran (None if they share none)."""
+    sizes = [set(part["n_train"]) for _, part in rows.groupby("scenario")]
+    common = set.intersection(*sizes) if sizes else set()
+    return max(common) if common else None
+
+
+def common_models(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the models that every scenario of `rows` ran."""
+    per_model = rows.groupby("model")["scenario"].nunique()
+    return rows[rows["model"].isin(per_model.index[per_model == rows["scenario"].nunique()])]
+
+
+def model_change(rows: pd.DataFrame, x: str, value: str) -> pd.DataFrame:
+    """Per model: `value` at the smallest and at the largest `x`, and the change (Welch interval:
+    different x values are different scenarios, so different data)."""
+    lo, hi = rows[x].min(), rows[x].max()
+    records = []
+    for model, cell in rows.groupby("model", sort=False):
+        start, end = cell.loc[cell[x] == lo, value], cell.loc[cell[x] == hi, value]
+        diff, low, high = welch_difference(end, start)
+        records.append({"model": model, "paradigm": cell["paradigm"].iloc[0], f"{x}_{lo:g}": start.mean(),
+                        f"{x}_{hi:g}": end.mean(), "change": diff, "ci_low": low, "ci_high": high})
+    return in_model_order(pd.DataFrame(records), rows)
+
+
+def _listed(part: pd.DataFrame) -> str:
+    return ", ".join(f"`{m}`" for m in part["model"]) or "none"
+
+
+def change_sentence(changes: pd.DataFrame, what: str, x_label: str) -> str:
+    """How many learners' `what` clearly falls or rises from the smallest to the largest x."""
+    learners = changes[changes["paradigm"] != "oracle"]
+    falls, rises = learners[learners["ci_high"] < 0], learners[learners["ci_low"] > 0]
+    return (f"From the smallest to the largest {x_label}, {what} clearly falls (Welch 95% interval below "
+            f"0) for {len(falls)} of {len(learners)} learners ({_listed(falls)}) and clearly rises for "
+            f"{len(rises)} ({_listed(rises)}).")
+
+
+def paradigm_path(contrast: pd.DataFrame, x: str, label: str) -> str:
+    """A paradigm contrast (`stats.paradigm_contrast` by `x`) from its smallest to its largest `x`."""
+    first, last = contrast.sort_values(x).iloc[[0, -1]].itertuples()
+    return (f"{label[0].upper()}{label[1:]} goes {first.generative:.3f} → {last.generative:.3f} "
+            f"(generative) and {first.discriminative:.3f} → {last.discriminative:.3f} (discriminative) "
+            f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g} the "
+            f"difference is {paradigm_claim(last.difference, last.ci_low, last.ci_high, label)}")
+
+
+def value_range(series: pd.Series) -> str:
+    """"a to b" (or "a" when every value is the same)."""
+    low, high = f"{series.min():.3f}", f"{series.max():.3f}"
+    return low if low == high else f"{low} to {high}"
+
+
+def best_of(means: pd.DataFrame, column: str = "accuracy") -> pd.Series:
+    """The row of `means` with the largest `column` (ties: the first)."""
+    return means.sort_values(column, ascending=False, kind="stable").iloc[0]
+
+
+def shortcut_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Paradigm contrasts of the flip rate (`flip_*`) and worst-group accuracy (`wga_*`) at
+    `GROUP_SHIFT`, per `by` cell."""
+    middle = at_level(rows, GROUP_SHIFT)
+    parts = []
+    for prefix, column in (("flip", "spurious_reliance"), ("wga", "worst_group_accuracy")):
+        contrast = paradigm_contrast(middle, column, by).set_index(by)
+        parts.append(contrast.drop(columns="n_seeds").add_prefix(f"{prefix}_"))
+    return pd.concat([*parts, contrast["n_seeds"]], axis=1).reset_index()
+
+
+def contrast_sentence(row: object, prefix: str, label: str) -> str:
+    """One `shortcut_table` row's contrast on `prefix` ("flip" or "wga"), with the verdict."""
+    low, high = getattr(row, f"{prefix}_ci_low"), getattr(row, f"{prefix}_ci_high")
+    return (f"{label} generative {getattr(row, f'{prefix}_generative'):.3f}, discriminative "
+            f"{getattr(row, f'{prefix}_discriminative'):.3f}, difference "
+            f"{paradigm_claim(getattr(row, f'{prefix}_difference'), low, high, label)}")
+
+
+def clear_counts(table: pd.DataFrame, prefix: str) -> tuple[int, int]:
+    """How many cells' discriminative-minus-generative interval lies above 0, and how many below."""
+    return int((table[f"{prefix}_ci_low"] > 0).sum()), int((table[f"{prefix}_ci_high"] < 0).sum())

@@ -1,0 +1,101 @@
+"""Experiment 8, accuracy on the line (Miller et al., 2021): is a model's shifted accuracy a
+function of its in-distribution accuracy, and which paradigm sits above the line?
+
+A shift is one scenario: its points are the base learners (mean accuracy at shift 0 against mean
+accuracy at the scenario's largest shift, largest n_train) and its line the least-squares fit in
+probit space through them (`metrics.effective_robustness`, as in the main report), with the R² of
+that fit saying how "on the line" the scenario is. A model's effective robustness is its distance
+above its scenario's line; per family, the paradigm difference has a t-interval over scenarios.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmark import metrics
+from benchmark.report.experiments import plots
+from benchmark.report.experiments.common import FigurePlan, Params, Section
+from benchmark.report.experiments.stats import interval, paradigm_claim
+from benchmark.report.prepare import (
+    at_largest_n_train,
+    at_largest_shift,
+    learners,
+    with_shift_levels,
+)
+
+GOOD_FIT, POOR_FIT = 0.8, 0.5
+
+
+def scenario_lines(robust: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario: its probit line (from `metrics.effective_robustness`) and the fit's R²."""
+    records = []
+    for (family, scenario), cell in robust.groupby(["family", "scenario"], sort=True):
+        x, y = metrics.probit(cell["in_distribution"]), metrics.probit(cell["shifted"])
+        finite = np.isfinite(cell["slope"].iloc[0]) and np.ptp(y) > 0
+        records.append({"family": family, "scenario": scenario, "points": len(cell),
+                        "slope": cell["slope"].iloc[0], "intercept": cell["intercept"].iloc[0],
+                        "r2": float(np.corrcoef(x, y)[0, 1] ** 2) if finite else np.nan})
+    return pd.DataFrame(records, columns=["family", "scenario", "points", "slope", "intercept", "r2"])
+
+
+def _differences(per_scenario: pd.DataFrame) -> pd.Series:
+    """Discriminative minus generative mean effective robustness, per scenario with both."""
+    if not {"generative", "discriminative"} <= set(per_scenario.columns):
+        return pd.Series(dtype=float)
+    return (per_scenario["discriminative"] - per_scenario["generative"]).dropna()
+
+
+def robustness_table(robust: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Per family: how well its scenarios' lines fit and each paradigm's mean effective robustness."""
+    per_scenario = robust.groupby(["family", "scenario", "paradigm"])["effective_robustness"].mean().unstack()
+    records = []
+    for family, fits in lines.groupby("family", sort=True):
+        cell = per_scenario.xs(family, level="family")
+        diff = _differences(cell)
+        low, high = interval(diff)
+        records.append({"family": family, "scenarios": len(fits), "median_r2": fits["r2"].median(),
+                        "min_r2": fits["r2"].min(),
+                        **{f"er_{p}": cell[p].mean() if p in cell else np.nan
+                           for p in ("generative", "discriminative")},
+                        "difference": diff.mean() if len(diff) else np.nan, "ci_low": low, "ci_high": high})
+    return pd.DataFrame(records)
+
+
+def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> list[str]:
+    fitted = lines.dropna(subset=["r2"])
+    good, poor = fitted[fitted["r2"] >= GOOD_FIT], fitted[fitted["r2"] < POOR_FIT]
+    poor_names = ", ".join(f"`{r.scenario}` ({r.r2:.2f})" for r in poor.itertuples()) or "none"
+    out = [f"The learners lie close to their scenario's probit line (R² ≥ {GOOD_FIT:g}) in {len(good)} of "
+           f"{len(fitted)} shifted scenarios; the fit is poor (R² < {POOR_FIT:g}) in {poor_names}."]
+    for r in table[np.isfinite(table["difference"])].itertuples():
+        out.append(f"`{r.family}` ({r.scenarios} scenario(s)): effective robustness generative "
+                   f"{r.er_generative:+.3f}, discriminative {r.er_discriminative:+.3f}; difference "
+                   + paradigm_claim(r.difference, r.ci_low, r.ci_high, "effective robustness") + ".")
+    every = _differences(robust.groupby(["scenario", "paradigm"])["effective_robustness"].mean().unstack())
+    low, high = interval(every)
+    out.append(f"Over all {len(every)} shifted scenarios with both paradigms: discriminative minus "
+               f"generative effective robustness "
+               f"{paradigm_claim(every.mean(), low, high, 'effective robustness')}.")
+    return out
+
+
+def analyse(rows: pd.DataFrame, params: Params) -> Section:
+    rows = learners(at_largest_n_train(with_shift_levels(rows)))
+    robust = at_largest_shift(metrics.effective_robustness(rows)).merge(
+        rows[["scenario", "family"]].drop_duplicates(), on="scenario")
+    points = robust.dropna(subset=["in_distribution", "shifted"])
+    lines = scenario_lines(points)
+    table = robustness_table(points, lines)
+    return Section(
+        bullets=_bullets(table, lines, points) if not table.empty else [],
+        tables=[("accuracy_on_the_line", "Per family: the R² of its scenarios' probit lines and each "
+                 "paradigm's mean effective robustness against its scenario's line (discriminative minus "
+                 "generative, 95% t-interval over scenarios)", table),
+                ("accuracy_on_the_line_scenarios", "Per scenario: the probit line through its learners, and "
+                 "its R²", lines)],
+        figures=[FigurePlan(
+            "exp_accuracy_on_the_line", "Accuracy at shift 0 versus at the largest shift (probit axes), one "
+            "point per scenario and base learner (mean over seeds, largest n_train), one panel per family; "
+            "grey: each scenario's probit line through its learners; dotted: no degradation.",
+            lambda: plots.on_the_line(points, lines))])

@@ -1,0 +1,139 @@
+"""The statistics the paper experiments state their findings with, and how they print them.
+
+Conventions (each stated once, here):
+* a paradigm's value on one seed is the mean over its base learners (no oracles, no `+em`
+  variants); every model of one (scenario, seed) saw the same data, so paradigm differences are
+  paired over seeds;
+* differences are **discriminative minus generative**, as everywhere in the report, with a 95%
+  Student-t interval over seeds; an interval that excludes 0 is called a difference, one that
+  includes it "no clear difference";
+* comparisons across scenarios (different data) use Welch's interval instead;
+* there is no interval with fewer than two values, or when they are all equal (no spread to
+  estimate it from: e.g. every seed trained on the same whole pool of a real dataset); such a
+  difference is reported without a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from benchmark.report.prepare import learners, t_interval
+
+PARADIGMS = ("generative", "discriminative")
+
+
+def interval(values: pd.Series | np.ndarray) -> tuple[float, float]:
+    """95% t-interval of the mean of the finite `values`, or (nan, nan) without a spread."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) < 2 or np.ptp(values) == 0:
+        return np.nan, np.nan
+    return t_interval(values)
+
+
+def at_level(rows: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Rows at each scenario's listed shift level nearest to `target`."""
+    distance = (rows["shift"] - target).abs()
+    return rows[distance == distance.groupby(rows["scenario"]).transform("min")]
+
+
+def paradigm_contrast(rows: pd.DataFrame, value: str, by: Sequence[str]) -> pd.DataFrame:
+    """Per `by` cell: each paradigm's mean of `value` and discriminative minus generative.
+
+    Returns one row per cell with columns `by`, generative, discriminative, difference, ci_low,
+    ci_high (the difference's 95% t-interval over seeds) and n_seeds. Cells where a paradigm has
+    no learner are left out.
+    """
+    by = list(by)
+    per_seed = learners(rows).groupby([*by, "seed", "paradigm"])[value].mean().unstack("paradigm")
+    columns = [*by, "generative", "discriminative", "difference", "ci_low", "ci_high", "n_seeds"]
+    if not set(PARADIGMS) <= set(per_seed.columns):
+        return pd.DataFrame(columns=columns)
+    per_seed = per_seed.dropna(subset=list(PARADIGMS))
+    per_seed["difference"] = per_seed["discriminative"] - per_seed["generative"]
+    records = []
+    for key, cell in per_seed.groupby(level=by, sort=True):
+        low, high = interval(cell["difference"])
+        key = key if isinstance(key, tuple) else (key,)
+        records.append({**dict(zip(by, key, strict=True)),
+                        "generative": cell["generative"].mean(),
+                        "discriminative": cell["discriminative"].mean(),
+                        "difference": cell["difference"].mean(), "ci_low": low, "ci_high": high,
+                        "n_seeds": len(cell)})
+    return pd.DataFrame(records, columns=columns)
+
+
+def paired_difference(rows: pd.DataFrame, value: str, first: str, second: str,
+                      pair_on: Sequence[str] = ("seed",)) -> tuple[float, float, float, int]:
+    """Mean and 95% t-interval of `value` of model `second` minus model `first`, paired on `pair_on`."""
+    wide = rows[rows["model"].isin([first, second])].pivot_table(
+        index=list(pair_on), columns="model", values=value)
+    if not {first, second} <= set(wide.columns):
+        return np.nan, np.nan, np.nan, 0
+    diff = (wide[second] - wide[first]).dropna()
+    low, high = interval(diff)
+    return float(diff.mean()) if len(diff) else np.nan, low, high, len(diff)
+
+
+def welch_difference(after: pd.Series, before: pd.Series) -> tuple[float, float, float]:
+    """Mean of `after` minus mean of `before` (independent samples), with Welch's 95% interval."""
+    after, before = after.dropna().to_numpy(float), before.dropna().to_numpy(float)
+    diff = after.mean() - before.mean() if len(after) and len(before) else np.nan
+    if len(after) < 2 or len(before) < 2:
+        return diff, np.nan, np.nan
+    va, vb = after.var(ddof=1) / len(after), before.var(ddof=1) / len(before)
+    if va + vb == 0:
+        return diff, np.nan, np.nan
+    dof = (va + vb) ** 2 / (va**2 / (len(after) - 1) + vb**2 / (len(before) - 1))
+    half = stats.t.ppf(0.975, dof) * np.sqrt(va + vb)
+    return diff, diff - half, diff + half
+
+
+def crossing_point(sizes: Sequence[float], difference: Sequence[float]) -> tuple[float | None, int]:
+    """Where a learning-curve difference changes sign for the last time, and how often it does.
+
+    `difference` (e.g. discriminative minus generative accuracy) is given at increasing training
+    `sizes`; exact zeros are skipped. The crossing is interpolated linearly in log size between
+    the two sizes around the last sign change. Returns (None, 0) without a sign change.
+    """
+    sizes, difference = np.asarray(sizes, float), np.asarray(difference, float)
+    keep = difference != 0
+    sizes, difference = sizes[keep], difference[keep]
+    changes = np.flatnonzero(np.sign(difference[:-1]) != np.sign(difference[1:]))
+    if not len(changes):
+        return None, 0
+    i = changes[-1]
+    fraction = difference[i] / (difference[i] - difference[i + 1])
+    log_size = np.log(sizes[i]) + fraction * (np.log(sizes[i + 1]) - np.log(sizes[i]))
+    return float(np.exp(log_size)), len(changes)
+
+
+def verdict(low: float, high: float, above: str, below: str) -> str:
+    """`above` when the interval is above 0, `below` when under it, else no clear difference."""
+    if low > 0:
+        return above
+    if high < 0:
+        return below
+    return "no clear difference"
+
+
+def with_ci(mean: float, low: float, high: float) -> str:
+    """A signed difference with its interval, e.g. "+0.041 (95% CI +0.020 to +0.062)"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{mean:+.3f} (no interval)"
+    return f"{mean:+.3f} (95% CI {low:+.3f} to {high:+.3f})"
+
+
+def claim(mean: float, low: float, high: float, above: str, below: str) -> str:
+    """A difference, its interval and what it shows (`verdict`); no verdict without an interval."""
+    text = with_ci(mean, low, high)
+    return f"{text}: {verdict(low, high, above, below)}" if np.isfinite(low) and np.isfinite(high) else text
+
+
+def paradigm_claim(mean: float, low: float, high: float, what: str) -> str:
+    """`claim` of a discriminative-minus-generative difference in `what`."""
+    return claim(mean, low, high, f"discriminative {what} higher", f"generative {what} higher")

@@ -1,0 +1,277 @@
+"""The paper experiments: their statistics on hand-checked numbers, and `experiments.md` written
+from a small fabricated run that gives every experiment something to analyse."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from benchmark.report import experiments, render
+from benchmark.report.experiments import misspecification, sample_efficiency
+from benchmark.report.experiments.plots import spaced
+from benchmark.report.experiments.stats import (
+    crossing_point,
+    interval,
+    paired_difference,
+    paradigm_contrast,
+    welch_difference,
+)
+from benchmark.store import COLUMNS
+
+# -- statistics on numbers checked by hand -----------------------------------------------------
+
+
+def test_crossing_point_is_interpolated_linearly_in_log_size():
+    # -0.05 at 100 and +0.05 at 1000: halfway in log10, i.e. 10 ** 2.5.
+    cross, changes = crossing_point([10, 100, 1000], [-0.1, -0.05, 0.05])
+    assert cross == pytest.approx(10**2.5)
+    assert changes == 1
+
+
+def test_crossing_point_skips_exact_zeros_and_reports_the_last_of_several_crossings():
+    assert crossing_point([10, 100, 1000], [-0.1, 0.0, 0.1]) == (pytest.approx(100.0), 1)
+    cross, changes = crossing_point([10, 100, 1000], [0.1, -0.1, 0.3])
+    assert changes == 2
+    assert cross == pytest.approx(10 ** (2 + 0.25))  # a quarter of the way from 100 to 1000
+
+
+def test_curves_that_never_change_sign_have_no_crossing():
+    assert crossing_point([10, 100], [0.1, 0.2]) == (None, 0)
+
+
+def test_interval_is_missing_without_spread_and_is_the_t_interval_otherwise():
+    assert np.isnan(interval([0.5, 0.5, 0.5])).all()  # every seed trained on the same rows
+    assert np.isnan(interval([0.5])).all()
+    values = np.array([0.1, 0.3, 0.2, 0.4])
+    half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / 2
+    assert interval(values) == pytest.approx((0.25 - half, 0.25 + half))
+
+
+def test_welch_difference_matches_scipy():
+    after, before = pd.Series([0.3, 0.5, 0.4, 0.6]), pd.Series([0.1, 0.2, 0.15])
+    diff, low, high = welch_difference(after, before)
+    expected = stats.ttest_ind(after, before, equal_var=False).confidence_interval()
+    assert diff == pytest.approx(0.45 - 0.15)
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+
+
+def _seed_rows(values: dict[str, tuple[str, list[float]]], **columns) -> pd.DataFrame:
+    """One row per model and seed: {model: (paradigm, [value per seed])}."""
+    return pd.DataFrame([{"model": m, "paradigm": p, "seed": s, "value": v, **columns}
+                         for m, (p, per_seed) in values.items() for s, v in enumerate(per_seed)])
+
+
+def test_paradigm_contrast_averages_learners_per_seed_and_pairs_the_seeds():
+    rows = _seed_rows({
+        "nb": ("generative", [0.50, 0.60, 0.70]), "lda": ("generative", [0.70, 0.80, 0.90]),
+        "lr": ("discriminative", [0.72, 0.80, 0.95]), "svm": ("discriminative", [0.70, 0.82, 0.85]),
+        "bayes_oracle": ("oracle", [1.0, 1.0, 1.0]), "lda+em": ("generative", [0.0, 0.0, 0.0]),
+    }, cell="a")
+    row = paradigm_contrast(rows, "value", ["cell"]).iloc[0]
+    # per seed: generative 0.60, 0.70, 0.80; discriminative 0.71, 0.81, 0.90 (oracle and +em ignored)
+    differences = np.array([0.11, 0.11, 0.10])
+    assert row["generative"] == pytest.approx(0.70)
+    assert row["discriminative"] == pytest.approx(0.80666667)
+    assert row["difference"] == pytest.approx(differences.mean())
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(interval(differences))
+    assert row["n_seeds"] == 3
+
+
+def test_paired_difference_matches_models_on_the_seed():
+    rows = _seed_rows({"a": ("generative", [0.5, 0.6, 0.7]), "b": ("generative", [0.6, 0.8, 0.8])})
+    diff, low, high, n = paired_difference(rows, "value", "a", "b")
+    assert diff == pytest.approx(np.mean([0.1, 0.2, 0.1]))
+    assert (low, high) == pytest.approx(interval(np.array([0.1, 0.2, 0.1])))
+    assert n == 3
+
+
+def test_controls_are_the_gaussian_uncorrelated_scenarios_with_the_same_other_parameters():
+    base = {"train_correlation": 0.9, "n_core": 2, "spurious_separation": 3.0}
+    params = {
+        "control2": base, "control4": base | {"n_core": 4},
+        "tails": base | {"shape": "student_t", "df": 2.5}, "mixture": base | {"shape": "mixture"},
+        "correlated": base | {"n_core": 4, "feature_correlation": 0.6},
+        "orphan": base | {"n_core": 3, "feature_correlation": 0.3},
+    }
+    assert misspecification.controls_of(params) == {
+        "correlated": "control4", "mixture": "control2", "orphan": None, "tails": "control2"}
+    assert misspecification.panel_order(params, set(params)) == [
+        "control2", "mixture", "tails", "control4", "correlated", "orphan"]
+
+
+def test_log_ticks_keep_the_largest_size_and_drop_crowded_neighbours():
+    assert spaced([6, 12, 24, 48, 96, 125]) == [6, 12, 24, 48, 125]
+    assert spaced([10, 20, 40, 80, 160, 320, 640, 1280, 2560]) == [10, 40, 160, 640, 2560]
+
+
+# -- a fabricated run: rows shaped like the harness's, with planted effects ---------------------
+
+SEEDS = 4
+GENERATIVE = ("gaussian_nb", "lda")
+DISCRIMINATIVE = ("logistic_regression", "mlp")
+MODELS = {**dict.fromkeys(GENERATIVE, "generative"), **dict.fromkeys(DISCRIMINATIVE, "discriminative"),
+          "invariant_oracle": "oracle", "bayes_oracle": "oracle"}
+# The learning curves: gaussian_nb is flat at 0.80, logistic regression climbs through it between
+# 40 and 160 (mean differences -0.10, -0.04, +0.04, +0.08), so the mean curves cross at
+# sqrt(40 * 160) = 80; the seed offsets sum to zero, so they do not move the means.
+CURVE_SIZES = (10, 40, 160, 640)
+LR_CURVE = (0.70, 0.76, 0.84, 0.88)
+SEED_OFFSETS = (-0.003, -0.001, 0.001, 0.003)
+
+
+def _value(rng: np.random.Generator, centre: float) -> float:
+    return float(np.clip(centre + rng.normal(0, 0.01), 0, 1))
+
+
+def _row(scenario: str, family: str, model: str, seed: int, n_train: int, shift: float, accuracy: float,
+         rng: np.random.Generator, **extra) -> dict:
+    paradigm = MODELS[model.removesuffix("+em")]
+    reliance = {"generative": 0.5, "discriminative": 0.2, "oracle": 0.0}[paradigm]
+    row = dict.fromkeys(COLUMNS, np.nan) | {
+        "scenario": scenario, "family": family, "shift": shift, "model": model, "paradigm": paradigm,
+        "seed": seed, "n_train": n_train, "n_test": 500, "accuracy": accuracy,
+        "balanced_accuracy": accuracy, "worst_group_accuracy": _value(rng, accuracy - 0.3),
+        "spurious_reliance": _value(rng, reliance) if reliance else 0.0,
+        "bayes_accuracy": 0.9, "invariant_accuracy": 0.8, "missing_handling": "none", "status": "ok",
+        "fit_key": f"{scenario}/{model}/{seed}/{n_train}"}
+    return row | extra
+
+
+def _shift_scenario(name: str, family: str, rng: np.random.Generator, models=tuple(MODELS),
+                    levels=(0.0, 0.5, 1.0), n_train=(200,), slope=0.3) -> list[dict]:
+    rows = []
+    for model in models:
+        paradigm = MODELS[model.removesuffix("+em")]
+        skill = rng.uniform(0.8, 0.9)
+        for seed in range(SEEDS):
+            for n in n_train:
+                for shift in levels:
+                    drop = slope * shift * (1.2 if paradigm == "generative" else 1.0)
+                    handling = ("native" if paradigm == "generative" else "mean_imputation") if (
+                        family == "missing_features" and shift > 0) else "none"
+                    rows.append(_row(name, family, model, seed, n, shift, _value(rng, skill - drop), rng,
+                                     missing_handling=handling))
+    return rows
+
+
+def _curve_rows() -> list[dict]:
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed, offset in enumerate(SEED_OFFSETS):
+        for n, lr in zip(CURVE_SIZES, LR_CURVE, strict=True):
+            rows.append(_row("curve", "nb_misspecified", "gaussian_nb", seed, n, 0.0, 0.80, rng))
+            rows.append(_row("curve", "nb_misspecified", "logistic_regression", seed, n, 0.0, lr + offset,
+                             rng))
+    return rows
+
+
+def _fabricated_run() -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(0)
+    specs = [  # (scenario, family, experiment tag, params, rows)
+        ("curve", "nb_misspecified", "sample_efficiency", {}, _curve_rows()),
+        *[(f"strength_{sep:g}_{r:g}", "gaussian_spurious", "spurious_strength",
+           {"train_correlation": r, "spurious_separation": sep},
+           _shift_scenario(f"strength_{sep:g}_{r:g}", "gaussian_spurious", rng, slope=r * sep / 8))
+          for sep in (1.0, 4.0) for r in (0.5, 0.9)],
+        *[(f"groups_{k}", "group_shift", "subpopulation_shift", {"n_noise": k},
+           _shift_scenario(f"groups_{k}", "group_shift", rng, n_train=(200, 1000) if k == 20 else (200,)))
+          for k in (0, 20, 200)],
+        ("control", "gaussian_spurious", "misspecification", {"n_core": 2},
+         _shift_scenario("control", "gaussian_spurious", rng)),
+        ("tails", "gaussian_spurious", "misspecification", {"n_core": 2, "shape": "student_t"},
+         _shift_scenario("tails", "gaussian_spurious", rng, slope=0.5)),
+        ("priors", "label_shift", "label_shift", {},
+         _shift_scenario("priors", "label_shift", rng, models=(*MODELS, "lda+em", "logistic_regression+em"))),
+        ("holes", "missing_features", "missing_features", {"max_missing": 0.5},
+         _shift_scenario("holes", "missing_features", rng)),
+        *[(f"scale_{b}", "gaussian_spurious", "spurious_scale", {"spurious_separation": float(b)},
+           _shift_scenario(f"scale_{b}", "gaussian_spurious", rng, slope=0.1 * b)) for b in (1, 5)],
+    ]
+    frame = pd.DataFrame([row for *_, rows in specs for row in rows], columns=list(COLUMNS))
+    meta = {"scenarios": [{"name": name, "family": family, "experiment": tag, "params": params}
+                          for name, family, tag, params, _ in specs]}
+    return frame, meta
+
+
+@pytest.fixture(scope="module")
+def fabricated() -> tuple[pd.DataFrame, dict]:
+    return _fabricated_run()
+
+
+def test_the_planted_learning_curve_crossing_is_found(fabricated):
+    table = sample_efficiency.learning_curve_table(fabricated[0])
+    row = table.set_index(["scenario", "model"]).loc[("curve", "gaussian_nb")]
+    assert row["mean_curves_last_cross"] == pytest.approx(80.0)
+    assert row["generative_clearly_ahead_at"] == "10, 40"
+    assert row["reference_clearly_ahead_at"] == "160, 640"
+    assert row["outcome"].startswith("clear crossing: gaussian_nb is ahead first")
+    assert row["difference_smallest"] == pytest.approx(-0.10)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, fabricated) -> Path:
+    run_dir = tmp_path_factory.mktemp("run")
+    frame, meta = fabricated
+    partial = {"scenarios": [s for s in meta["scenarios"] if s["experiment"] != "spurious_scale"]}
+    render.write_experiments(run_dir, frame[~frame["scenario"].str.startswith("scale_")], partial)
+    return run_dir
+
+
+def test_every_experiment_has_a_section_and_an_absent_one_is_skipped_with_a_note(written):
+    text = (written / render.EXPERIMENTS_NAME).read_text()
+    titles = re.findall(r"^## \d+\. (.+)$", text, flags=re.MULTILINE)
+    assert titles == [e.title for e in experiments.EXPERIMENTS]
+    scale = text.split("## 7. ")[1].split("## 8. ")[0]
+    assert 'Skipped: no scenario of this run carries `experiment = "spurious_scale"`' in scale
+    assert "Figure" not in scale and "Findings" not in scale
+
+
+def test_every_linked_figure_and_table_exists(written):
+    text = (written / render.EXPERIMENTS_NAME).read_text()
+    figures = re.findall(r"!\[[^\]]*\]\((figures/exp_[^)]+\.png)\)", text)
+    assert len(figures) == 8  # experiments 1-6 and 8 (two for the subpopulation shift)
+    for link in figures:
+        assert (written / link).stat().st_size > 0
+        assert (written / link).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    for table in re.findall(r"CSV: `(tables/exp_[^`]+\.csv)`", text):
+        assert not pd.read_csv(written / table).empty, table
+
+
+def test_findings_quote_the_numbers_of_their_tables(written):
+    text = (written / render.EXPERIMENTS_NAME).read_text()
+    strength = pd.read_csv(written / "tables" / "exp_spurious_strength.csv")
+    top = strength[(strength["spurious_separation"] == 4) & (strength["train_correlation"] == 0.9)].iloc[0]
+    flips = f"{top['flip_generative']:.3f}, discriminative {top['flip_discriminative']:.3f}"
+    assert f"flip rate generative {flips}" in text
+    em = pd.read_csv(written / "tables" / "exp_label_shift_em.csv").set_index("model")
+    assert f"`lda` {em.loc['lda', 'gain_largest_shift']:+.3f}" in text
+
+
+def test_rendering_the_same_rows_twice_gives_identical_files(written, fabricated, tmp_path):
+    frame, meta = fabricated
+    partial = {"scenarios": [s for s in meta["scenarios"] if s["experiment"] != "spurious_scale"]}
+    again = tmp_path / written.name  # the run directory's name is the page's title
+    again.mkdir()
+    render.write_experiments(again, frame[~frame["scenario"].str.startswith("scale_")], partial)
+    files = sorted(p.relative_to(written) for p in written.rglob("*") if p.is_file())
+    assert files
+    for path in files:
+        assert (written / path).read_bytes() == (again / path).read_bytes(), path
+
+
+def test_the_main_report_links_the_experiments(tmp_path, fabricated):
+    frame, meta = fabricated
+    scale = frame[frame["scenario"].str.startswith("scale_")]
+    scale.to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    report = render.write_report(tmp_path).read_text()
+    assert f"]({render.EXPERIMENTS_NAME})" in report
+    text = (tmp_path / render.EXPERIMENTS_NAME).read_text()
+    assert "![exp_spurious_scale](figures/exp_spurious_scale.png)" in text
+    assert "Skipped" in text.split("## 2. ")[1].split("## 3. ")[0]
