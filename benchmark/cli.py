@@ -62,11 +62,11 @@ def _model_names(args: argparse.Namespace) -> list[str] | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from benchmark import harness
-    from benchmark.spec import load_scenarios
+    from benchmark.spec import load_scenarios, one_per_family
 
     scenarios = load_scenarios(args.specs)
     if args.quick:
-        scenarios = [s.quick() for s in scenarios]
+        scenarios = [s.quick() for s in (scenarios if args.specs else one_per_family(scenarios))]
     summary = harness.run(
         scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
         backend=args.backend, scheduler=args.scheduler, resume=args.resume,
@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=("loky", "dask"), default="loky")
     run.add_argument("--scheduler", help="address of a running Dask scheduler (with --backend dask)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
-    run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds")
+    run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds (with "
+                     "no SPEC: one scenario per family)")
     run.add_argument("--resume", action="store_true", help="skip fits already stored in --out")
     run.add_argument("--overwrite", action="store_true", help="discard results stored in --out")
     run.add_argument("--timeout", type=_positive_float, help="seconds a fit may take before it "

@@ -193,6 +193,15 @@ def scenario_paths(targets: Sequence[str | Path] = ()) -> list[Path]:
     return paths
 
 
+def one_per_family(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """The first scenario of each family by name, preferring those outside paper experiments:
+    what `run --quick` runs when no scenario is named, so it covers every family in seconds."""
+    chosen: dict[str, Scenario] = {}
+    for s in sorted(scenarios, key=lambda s: (s.experiment is not None, s.name)):
+        chosen.setdefault(s.family, s)
+    return sorted(chosen.values(), key=lambda s: s.name)
+
+
 def load_scenarios(targets: Iterable[str | Path] = ()) -> list[Scenario]:
     """Load every named scenario; names must be unique."""
     scenarios = [load_scenario(p) for p in scenario_paths(list(targets))]

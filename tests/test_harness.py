@@ -143,3 +143,11 @@ def test_unknown_model_is_refused_before_anything_is_written(tiny_spec, tmp_path
     with pytest.raises(SpurbenchError, match="unknown model"):
         _run(tiny_spec, tmp_path / "o", ["no_such_model"])
     assert not (tmp_path / "o").exists()
+
+
+def test_quick_selection_covers_every_family_once():
+    from benchmark.registry import list_generators
+    from benchmark.spec import load_scenarios, one_per_family
+
+    chosen = one_per_family(load_scenarios())
+    assert sorted(s.family for s in chosen) == sorted(list_generators())
