@@ -66,8 +66,12 @@ def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> 
     fitted = lines.dropna(subset=["r2"])
     good, poor = fitted[fitted["r2"] >= GOOD_FIT], fitted[fitted["r2"] < POOR_FIT]
     poor_names = ", ".join(f"`{r.scenario}` ({r.r2:.2f})" for r in poor.itertuples()) or "none"
+    falling = fitted[fitted["slope"] < 0]
     out = [f"The learners lie close to their scenario's probit line (R² ≥ {GOOD_FIT:g}) in {len(good)} of "
-           f"{len(fitted)} shifted scenarios; the fit is poor (R² < {POOR_FIT:g}) in {poor_names}."]
+           f"{len(fitted)} shifted scenarios; the fit is poor (R² < {POOR_FIT:g}) in {poor_names}.",
+           f"The line falls (the more accurate a model in distribution, the less accurate under shift) in "
+           f"{len(falling)} of {len(fitted)} scenarios: "
+           + (", ".join(f"`{r.scenario}` (R² {r.r2:.2f})" for r in falling.itertuples()) or "none") + "."]
     for r in table[np.isfinite(table["difference"])].itertuples():
         out.append(f"`{r.family}` ({r.scenarios} scenario(s)): effective robustness generative "
                    f"{r.er_generative:+.3f}, discriminative {r.er_discriminative:+.3f}; difference "
