@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from benchmark.report import experiments, render
-from benchmark.report.experiments import misspecification, sample_efficiency
-from benchmark.report.experiments.plots import spaced
-from benchmark.report.experiments.stats import (
+from benchmark.report import exp_misspecification, exp_sample_efficiency, experiments, render
+from benchmark.report.exp_plots import spaced
+from benchmark.report.exp_stats import (
     crossing_point,
     interval,
     paired_difference,
@@ -99,9 +98,9 @@ def test_controls_are_the_gaussian_uncorrelated_scenarios_with_the_same_other_pa
         "correlated": base | {"n_core": 4, "feature_correlation": 0.6},
         "orphan": base | {"n_core": 3, "feature_correlation": 0.3},
     }
-    assert misspecification.controls_of(params) == {
+    assert exp_misspecification.controls_of(params) == {
         "correlated": "control4", "mixture": "control2", "orphan": None, "tails": "control2"}
-    assert misspecification.panel_order(params, set(params)) == [
+    assert exp_misspecification.panel_order(params, set(params)) == [
         "control2", "mixture", "tails", "control4", "correlated", "orphan"]
 
 
@@ -205,7 +204,7 @@ def fabricated() -> tuple[pd.DataFrame, dict]:
 
 
 def test_the_planted_learning_curve_crossing_is_found(fabricated):
-    table = sample_efficiency.learning_curve_table(fabricated[0])
+    table = exp_sample_efficiency.learning_curve_table(fabricated[0])
     row = table.set_index(["scenario", "model"]).loc[("curve", "gaussian_nb")]
     assert row["mean_curves_last_cross"] == pytest.approx(80.0)
     assert row["generative_clearly_ahead_at"] == "10, 40"

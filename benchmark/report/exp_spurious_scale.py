@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import (
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import (
     GROUP_SHIFT,
     SHORTCUT_METRICS,
     FigurePlan,
@@ -24,7 +24,7 @@ from benchmark.report.experiments.common import (
     param,
     shortcut_table,
 )
-from benchmark.report.experiments.stats import at_level, paradigm_contrast
+from benchmark.report.exp_stats import at_level, paradigm_contrast
 
 
 def _bullets(contrast: pd.DataFrame, table: pd.DataFrame, changes: pd.DataFrame) -> list[str]:

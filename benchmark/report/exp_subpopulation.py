@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import (
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import (
     GROUP_SHIFT,
     SHORTCUT_METRICS,
     WGA,
@@ -27,7 +27,7 @@ from benchmark.report.experiments.common import (
     param,
     value_range,
 )
-from benchmark.report.experiments.stats import at_level, paradigm_contrast
+from benchmark.report.exp_stats import at_level, paradigm_contrast
 from benchmark.report.prepare import at_largest_n_train, learners, model_order
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmark.report.experiments.stats import (
+from benchmark.report.exp_stats import (
     at_level,
     paradigm_claim,
     paradigm_contrast,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import FigurePlan, Params, Section, best_of, value_range
-from benchmark.report.experiments.stats import claim, paired_difference, with_ci
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import FigurePlan, Params, Section, best_of, value_range
+from benchmark.report.exp_stats import claim, paired_difference, with_ci
 from benchmark.report.prepare import ADAPTED_SUFFIX, at_largest_n_train, model_order
 
 ORACLE = "bayes_oracle"

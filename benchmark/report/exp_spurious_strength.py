@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import (
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import (
     SHORTCUT_METRICS,
     FigurePlan,
     Params,

@@ -14,10 +14,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from benchmark.report import exp_plots as plots
 from benchmark.report import style
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import FigurePlan, Params, Section
-from benchmark.report.experiments.stats import crossing_point, interval
+from benchmark.report.exp_common import FigurePlan, Params, Section
+from benchmark.report.exp_stats import crossing_point, interval
 from benchmark.report.prepare import learners, model_order, paradigms, scenario_order
 
 REFERENCE = "logistic_regression"

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark import metrics
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import FigurePlan, Params, Section
-from benchmark.report.experiments.stats import interval, paradigm_claim
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import FigurePlan, Params, Section
+from benchmark.report.exp_stats import interval, paradigm_claim
 from benchmark.report.prepare import (
     at_largest_n_train,
     at_largest_shift,

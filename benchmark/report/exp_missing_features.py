@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import (
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import (
     FigurePlan,
     Params,
     Section,
@@ -20,7 +20,7 @@ from benchmark.report.experiments.common import (
     in_model_order,
     param,
 )
-from benchmark.report.experiments.stats import claim, interval
+from benchmark.report.exp_stats import claim, interval
 from benchmark.report.prepare import at_largest_n_train, at_largest_shift, learners
 
 STRATEGIES = ("native", "mean_imputation")

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.experiments import plots
-from benchmark.report.experiments.common import (
+from benchmark.report import exp_plots as plots
+from benchmark.report.exp_common import (
     FigurePlan,
     Params,
     Section,
     common_models,
     fit_summary,
 )
-from benchmark.report.experiments.stats import claim, paradigm_contrast, welch_difference
+from benchmark.report.exp_stats import claim, paradigm_contrast, welch_difference
 from benchmark.report.prepare import at_largest_n_train, learners
 
 ASSUMPTIONS = ("shape", "feature_correlation", "df", "mixture_offset")
