@@ -54,11 +54,15 @@ class FitTask:
         return self.scenario.content_hash()
 
     def key(self, entry: ModelEntry | None = None) -> str:
-        """Content key for resume: scenario content, model and its parameters, seed, size, version."""
+        """Key for resume: scenario content and name, model and its parameters, seed, size, version.
+
+        The name is in the key (though not in the data's seeds) so that two scenarios with the
+        same content keep their own rows.
+        """
         entry = entry or get_model(self.model)
         estimator = entry.build(self.model_seed())
-        words = stable_hash(self.scenario_hash, self.model, repr(estimator), self.seed, self.n_train,
-                            self.run_seed, __version__)
+        words = stable_hash(self.scenario_hash, self.scenario.name, self.model, repr(estimator),
+                            self.seed, self.n_train, self.run_seed, __version__)
         return "".join(f"{w:08x}" for w in words)
 
     def model_seed(self) -> int:

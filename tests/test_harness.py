@@ -151,3 +151,13 @@ def test_quick_selection_covers_every_family_once():
 
     chosen = one_per_family(load_scenarios())
     assert sorted(s.family for s in chosen) == sorted(list_generators())
+
+
+def test_two_scenarios_with_the_same_content_keep_their_own_rows(tmp_path):
+    a = load_scenario(write_spec(tmp_path, "a", seeds=1))
+    b = load_scenario(write_spec(tmp_path, "b", seeds=1))
+    harness.run([a, b], ["lda"], out_dir=tmp_path / "o", jobs=1, progress=False)
+    df = read_results(tmp_path / "o")
+    assert sorted(df.scenario.unique()) == ["a", "b"] and len(df) == 2 * 3
+    # same content, same data and model seed: the same numbers under both names
+    np.testing.assert_array_equal(df[df.scenario == "a"].accuracy, df[df.scenario == "b"].accuracy)
