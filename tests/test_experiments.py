@@ -113,14 +113,18 @@ def test_log_ticks_keep_the_largest_size_and_drop_crowded_neighbours():
 
 SEEDS = 4
 GENERATIVE = ("gaussian_nb", "lda")
-DISCRIMINATIVE = ("logistic_regression", "mlp")
+DISCRIMINATIVE = ("logistic_regression", "logistic_regression_mle", "mlp")
 MODELS = {**dict.fromkeys(GENERATIVE, "generative"), **dict.fromkeys(DISCRIMINATIVE, "discriminative"),
           "invariant_oracle": "oracle", "bayes_oracle": "oracle"}
 # The learning curves: gaussian_nb is flat at 0.80, logistic regression climbs through it between
 # 40 and 160 (mean differences -0.10, -0.04, +0.04, +0.08), so the mean curves cross at
-# sqrt(40 * 160) = 80; the seed offsets sum to zero, so they do not move the means.
+# sqrt(40 * 160) = 80; the seed offsets sum to zero, so they do not move the means. The
+# unregularised fit starts lower (differences -0.18, -0.08, +0.04, +0.08: it crosses two thirds of
+# the way from 40 to 160 in log size) and gets the offsets in reverse seed order, so that its paired
+# difference with the regularised fit has a spread (offsets -0.006, -0.002, +0.002, +0.006).
 CURVE_SIZES = (10, 40, 160, 640)
 LR_CURVE = (0.70, 0.76, 0.84, 0.88)
+MLE_CURVE = (0.62, 0.72, 0.84, 0.88)
 SEED_OFFSETS = (-0.003, -0.001, 0.001, 0.003)
 
 
@@ -162,11 +166,13 @@ def _shift_scenario(name: str, family: str, rng: np.random.Generator, models=tup
 def _curve_rows() -> list[dict]:
     rng = np.random.default_rng(1)
     rows = []
-    for seed, offset in enumerate(SEED_OFFSETS):
-        for n, lr in zip(CURVE_SIZES, LR_CURVE, strict=True):
+    for seed, (offset, reversed_offset) in enumerate(zip(SEED_OFFSETS, SEED_OFFSETS[::-1], strict=True)):
+        for n, lr, mle in zip(CURVE_SIZES, LR_CURVE, MLE_CURVE, strict=True):
             rows.append(_row("curve", "nb_misspecified", "gaussian_nb", seed, n, 0.0, 0.80, rng))
             rows.append(_row("curve", "nb_misspecified", "logistic_regression", seed, n, 0.0, lr + offset,
                              rng))
+            rows.append(_row("curve", "nb_misspecified", "logistic_regression_mle", seed, n, 0.0,
+                             mle + reversed_offset, rng))
     return rows
 
 
@@ -203,14 +209,48 @@ def fabricated() -> tuple[pd.DataFrame, dict]:
     return _fabricated_run()
 
 
+def _curve(fabricated: tuple[pd.DataFrame, dict]) -> pd.DataFrame:
+    return fabricated[0][fabricated[0]["scenario"] == "curve"]
+
+
 def test_the_planted_learning_curve_crossing_is_found(fabricated):
     table = exp_sample_efficiency.learning_curve_table(fabricated[0])
-    row = table.set_index(["scenario", "model"]).loc[("curve", "gaussian_nb")]
+    row = table.set_index(["reference", "scenario", "model"]).loc[
+        ("logistic_regression", "curve", "gaussian_nb")]
     assert row["mean_curves_last_cross"] == pytest.approx(80.0)
     assert row["generative_clearly_ahead_at"] == "10, 40"
     assert row["reference_clearly_ahead_at"] == "160, 640"
     assert row["outcome"].startswith("clear crossing: gaussian_nb is ahead first")
     assert row["difference_smallest"] == pytest.approx(-0.10)
+
+
+def test_the_unregularised_logistic_regression_gets_its_own_crossing_analysis(fabricated):
+    table = exp_sample_efficiency.learning_curve_table(fabricated[0])
+    row = table.set_index(["reference", "scenario", "model"]).loc[
+        ("logistic_regression_mle", "curve", "gaussian_nb")]
+    assert row["mean_curves_last_cross"] == pytest.approx(40 * 4 ** (2 / 3))
+    assert row["generative_clearly_ahead_at"] == "10, 40"
+    assert row["reference_clearly_ahead_at"] == "160, 640"
+    assert row["outcome"] == "clear crossing: gaussian_nb is ahead first, logistic_regression_mle later"
+    assert row["difference_smallest"] == pytest.approx(-0.18)
+
+
+def test_the_regularised_and_unregularised_fits_are_paired_on_the_seed(fabricated):
+    table = exp_sample_efficiency.regularisation_table(_curve(fabricated)).set_index("n_train")
+    spread = np.array([-0.006, -0.002, 0.002, 0.006])  # offset minus reversed offset, per seed
+    assert table["difference"].to_numpy() == pytest.approx([0.08, 0.04, 0.0, 0.0], abs=1e-12)
+    assert table.loc[10, ["ci_low", "ci_high"]].tolist() == pytest.approx(interval(0.08 + spread))
+    assert table.loc[640, "ci_low"] < 0 < table.loc[640, "ci_high"]
+    assert table.loc[10, "unregularised"] == pytest.approx(0.62)
+
+
+def test_a_run_without_the_unregularised_fit_keeps_the_regularised_analysis_only(fabricated):
+    rows = _curve(fabricated)[lambda f: f["model"] != "logistic_regression_mle"]
+    section = exp_sample_efficiency.analyse(rows, {})
+    crossings, regularisation = (frame for _, _, frame in section.tables)
+    assert set(crossings["reference"]) == {"logistic_regression"}
+    assert regularisation.empty
+    assert not any("logistic_regression_mle" in b for b in section.bullets)
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +284,11 @@ def test_every_linked_figure_and_table_exists(written):
 
 def test_findings_quote_the_numbers_of_their_tables(written):
     text = (written / render.EXPERIMENTS_NAME).read_text()
+    first = pd.read_csv(written / "tables" / "exp_learning_curve_regularisation.csv").iloc[0]
+    assert (f"`logistic_regression` minus `logistic_regression_mle` (what the L2 penalty buys, paired over "
+            f"seeds): `curve` {first['difference']:+.3f} (95% CI {first['ci_low']:+.3f} to "
+            f"{first['ci_high']:+.3f}) at n = 10") in text
+    assert "Against `logistic_regression_mle`, the curves clearly cross" in text
     strength = pd.read_csv(written / "tables" / "exp_spurious_strength.csv")
     top = strength[(strength["spurious_separation"] == 4) & (strength["train_correlation"] == 0.9)].iloc[0]
     flips = f"{top['flip_generative']:.3f}, discriminative {top['flip_discriminative']:.3f}"
