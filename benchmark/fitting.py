@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -49,18 +50,19 @@ class FitTask:
     run_seed: int = 0
     timeout: float | None = None
 
-    @property
+    @cached_property
     def scenario_hash(self) -> str:
         return self.scenario.content_hash()
 
-    def key(self, entry: ModelEntry | None = None) -> str:
+    @cached_property
+    def key(self) -> str:
         """Key for resume: scenario content and name, model and its parameters, seed, size, version.
 
         The name is in the key (though not in the data's seeds) so that two scenarios with the
-        same content keep their own rows.
+        same content keep their own rows. Cached: the parent computes it to plan the run, and the
+        pickled task carries it to the worker.
         """
-        entry = entry or get_model(self.model)
-        estimator = entry.build(self.model_seed())
+        estimator = get_model(self.model).build(self.model_seed())
         words = stable_hash(self.scenario_hash, self.scenario.name, self.model, repr(estimator),
                             self.seed, self.n_train, self.run_seed, __version__)
         return "".join(f"{w:08x}" for w in words)
@@ -182,10 +184,9 @@ def _oracle_accuracies(gen: Generator, test: Sample, level: float) -> dict[str, 
 def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[dict[str, Any]]:
     """Rows for every shift level (and for the prior-adapted variant where it applies)."""
     gen, scenario = fitted.generator, task.scenario
-    adapt = getattr(gen, "prior_adaptation", False) and "prior_shift" in fitted.entry.tags
+    adapt = gen.prior_adaptation and "prior_shift" in fitted.entry.tags
     core_ref = None
-    if (gen.invariant_posterior(train.X[:1], 0.0) is None and "spurious" in train.roles
-            and fitted.entry.paradigm != "oracle"):
+    if not gen.knows_posterior() and "spurious" in train.roles and fitted.entry.paradigm != "oracle":
         # Real data has no invariant oracle: the reference is the same model without the
         # spurious columns.
         core_ref = _FittedModel(fitted.entry, clone(fitted.estimator), gen, train,
@@ -226,7 +227,7 @@ def run_fit(task: FitTask) -> FitResult:
     """Fit `task.model` once on the shift-0 training sample and score it at every level."""
     start = time.perf_counter()
     entry = get_model(task.model)
-    key = task.key(entry)
+    key = task.key
     gen = task.scenario.generator()
     fit_seconds = float("nan")
     try:

@@ -27,8 +27,7 @@ from tqdm.auto import tqdm
 from benchmark import __version__
 from benchmark.errors import SpecError, SpurbenchError
 from benchmark.fitting import FitResult, FitTask, run_fit
-from benchmark.generators.base import Generator
-from benchmark.registry import ModelEntry, get_model, list_models
+from benchmark.registry import ModelEntry, get_generator, get_model, list_models
 from benchmark.spec import Scenario
 from benchmark.store import ResultStore
 
@@ -57,10 +56,6 @@ class RunSummary:
                 f"Results in {self.out_dir}.")
 
 
-def _knows_posterior(generator: Generator) -> bool:
-    return type(generator).posterior is not Generator.posterior
-
-
 def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[ModelEntry]:
     """The models a scenario runs: the request (default: all registered), narrowed by the spec's
     own `run.models`; oracles only where the family knows its posterior."""
@@ -71,7 +66,7 @@ def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[Mode
         except SpurbenchError as exc:
             raise SpecError(scenario.path, "run.models", str(exc)) from None
         entries = [e for e in entries if e.name in allowed]
-    knows = _knows_posterior(scenario.generator())
+    knows = get_generator(scenario.family).knows_posterior()
     return [e for e in entries if e.paradigm != "oracle" or knows]
 
 
@@ -179,7 +174,7 @@ def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
     tasks = expand_grid(scenarios, models, seeds=seeds, run_seed=run_seed, timeout=timeout)
     if not tasks:
         raise SpurbenchError("the grid is empty: no scenario has a model to run")
-    keys = [task.key() for task in tasks]
+    keys = [task.key for task in tasks]  # cached on the task, which carries it to the worker
     summary = RunSummary(Path(out_dir), len(tasks))
     with ResultStore(out_dir) as store:
         if store.has_results() and not (resume or overwrite):

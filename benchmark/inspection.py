@@ -25,14 +25,11 @@ from benchmark.errors import SpurbenchError
 from benchmark.fitting import FitTask
 from benchmark.generators.base import Sample
 from benchmark.importance import feature_importance
-from benchmark.registry import get_model, list_models
+from benchmark.registry import get_generator, get_model, list_models
 from benchmark.report.style import STYLE
 from benchmark.seeding import rng_for
 from benchmark.spec import Scenario
 
-# Families whose rows are images (flattened row by row), when the generator does not say so
-# itself through an `image_shape` attribute.
-IMAGE_SHAPES = {"patched_digits": (8, 8)}
 IMAGES_PER_CLASS = 8
 PNG_METADATA = {"Software": None}  # no version stamp: reruns give identical files
 
@@ -122,7 +119,7 @@ def sample_examples(model_name: str, scenario: Scenario, n: int, out_dir: str | 
     stem = _file_stem(scenario, model_name)
     csv_path, png_path = out_dir / f"{stem}__samples.csv", out_dir / f"{stem}__samples.png"
     generated.to_csv(csv_path, index=False)
-    shape = getattr(scenario.generator(), "image_shape", None) or IMAGE_SHAPES.get(scenario.family)
+    shape = get_generator(scenario.family).image_shape
     title = f"{model_name} on {scenario.name}"
     with mpl.style.context(STYLE):
         fig = (_image_figure(train, generated, shape, title) if shape

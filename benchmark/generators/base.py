@@ -8,6 +8,7 @@ predict with, and closed-form oracle accuracies where they exist.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class Sample:
         return len(self.y)
 
 
-class Generator:
+class Generator(abc.ABC):
     """Base class of every generator family; subclasses validate their parameters in `__init__`.
 
     Subclasses must set ``self.n_classes`` and implement `sample`; the oracle methods return None
@@ -68,14 +69,25 @@ class Generator:
 
     family: ClassVar[str] = ""
     n_classes: int = 2
+    # True where only the class prior moves: the harness then also scores models tagged
+    # `prior_shift` after EM prior adaptation, as `<model>+em`.
+    prior_adaptation: ClassVar[bool] = False
+    # (height, width) when a row is an image flattened row by row (for `spurbench sample`).
+    image_shape: ClassVar[tuple[int, int] | None] = None
 
+    @abc.abstractmethod
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
         """Draw `n` labelled examples at shift level `shift`.
 
         `split` ("train" or "test") matters only to families built on a fixed pool of real rows,
         which must never draw a test row into training; synthetic families ignore it.
         """
-        raise NotImplementedError
+
+    @classmethod
+    def knows_posterior(cls) -> bool:
+        """Whether the family's densities are known (it overrides `posterior`): the oracles run,
+        and no core-only refit is needed for the invariant reference."""
+        return cls.posterior is not Generator.posterior
 
     def bayes_accuracy(self, shift: float) -> float | None:
         """Exact accuracy of the Bayes-optimal classifier at `shift`, when known."""

@@ -76,6 +76,8 @@ def block_pixels(row: int, col: int) -> np.ndarray:
 class PatchedDigits(Generator):
     """8x8 digits with a 2x2 patch whose position agrees with the class, then reverses."""
 
+    image_shape = (8, 8)
+
     def __init__(
         self,
         task: str = "low_high",

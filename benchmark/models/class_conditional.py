@@ -12,6 +12,7 @@ the harness reads from the registry tags:
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,7 +38,7 @@ def log_scale_correction(X: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return (~np.isnan(X)) @ np.log(scale)
 
 
-class ClassConditionalClassifier(ClassifierMixin, BaseEstimator):
+class ClassConditionalClassifier(ClassifierMixin, BaseEstimator, metaclass=abc.ABCMeta):
     """Base class: one density per class, priors = training class frequencies, Bayes' rule."""
 
     marginalises_missing: ClassVar[bool] = False
@@ -51,15 +52,17 @@ class ClassConditionalClassifier(ClassifierMixin, BaseEstimator):
         self._fit_classes(X, y_index)
         return self
 
+    @abc.abstractmethod
     def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
-        raise NotImplementedError
+        """Estimate each class's density from its rows (`y_index` indexes `classes_`)."""
 
+    @abc.abstractmethod
     def class_log_density(self, X: Any) -> np.ndarray:
         """log p(x | y = k) for every row and class, shape (n, n_classes)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _sample_class(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
+        """`n` draws from the density of class index `k`."""
 
     def _validated(self, X: Any) -> np.ndarray:
         check_is_fitted(self)

@@ -15,6 +15,7 @@ scenarios use upwards, the rule changes nothing:
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -28,11 +29,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
-class SizeAwareClassifier(ClassifierMixin, BaseEstimator):
+class SizeAwareClassifier(ClassifierMixin, BaseEstimator, metaclass=abc.ABCMeta):
     """Base: `_make(X, y, counts)` builds the inner estimator ``estimator_`` from the training data."""
 
+    @abc.abstractmethod
     def _make(self, X: np.ndarray, y: np.ndarray, counts: np.ndarray) -> Any:
-        raise NotImplementedError
+        """The unfitted inner estimator, sized for these training data (`counts` per class)."""
 
     def fit(self, X: Any, y: Any) -> SizeAwareClassifier:
         X, y = validate_data(self, X, y)
