@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+from synthetic_results import synthetic_results
 
 from benchmark.report import analysis
-from benchmark.report.synthetic import synthetic_results
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 

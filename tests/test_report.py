@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_results import synthetic_results
 
 from benchmark.report import findings, render, style, write_report
-from benchmark.report.synthetic import synthetic_results
 
 META = {
     "command": "spurbench run --quick", "git_commit": "0123abcd", "seeds": [0, 1, 2], "run_seed": 0,
