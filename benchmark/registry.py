@@ -19,7 +19,18 @@ from typing import Any
 from benchmark.errors import SpurbenchError, UnknownNameError
 
 PARADIGMS = ("generative", "discriminative", "oracle")
-KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary"})
+# The four model groups of every paradigm statistic (SCIENCE.md), and the group of each paradigm
+# that a model which declares none joins.
+GROUPS = ("parametric_generative", "flexible_generative", "linear_discriminative",
+          "nonlinear_discriminative")
+DEFAULT_GROUP = {"generative": "flexible_generative", "discriminative": "nonlinear_discriminative",
+                 "oracle": "oracle"}
+# The declared panel: the models every scenario runs unless its spec says why one cannot, and
+# the only ones a paradigm or group average reads. Other built-ins are tagged `reference`.
+PANEL = ("gaussian_nb", "nb_shared_var", "lda_shrinkage", "qda", "gmm_classifier",
+         "kde_classifier", "logistic_regression", "logistic_regression_mle", "linear_svm",
+         "random_forest", "hist_gradient_boosting", "mlp")
+KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary", "reference"})
 ENTRY_POINT_GROUP = "spurbench.models"
 
 ModelFactory = Callable[..., Any]
@@ -34,6 +45,16 @@ class ModelEntry:
     factory: ModelFactory
     tags: frozenset[str] = field(default_factory=frozenset)
     description: str = ""
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.group:
+            object.__setattr__(self, "group", DEFAULT_GROUP[self.paradigm])
+
+    @property
+    def reference(self) -> bool:
+        """Kept out of paradigm and group averages (a variant shown for reference only)."""
+        return "reference" in self.tags or self.paradigm == "oracle"
 
     def build(self, random_state: int) -> Any:
         """A fresh, unfitted estimator seeded with `random_state`."""
@@ -57,11 +78,23 @@ def _check_paradigm(name: str, paradigm: str) -> None:
         )
 
 
+def _check_group(name: str, paradigm: str, group: str | None) -> str:
+    """The model's group: declared (and consistent with its paradigm) or the paradigm's default."""
+    if group is None:
+        return DEFAULT_GROUP[paradigm]
+    allowed = [g for g in GROUPS if g.endswith(paradigm)] or ["oracle"]
+    if group not in allowed:
+        raise SpurbenchError(f"model {name!r}: group {group!r} is not allowed for a {paradigm} "
+                             f"model; use one of {', '.join(allowed)}")
+    return group
+
+
 def register_model(
     name: str,
     *,
     paradigm: str,
     tags: Iterable[str] = (),
+    group: str | None = None,
     description: str | None = None,
 ) -> Callable[[ModelFactory], ModelFactory]:
     """Register a factory `f(random_state) -> classifier` under `name`.
@@ -71,9 +104,12 @@ def register_model(
     name : the name used in specs, on the command line and in the results.
     paradigm : "generative", "discriminative" or "oracle" (reference predictors).
     tags : capabilities, from ``KNOWN_TAGS``; the harness and report read them.
+    group : one of ``GROUPS`` matching the paradigm; default: the paradigm's flexible /
+        non-linear group.
     description : one line for ``spurbench list models``; defaults to the factory's docstring.
     """
     _check_paradigm(name, paradigm)
+    group = _check_group(name, paradigm, group)
     tags = frozenset(tags)
     unknown = tags - KNOWN_TAGS
     if unknown:
@@ -85,7 +121,7 @@ def register_model(
         if name in _MODELS and _MODELS[name].factory is not factory:
             raise SpurbenchError(f"model {name!r} is registered twice")
         _MODELS[name] = ModelEntry(
-            name, paradigm, factory, tags, description or _first_line(factory)
+            name, paradigm, factory, tags, description or _first_line(factory), group
         )
         return factory
 
@@ -109,7 +145,8 @@ def _entry_from_object(name: str, obj: Any, paradigm: str | None = None) -> Mode
     if not callable(obj):
         raise SpurbenchError(f"model {name!r}: {obj!r} is not a callable factory")
     tags = frozenset(getattr(obj, "tags", ()))
-    return ModelEntry(name, paradigm, obj, tags, _first_line(obj))
+    group = _check_group(name, paradigm, getattr(obj, "group", None))
+    return ModelEntry(name, paradigm, obj, tags, _first_line(obj), group)
 
 
 def _load_plugins() -> None:

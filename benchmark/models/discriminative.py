@@ -18,7 +18,8 @@ from benchmark.models.statsmodels_logit import StatsmodelsLogit
 from benchmark.registry import register_model
 
 
-@register_model("logistic_regression", paradigm="discriminative", tags={"prior_shift"})
+@register_model("logistic_regression", paradigm="discriminative", group="linear_discriminative",
+                tags={"prior_shift"})
 def logistic_regression(random_state: int) -> Pipeline:
     """L2-regularised logistic regression (C=1) on standardised features.
 
@@ -28,7 +29,7 @@ def logistic_regression(random_state: int) -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
 
-@register_model("logistic_regression_mle", paradigm="discriminative")
+@register_model("logistic_regression_mle", paradigm="discriminative", group="linear_discriminative")
 def logistic_regression_mle(random_state: int) -> Pipeline:
     """Unregularised (maximum-likelihood) logistic regression on standardised features.
 
@@ -47,7 +48,7 @@ def logistic_regression_mle(random_state: int) -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=np.inf, max_iter=10_000))
 
 
-@register_model("linear_svm", paradigm="discriminative")
+@register_model("linear_svm", paradigm="discriminative", group="linear_discriminative")
 def linear_svm(random_state: int) -> Pipeline:
     """Linear SVM (C=1, squared hinge loss) on standardised features, Platt-calibrated by 3-fold CV.
 
@@ -56,7 +57,8 @@ def linear_svm(random_state: int) -> Pipeline:
     return make_pipeline(StandardScaler(), CalibratedLinearSVC(C=1.0, cv=3, random_state=random_state))
 
 
-@register_model("knn", paradigm="discriminative")
+@register_model("knn", paradigm="discriminative", group="nonlinear_discriminative",
+                tags={"reference"})
 def knn(random_state: int) -> Pipeline:
     """15 nearest neighbours (Euclidean, uniform weights) on standardised features.
 
@@ -66,13 +68,13 @@ def knn(random_state: int) -> Pipeline:
     return make_pipeline(StandardScaler(), CappedKNeighbors(n_neighbors=15))
 
 
-@register_model("random_forest", paradigm="discriminative")
+@register_model("random_forest", paradigm="discriminative", group="nonlinear_discriminative")
 def random_forest(random_state: int) -> RandomForestClassifier:
     """Random forest of 100 fully grown trees (sqrt(d) features per split)."""
     return RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
 
 
-@register_model("hist_gradient_boosting", paradigm="discriminative")
+@register_model("hist_gradient_boosting", paradigm="discriminative", group="nonlinear_discriminative")
 def hist_gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
     """Histogram gradient boosting: 100 trees of at most 31 leaves, learning rate 0.1.
 
@@ -83,7 +85,7 @@ def hist_gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
                                           random_state=random_state)
 
 
-@register_model("mlp", paradigm="discriminative")
+@register_model("mlp", paradigm="discriminative", group="nonlinear_discriminative")
 def mlp(random_state: int) -> Pipeline:
     """Two hidden layers of 64 ReLU units, Adam, early stopping, on standardised features.
 
@@ -94,7 +96,8 @@ def mlp(random_state: int) -> Pipeline:
                                                           random_state=random_state))
 
 
-@register_model("statsmodels_logit", paradigm="discriminative")
+@register_model("statsmodels_logit", paradigm="discriminative", group="linear_discriminative",
+                tags={"reference"})
 def statsmodels_logit(random_state: int) -> StatsmodelsLogit:
     """Maximum-likelihood logistic regression by statsmodels (raw features, with standard errors).
 

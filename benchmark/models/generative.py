@@ -16,9 +16,11 @@ from benchmark.models.mixture import GaussianMixtureClassifier
 from benchmark.registry import register_model
 
 GENERATIVE_TAGS = frozenset({"sample", "missing", "prior_shift"})
+REFERENCE = frozenset({"reference"})  # outside the declared panel (registry.PANEL)
 
 
-@register_model("gaussian_nb", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("gaussian_nb", paradigm="generative", group="parametric_generative",
+                tags=GENERATIVE_TAGS)
 def gaussian_nb(random_state: int) -> GaussianClassifier:
     """Gaussian naive Bayes: independent features, one variance per feature and class.
 
@@ -28,7 +30,8 @@ def gaussian_nb(random_state: int) -> GaussianClassifier:
     return GaussianClassifier(covariance="diag")
 
 
-@register_model("nb_shared_var", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("nb_shared_var", paradigm="generative", group="parametric_generative",
+                tags=GENERATIVE_TAGS)
 def nb_shared_var(random_state: int) -> GaussianClassifier:
     """Gaussian naive Bayes with one variance per feature shared by all classes (Ng & Jordan).
 
@@ -38,7 +41,8 @@ def nb_shared_var(random_state: int) -> GaussianClassifier:
     return GaussianClassifier(covariance="tied_diag")
 
 
-@register_model("bernoulli_nb", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("bernoulli_nb", paradigm="generative", group="parametric_generative",
+                tags=GENERATIVE_TAGS | REFERENCE)
 def bernoulli_nb(random_state: int) -> BernoulliNaiveBayes:
     """Bernoulli naive Bayes on features binarised at 0.5 (0/1 data) or the training median.
 
@@ -48,7 +52,8 @@ def bernoulli_nb(random_state: int) -> BernoulliNaiveBayes:
     return BernoulliNaiveBayes(alpha=1.0)
 
 
-@register_model("lda", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("lda", paradigm="generative", group="parametric_generative",
+                tags=GENERATIVE_TAGS | REFERENCE)
 def lda(random_state: int) -> GaussianClassifier:
     """Linear discriminant analysis: Gaussian classes sharing one full covariance.
 
@@ -57,7 +62,8 @@ def lda(random_state: int) -> GaussianClassifier:
     return GaussianClassifier(covariance="tied")
 
 
-@register_model("lda_shrinkage", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("lda_shrinkage", paradigm="generative", group="parametric_generative",
+                tags=GENERATIVE_TAGS)
 def lda_shrinkage(random_state: int) -> GaussianClassifier:
     """LDA with Ledoit-Wolf shrinkage of the shared covariance.
 
@@ -67,7 +73,8 @@ def lda_shrinkage(random_state: int) -> GaussianClassifier:
     return GaussianClassifier(covariance="tied", shrinkage="ledoit_wolf")
 
 
-@register_model("qda", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("qda", paradigm="generative", group="parametric_generative",
+                tags=GENERATIVE_TAGS)
 def qda(random_state: int) -> GaussianClassifier:
     """Quadratic discriminant analysis, covariance regularised by 0.1 toward the identity.
 
@@ -77,7 +84,8 @@ def qda(random_state: int) -> GaussianClassifier:
     return GaussianClassifier(covariance="full", reg_param=0.1)
 
 
-@register_model("gmm_classifier", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("gmm_classifier", paradigm="generative", group="flexible_generative",
+                tags=GENERATIVE_TAGS)
 def gmm_classifier(random_state: int) -> GaussianMixtureClassifier:
     """Class-conditional Gaussian mixtures, 1 to 3 full-covariance components chosen by BIC.
 
@@ -88,7 +96,8 @@ def gmm_classifier(random_state: int) -> GaussianMixtureClassifier:
                                      random_state=random_state)
 
 
-@register_model("kde_classifier", paradigm="generative", tags=GENERATIVE_TAGS)
+@register_model("kde_classifier", paradigm="generative", group="flexible_generative",
+                tags=GENERATIVE_TAGS)
 def kde_classifier(random_state: int) -> KernelDensityClassifier:
     """Class-conditional Gaussian kernel density estimates, Scott's bandwidth.
 
