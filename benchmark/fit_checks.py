@@ -28,14 +28,20 @@ def _final(estimator: Any) -> Any:
     return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
+def _matrices(covariances: Any) -> list[np.ndarray]:
+    """Every square matrix in `covariances`: one per class, or per class and mixture component
+    (a list of arrays of different lengths when classes have different numbers of components)."""
+    array = np.asarray(covariances, dtype=float) if not isinstance(covariances, list) else None
+    if array is not None and array.ndim == 2:
+        return [array] if array.shape[0] == array.shape[1] > 1 else []
+    return [m for part in (covariances if array is None else array) for m in _matrices(part)]
+
+
 def _singular(estimator: Any) -> bool:
     covariances = getattr(_final(estimator), "covariances_", None)
-    if covariances is None:
-        return False
-    covariances = np.asarray(covariances, dtype=float)
-    if covariances.ndim != 3 or covariances.shape[1] < 2:
-        return False
-    for cov in covariances:
+    if covariances is None or (not isinstance(covariances, list) and np.ndim(covariances) < 3):
+        return False  # none, or per-class variances (K, d): diagonal, nothing to be singular
+    for cov in _matrices(covariances):
         if np.count_nonzero(cov - np.diag(np.diag(cov))) == 0:
             continue  # diagonal (naive Bayes): no joint structure to be singular
         eig = np.linalg.eigvalsh(cov)

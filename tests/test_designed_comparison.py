@@ -127,3 +127,12 @@ def test_flags_a_fit_at_chance_and_a_fit_that_did_not_converge():
         MLPClassifier(max_iter=1, random_state=0).fit(X, X[:, 0] > 0)
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
     assert "not_converged" in fit_flags(constant, caught, 0.99, y)
+
+
+def test_flags_read_mixture_covariances_with_different_component_counts_per_class():
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.standard_normal((150, 2)), rng.standard_normal((150, 2)) * [1, 3] + [6, 0],
+                   rng.standard_normal((150, 2)) + 3])
+    y = np.repeat([0, 1], [300, 150])
+    gmm = get_model("gmm_classifier").build(0).fit(X, y)
+    assert fit_flags(gmm, [], 0.95, y) == ""
