@@ -145,9 +145,11 @@ class _FittedModel:
         self.imputer = None
         if "missing" not in entry.tags:
             self.imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X)
+        # Training group labels reach only the models that declare they use them.
+        extra = {"groups": train.group} if "groups" in entry.tags else {}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            estimator.fit(X, train.y)
+            estimator.fit(X, train.y, **extra)
         self.warnings = caught  # read by fit_checks.fit_flags
 
     def _select(self, X: np.ndarray) -> np.ndarray:
@@ -193,6 +195,7 @@ def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict
     val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
     oracle = fitted.entry.paradigm == "oracle"
     return {"train_accuracy": train_accuracy,
+            "train_worst_group_accuracy": worst_group_accuracy(train.y, train_pred, train.group),
             "val_accuracy": float(np.mean(val_pred == val.y)),
             "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
             "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
