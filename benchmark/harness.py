@@ -68,10 +68,10 @@ def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[Mode
         entries = [e for e in entries if e.name in allowed]
     knows = get_generator(scenario.family).knows_posterior()
     named = set(scenario.models or ()) | set(requested or ())
-    # Models that read training group labels answer another question (what group labels buy):
-    # they run only where a spec or the command line names them.
+    # Opt-in models answer one experiment's question (what group labels buy, imputation versus
+    # marginalising): they run only where a spec or the command line names them.
     return [e for e in entries if (e.paradigm != "oracle" or knows)
-            and ("groups" not in e.tags or e.name in named)]
+            and ("opt_in" not in e.tags or e.name in named)]
 
 
 def expand_grid(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,

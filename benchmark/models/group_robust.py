@@ -3,7 +3,8 @@
 The harness passes the training groups (``Sample.group``, the pair (y, a) as one id) to ``fit`` as
 ``groups=`` only for models tagged ``groups``; no other model ever sees them. They are reference
 models (tag ``reference``): they use information the paradigm panel does not have, so they stay out
-of paradigm and group averages and appear beside them.
+of paradigm and group averages and appear beside them; and opt-in (``opt_in``): they run only in
+the scenarios that name them.
 
 Sagawa, Raghunathan, Koh & Liang (ICML 2020), "An investigation of why over-parameterization
 exacerbates spurious correlations": with group-balanced reweighting, an unregularised linear model
@@ -23,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from benchmark.registry import register_model
 
 WEIGHTINGS = ("balanced", "upweight")
-GROUP_TAGS = frozenset({"groups", "reference"})
+GROUP_TAGS = frozenset({"groups", "reference", "opt_in"})
 
 
 def group_weights(groups: np.ndarray, y: np.ndarray, weighting: str, upweight: float) -> np.ndarray:
