@@ -19,7 +19,7 @@ from benchmark.errors import ParameterError, SpecError, SpurbenchError
 from benchmark.generators.base import Generator
 from benchmark.registry import get_generator
 
-DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
 
 _TABLES = {
     "scenario": {"name", "family", "description", "experiment"},
