@@ -17,7 +17,7 @@ import pandas as pd
 from benchmark import harness
 from benchmark.fitting import test_stream, train_stream
 from benchmark.leaderboard import leaderboard
-from benchmark.registry import PANEL, ModelEntry, make_model
+from benchmark.registry import PANEL, ModelEntry, load_model_reference, make_model
 from benchmark.spec import Scenario, load_scenarios, one_per_family
 from benchmark.store import read_results
 
@@ -59,7 +59,8 @@ def model(estimator_or_factory: Any, *, paradigm: str, name: str | None = None,
 
     Parameters
     ----------
-    estimator_or_factory : an unfitted estimator, or a callable taking `random_state`.
+    estimator_or_factory : an unfitted estimator, a callable taking `random_state`, or a
+        ``"pkg.mod:factory"`` reference (then named after the reference).
     paradigm : {"generative", "discriminative"}
     name : str, optional
         Name in the results (default: the factory's or estimator class's name).
@@ -71,6 +72,8 @@ def model(estimator_or_factory: Any, *, paradigm: str, name: str | None = None,
     ModelEntry
         Pass it to `run` or `compare` in `models`.
     """
+    if isinstance(estimator_or_factory, str):
+        return load_model_reference(estimator_or_factory, paradigm)
     return make_model(estimator_or_factory, paradigm=paradigm, name=name, tags=tags, group=group)
 
 
