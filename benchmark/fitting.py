@@ -23,8 +23,8 @@ from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
 from benchmark.adaptation import em_prior_adaptation
-from benchmark.generators.base import Generator, Sample
 from benchmark.fitkey import estimator_params, fit_key, resolved_params
+from benchmark.generators.base import Generator, Sample
 from benchmark.importance import feature_importance, spurious_share
 from benchmark.metrics import score_predictions
 from benchmark.registry import ModelEntry, get_model
