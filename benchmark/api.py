@@ -19,7 +19,7 @@ from benchmark.fitting import test_stream, train_stream
 from benchmark.leaderboard import leaderboard
 from benchmark.registry import PANEL, ModelEntry, load_model_reference, make_model
 from benchmark.spec import Scenario, load_scenarios, one_per_family
-from benchmark.store import read_results
+from benchmark.store import PARQUET_NAME, read_results, typed
 
 ScenarioRef = str | Path | Scenario
 
@@ -78,8 +78,12 @@ def model(estimator_or_factory: Any, *, paradigm: str, name: str | None = None,
 
 
 def load(path: str | Path) -> pd.DataFrame:
-    """The result rows of a run directory (its CSV when exported, else its SQLite store)."""
-    return read_results(path)
+    """The result rows of a run directory, with their declared column types.
+
+    Reads `results.parquet` when the run exported it, else the CSV or SQLite store.
+    """
+    parquet = Path(path) / PARQUET_NAME
+    return pd.read_parquet(parquet) if parquet.exists() else typed(read_results(path))
 
 
 def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None, *,

@@ -15,6 +15,7 @@ import spurbench
 from benchmark.fitting import FitTask
 from benchmark.harness import expand_grid
 from benchmark.spec import load_scenario
+from benchmark.store import read_sqlite, typed
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_a_factory_that_raises_or_returns_junk_becomes_error_rows_not_a_crash(ti
     junk = spurbench.model(lambda random_state: "not an estimator", paradigm="generative",
                            name="junk")
     rows = spurbench.run(tiny, [broken, junk, "gaussian_nb"], seeds=1, jobs=1)
-    by_model = rows.groupby("model")["status"].agg(set)
+    by_model = {name: set(status) for name, status in rows.groupby("model")["status"]}
     assert by_model["broken"] == {"error"} and by_model["junk"] == {"error"}
     assert by_model["gaussian_nb"] == {"ok"}
     assert rows.loc[rows.model == "broken", "error"].str.contains("broken on purpose").all()
@@ -89,3 +90,14 @@ def test_compare_ranks_a_user_model_per_scenario(tiny, capsys):
 def test_load_reads_a_run_directory(tiny, tmp_path):
     rows = spurbench.run(tiny, ["lda"], seeds=1, jobs=1, out=tmp_path / "run")
     pd.testing.assert_frame_equal(spurbench.load(tmp_path / "run"), rows)
+
+
+def test_sqlite_csv_and_parquet_hold_identical_values_and_dtypes(tiny, tmp_path):
+    broken = spurbench.model(_raises, paradigm="generative", name="broken")  # text in `error`
+    spurbench.run(tiny, ["gaussian_nb", broken], seeds=1, jobs=1, out=tmp_path)
+    from_sqlite = typed(read_sqlite(tmp_path / "results.sqlite"))
+    from_csv = typed(pd.read_csv(tmp_path / "results.csv"))
+    from_parquet = pd.read_parquet(tmp_path / "results.parquet")
+    pd.testing.assert_frame_equal(from_sqlite, from_csv, check_exact=True)
+    pd.testing.assert_frame_equal(from_sqlite, from_parquet, check_exact=True)
+    assert from_parquet["error"].notna().any() and from_parquet["accuracy"].notna().any()
