@@ -73,11 +73,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
         progress=not args.no_progress)
     print(summary)
+    _print_leaderboard(args.out)
     if not args.no_report:
         from benchmark.report.render import write_report
 
         print(f"report: {write_report(Path(args.out))}")
     return 0
+
+
+def _print_leaderboard(run_dir: Path) -> None:
+    """The run's leaderboard, so the first thing a user sees after a run is who won."""
+    from benchmark.leaderboard import leaderboard, to_text
+    from benchmark.store import read_results
+
+    print("\nleaderboard (mean over scenarios and seeds; acc@max = accuracy at the largest shift):")
+    print(to_text(leaderboard(read_results(run_dir))))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
