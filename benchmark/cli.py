@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmark import __version__
 from benchmark.errors import SpurbenchError
 from benchmark.registry import get_model, list_generators, list_models, load_model_reference
 
@@ -154,8 +155,30 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_model(args: argparse.Namespace) -> int:
+    from benchmark.check import check_model
+
+    entry = load_model_reference(args.ref, args.paradigm) if ":" in args.ref else get_model(args.ref)
+    results = list(check_model(entry))
+    for result in results:
+        print(result)
+    failed = sum(not r.passed for r in results)
+    print(f"{entry.name}: {len(results) - failed} of {len(results)} rules pass")
+    return 1 if failed else 0
+
+
+def _add_check_model(sub: argparse._SubParsersAction) -> None:
+    check = sub.add_parser("check-model", help="run a model through the estimator contract and a "
+                           "tiny grid; exit 1 if a rule fails")
+    check.add_argument("ref", help="a registered name or package.module:factory")
+    check.add_argument("--paradigm", choices=("generative", "discriminative"),
+                       help="paradigm of a factory that does not declare one")
+    check.set_defaults(func=_cmd_check_model)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spurbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"spurbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run scenarios x models x seeds x n_train and write a report")
@@ -207,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("specs", nargs="+", help="scenario files or folders")
     validate.set_defaults(func=_cmd_validate)
+    _add_check_model(sub)
     return parser
 
 
