@@ -31,7 +31,8 @@ class RuleResult:
     detail: str = ""
 
     def __str__(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.rule}" + (f": {self.detail}" if self.detail else "")
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"{verdict}  {self.rule}" + (f": {self.detail}" if self.detail else "")
 
 
 def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,7 +46,8 @@ def test_report_html_sorts_and_filters_in_headless_chromium(browser, tmp_path):
     page.goto(path.as_uri())
 
     def first_column() -> list[str]:
-        return page.eval_on_selector_all("#leaderboard tbody tr td:first-child", "c => c.map(x => x.textContent)")
+        return page.eval_on_selector_all("#leaderboard tbody tr td:first-child",
+                                         "c => c.map(x => x.textContent)")
 
     before = first_column()
     assert len(before) > 1
