@@ -108,7 +108,7 @@ def _curves(frame: pd.DataFrame) -> list[dict]:
     scenario's largest training size (what the report's shift summaries use)."""
     ok = frame[frame["status"] == "ok"]
     ok = ok[ok["n_train"] == ok.groupby("scenario")["n_train"].transform("max")]
-    ok = ok.assign(group=ok["group"].fillna("(none)"))  # rows stored before groups existed
+    ok = ok.assign(group=ok["group"].astype(object).fillna("(none)"))  # rows stored before groups
     means = (ok.groupby(["scenario", "model", "paradigm", "group", "shift"])[list(CURVE_METRICS)]
              .mean().reset_index())
     curves = []
