@@ -279,7 +279,8 @@ def run_fit(task: FitTask) -> FitResult:
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         rows = _error_rows(task, detail)
     base = {"scenario": task.scenario.name, "family": task.scenario.family,
-            "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference), "seed": task.seed, "n_train": task.n_train,
+            "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference),
+            "seed": task.seed, "n_train": task.n_train,
             "n_test": task.scenario.n_test, "fit_seconds": fit_seconds, "fit_key": key,
             "scenario_hash": task.scenario_hash}
     return FitResult(key, [{**base, **row} for row in rows], time.perf_counter() - start)
