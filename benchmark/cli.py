@@ -68,9 +68,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(args.specs)
     if args.quick:
         scenarios = [s.quick() for s in (scenarios if args.specs else one_per_family(scenarios))]
+    backend = _backend_choice(args)
+    if args.scheduler:
+        _print_dashboard(args.scheduler)
     summary = harness.run(
         scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
-        backend=args.backend, scheduler=args.scheduler, resume=args.resume,
+        backend=backend, scheduler=args.scheduler, resume=args.resume,
         overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
         progress=not args.no_progress)
     print(summary)
@@ -80,6 +83,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         print(f"report: {write_report(Path(args.out))}")
     return 0
+
+
+def _backend_choice(args: argparse.Namespace) -> str:
+    """`--scheduler` implies `--backend dask`; naming loky with a scheduler is a contradiction."""
+    if args.scheduler and args.backend == "loky":
+        raise SpurbenchError("--scheduler needs the dask backend; drop --backend loky")
+    return "dask" if args.scheduler else args.backend or "loky"
+
+
+def _print_dashboard(scheduler: str) -> None:
+    """The Dask dashboard's address, to watch the run's tasks live (needs bokeh, in the dask extra)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        return  # the harness reports the missing extra
+    try:
+        with Client(scheduler, timeout="10s") as client:
+            print(f"dask dashboard: {client.dashboard_link}")
+    except OSError as exc:
+        raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
 def _print_leaderboard(run_dir: Path) -> None:
@@ -190,8 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="paradigm of --model factories that do not declare one")
     run.add_argument("--seeds", type=_positive_int, help="seeds per cell (default: each spec's)")
     run.add_argument("--jobs", type=_jobs, default=-1, help="parallel workers (-1: all cores)")
-    run.add_argument("--backend", choices=("loky", "dask"), default="loky")
-    run.add_argument("--scheduler", help="address of a running Dask scheduler (with --backend dask)")
+    run.add_argument("--backend", choices=("loky", "dask"), help="loky processes (default) or Dask")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler (implies --backend dask)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
     run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds (with "
                      "no SPEC: one scenario per family)")
