@@ -105,13 +105,22 @@ def _print_dashboard(scheduler: str) -> None:
         raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
-def _print_leaderboard(run_dir: Path) -> None:
+def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     """The run's leaderboard, so the first thing a user sees after a run is who won."""
-    from benchmark.leaderboard import leaderboard, to_text
+    from benchmark.leaderboard import leaderboard, to_markdown, to_text
     from benchmark.store import read_results
 
+    board = leaderboard(read_results(run_dir))
+    if markdown:
+        print(to_markdown(board))
+        return
     print("\nleaderboard (mean over scenarios and seeds; acc@max = accuracy at the largest shift):")
-    print(to_text(leaderboard(read_results(run_dir))))
+    print(to_text(board))
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    _print_leaderboard(Path(args.run_dir), args.markdown)
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -230,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="figures, tables and analysis from a run's stored rows")
     report.add_argument("run_dir", help="a run directory, e.g. results/latest")
     report.set_defaults(func=_cmd_report)
+
+    board = sub.add_parser("leaderboard", help="per-model summary of a run's stored rows")
+    board.add_argument("run_dir", help="a run directory, e.g. results/paper")
+    board.add_argument("--markdown", action="store_true", help="a Markdown table (for README.md)")
+    board.set_defaults(func=_cmd_leaderboard)
 
     lister = sub.add_parser("list", help="list models, generator families or scenarios")
     lister.add_argument("what", choices=("models", "generators", "scenarios"))

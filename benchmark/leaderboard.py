@@ -38,6 +38,8 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per model with the columns of ``COLUMNS``.
     """
+    if "group" not in frame:  # runs stored before models declared a group
+        frame = frame.assign(group="")
     ok = _largest_n_train(frame[frame["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame(columns=list(COLUMNS))
