@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark import harness
-from benchmark.fitting import test_stream, train_stream
+from benchmark.fitting import split_stream, test_stream, train_stream
 from benchmark.leaderboard import leaderboard
 from benchmark.registry import PANEL, ModelEntry, load_model_reference, make_model
 from benchmark.spec import Scenario, load_scenarios, one_per_family
@@ -151,7 +151,8 @@ def draw(scenario: ScenarioRef, shift: float, n: int, seed: int = 0, split: str 
         rng = test_stream(run_seed, content, seed, shift)
     else:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    sample = chosen.generator().sample(n, shift, rng, split=split)
+    generator = chosen.generator().resplit(split_stream(run_seed, content, seed))
+    sample = generator.sample(n, shift, rng, split=split)
     return sample.X, sample.y, sample.group
 
 

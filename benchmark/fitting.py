@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,16 +24,19 @@ from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
 from benchmark.adaptation import em_prior_adaptation
+from benchmark.fit_checks import fit_flags
 from benchmark.fitkey import estimator_params, fit_key, resolved_params
 from benchmark.generators.base import Generator, Sample
-from benchmark.importance import feature_importance, spurious_share
-from benchmark.metrics import score_predictions
+from benchmark.importance import role_importance, spurious_share
+from benchmark.metrics import score_predictions, worst_group_accuracy
+from benchmark.oracles import oracle_accuracies
 from benchmark.registry import ModelEntry, get_model
 from benchmark.seeding import int_seed_for, rng_for
 from benchmark.spec import Scenario
 from benchmark.store import METRIC_COLUMNS
 
 EM_SUFFIX = "+em"
+VALIDATION_SIZE = 2000  # rows of the validation sample (at most the scenario's n_test)
 
 
 class FitTimeout(Exception):
@@ -97,6 +101,13 @@ class FitTask:
     def test_rng(self, level: float) -> np.random.Generator:
         return test_stream(self.run_seed, self.scenario_hash, self.seed, level)
 
+    def validation_rng(self) -> np.random.Generator:
+        return rng_for(self.run_seed, self.scenario_hash, self.seed, "validation", self.n_train)
+
+    def split_rng(self) -> np.random.Generator:
+        """The real-data train/test split of this seed (`Generator.resplit`)."""
+        return split_stream(self.run_seed, self.scenario_hash, self.seed)
+
 
 def train_stream(run_seed: int, scenario_hash: str, seed: int, n_train: int) -> np.random.Generator:
     """The training sample's stream. No model in the key: every model of a scenario sees the
@@ -107,6 +118,11 @@ def train_stream(run_seed: int, scenario_hash: str, seed: int, n_train: int) -> 
 def test_stream(run_seed: int, scenario_hash: str, seed: int, level: float) -> np.random.Generator:
     """The test sample's stream at one shift level (shared by every model, and by `draw`)."""
     return rng_for(run_seed, scenario_hash, seed, "test", level)
+
+
+def split_stream(run_seed: int, scenario_hash: str, seed: int) -> np.random.Generator:
+    """The stream that splits a real-data family's rows for one seed (shared with `draw`)."""
+    return rng_for(run_seed, scenario_hash, seed, "split")
 
 
 @dataclass
@@ -165,7 +181,10 @@ class _FittedModel:
         self.imputer = None
         if "missing" not in entry.tags:
             self.imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X)
-        estimator.fit(X, train.y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator.fit(X, train.y)
+        self.warnings = caught  # read by fit_checks.fit_flags
 
     def _select(self, X: np.ndarray) -> np.ndarray:
         return X if self.columns is None else X[:, self.columns]
@@ -188,28 +207,32 @@ def _metrics(test: Sample, proba: np.ndarray, proba_cf: np.ndarray | None) -> di
     return score_predictions(test.y, proba, test.group, proba_cf)
 
 
-def _feature_importance_share(fitted: _FittedModel, train: Sample, seed: int) -> float:
-    """Share of the model's feature importance that sits on spurious features (NaN without any)."""
+def _spurious_importance(fitted: _FittedModel, train: Sample, seed: int) -> float:
+    """Share of the model's role importance on the spurious block (NaN without one)."""
     if "spurious" not in train.roles or fitted.entry.paradigm == "oracle":
         return float("nan")
     X = train.X if fitted.imputer is None else fitted.imputer.transform(train.X)
-    return spurious_share(feature_importance(fitted.estimator, X, train.y, seed), train.roles)
+    return spurious_share(role_importance(fitted.estimator, X, train.y, train.roles, seed))
 
 
-def _oracle_accuracies(gen: Generator, test: Sample, level: float) -> dict[str, float | None]:
-    """Closed-form oracle accuracies where the family has them; otherwise the Monte-Carlo
-    accuracy of the true posterior on this very test sample (None where no posterior is known)."""
-    result = {}
-    for column, exact, posterior in (
-        ("bayes_accuracy", gen.bayes_accuracy, gen.posterior),
-        ("invariant_accuracy", gen.invariant_accuracy, gen.invariant_posterior),
-    ):
-        value = exact(level)
-        if value is None:
-            proba = posterior(test.X, level)
-            value = None if proba is None else float(np.mean(proba.argmax(axis=1) == test.y))
-        result[column] = value
-    return result
+def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict[str, Any]:
+    """What every row of the fit shares: training and validation accuracy, and its flags.
+
+    The validation sample comes from the training distribution (shift 0) through its own stream,
+    the same draw for every model of the cell: what "best model" is chosen on, never test draws.
+    For real-data families it comes from the training pool (see `Generator.resplit`).
+    """
+    train_pred = fitted.proba(train.X, 0.0).argmax(axis=1)
+    train_accuracy = float(np.mean(train_pred == train.y))
+    val = fitted.generator.sample(min(task.scenario.n_test, VALIDATION_SIZE), 0.0,
+                                  task.validation_rng(), split="train")
+    val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
+    oracle = fitted.entry.paradigm == "oracle"
+    return {"train_accuracy": train_accuracy,
+            "val_accuracy": float(np.mean(val_pred == val.y)),
+            "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
+            "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
+                                                     train_accuracy, train.y)}
 
 
 def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[dict[str, Any]]:
@@ -222,7 +245,8 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
         # spurious columns.
         core_ref = _FittedModel(fitted.entry, clone(fitted.estimator), gen, train,
                                 columns=train.core_columns)
-    share = _feature_importance_share(fitted, train, task.model_seed())
+    share = _spurious_importance(fitted, train, task.model_seed())
+    diagnostics = _fit_diagnostics(task, fitted, train)
     train_prior = np.bincount(train.y, minlength=gen.n_classes) / len(train.y)
     rows = []
     for level in scenario.shift_levels:
@@ -232,11 +256,15 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
         proba_cf = None if test.X_counterfactual is None else fitted.proba(test.X_counterfactual,
                                                                            level)
         predict_seconds = time.perf_counter() - start
-        oracle = _oracle_accuracies(gen, test, level)
+        oracle = dict(oracle_accuracies(gen, task.scenario_hash, level, task.run_seed))
         if core_ref is not None:
             core_pred = core_ref.proba(test.X, level).argmax(axis=1)
             oracle["invariant_accuracy"] = float(np.mean(core_pred == test.y))
-        common = {**oracle, "shift": level, "missing_handling": fitted.missing_handling(test.X),
+            oracle["invariant_accuracy_se"] = float("nan")  # a fitted reference, not a population value
+        common = {**oracle, **diagnostics, "shift": level,
+                  # the best constant prediction on this test sample (its majority class's share)
+                  "majority_accuracy": float(np.bincount(test.y).max() / len(test.y)),
+                  "missing_handling": fitted.missing_handling(test.X),
                   "predict_seconds": predict_seconds, "spurious_importance": share}
         rows.append({**common, **_metrics(test, proba, proba_cf), "model": task.model})
         if adapt:
@@ -249,7 +277,7 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
 
 def _error_rows(task: FitTask, message: str) -> list[dict[str, Any]]:
     return [{**{c: float("nan") for c in METRIC_COLUMNS}, "shift": level, "model": task.model,
-             "missing_handling": None, "predict_seconds": float("nan"), "error": message,
+             "missing_handling": None, "fit_flags": None, "predict_seconds": float("nan"), "error": message,
              "status": "error"}
             for level in task.scenario.shift_levels]
 
@@ -259,7 +287,7 @@ def run_fit(task: FitTask) -> FitResult:
     start = time.perf_counter()
     entry = task.entry
     key = task.key
-    gen = task.scenario.generator()
+    gen = task.scenario.generator().resplit(task.split_rng())
     fit_seconds = float("nan")
     try:
         # One BLAS thread per fit: parallelism is across fits, and results do not depend on
