@@ -89,7 +89,8 @@ def load(path: str | Path) -> pd.DataFrame:
 def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None, *,
         seeds: int | None = None, jobs: int = -1, out: str | Path | None = None,
         quick: bool = False, backend: str = "loky", scheduler: str | None = None,
-        resume: bool = False, overwrite: bool = False, progress: bool = False) -> pd.DataFrame:
+        resume: bool = False, overwrite: bool = False, timeout: float | None = None,
+        progress: bool = False) -> pd.DataFrame:
     """Run scenarios x models x seeds x n_train and return the stored rows.
 
     Parameters
@@ -104,6 +105,7 @@ def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None,
     quick : the small grid of `spurbench run --quick`.
     backend, scheduler : "loky" or "dask", and a Dask scheduler address (implies "dask").
     resume, overwrite : what to do with results already in `out`.
+    timeout : seconds a fit may take before it is stored as an error row.
     progress : show a progress bar.
 
     Returns
@@ -117,7 +119,8 @@ def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None,
     with tempfile.TemporaryDirectory(prefix="spurbench-") as scratch:
         target = Path(out) if out is not None else Path(scratch)
         harness.run(chosen, models, out_dir=target, seeds=seeds, jobs=jobs, backend=backend,
-                    scheduler=scheduler, resume=resume, overwrite=overwrite, progress=progress)
+                    scheduler=scheduler, resume=resume, overwrite=overwrite, timeout=timeout,
+                    progress=progress)
         return load(target)
 
 

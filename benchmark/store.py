@@ -160,8 +160,15 @@ _DTYPES = {"TEXT": "string", "REAL": "float64", "INTEGER": "int64"}
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with every column cast to its declared type (text as pandas' nullable string), so
-    a frame read from SQLite, CSV or parquet compares equal value for value and dtype for dtype."""
-    return frame[list(COLUMNS)].astype({c: _DTYPES[t] for c, t in COLUMNS.items()})
+    a frame read from SQLite, CSV or parquet compares equal value for value and dtype for dtype.
+
+    Empty text becomes missing: a CSV cannot tell "" from NULL (an empty `fit_flags` and a
+    missing one both mean "no flag"), and the three forms must agree.
+    """
+    out = frame[list(COLUMNS)].astype({c: _DTYPES[t] for c, t in COLUMNS.items()})
+    for column in (c for c, t in COLUMNS.items() if t == "TEXT"):
+        out[column] = out[column].mask(out[column] == "")
+    return out
 
 
 def read_sqlite(db_path: str | Path) -> pd.DataFrame:

@@ -57,7 +57,8 @@ models = [spurbench.model(main_factory, paradigm="generative", name="main_nb"),
           "user_decorated_tree", "demo_nb"]
 if __name__ == "__main__":
     spec, backend, out = sys.argv[1:]
-    rows = spurbench.run(spec, models, seeds=1, jobs=2, backend=backend, out=out)
+    # A timeout keeps a grid this small on real workers (small grids may otherwise run in-process).
+    rows = spurbench.run(spec, models, seeds=1, jobs=2, backend=backend, out=out, timeout=120)
     print(sorted(set(rows["model"])))
 '''
 
@@ -101,6 +102,7 @@ def test_cli_model_reference_and_plugin_run_with_two_jobs(user_dir):
     out = user_dir / "cli"
     proc = _run(["-m", "benchmark", "run", str(user_dir / "tiny.toml"), "--models", "demo_nb",
                  "--model", "mymodels:shallow_tree", "--paradigm", "discriminative", "--jobs", "2",
+                 "--timeout", "120",
                  "--out", str(out), "--no-report", "--no-progress"], user_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     _assert_all_ok(out, {"demo_nb", "mymodels:shallow_tree"})
