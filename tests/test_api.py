@@ -101,3 +101,10 @@ def test_sqlite_csv_and_parquet_hold_identical_values_and_dtypes(tiny, tmp_path)
     pd.testing.assert_frame_equal(from_sqlite, from_csv, check_exact=True)
     pd.testing.assert_frame_equal(from_sqlite, from_parquet, check_exact=True)
     assert from_parquet["error"].notna().any() and from_parquet["accuracy"].notna().any()
+
+
+def test_an_unknown_scenario_name_suggests_the_close_ones(capsys):
+    from benchmark.cli import main
+
+    assert main(["run", "spurius_gaussian", "--quick"]) == 2
+    assert "did you mean 'spurious_gaussian'?" in capsys.readouterr().err
