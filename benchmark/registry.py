@@ -59,9 +59,9 @@ class ModelEntry:
     @property
     def origin(self) -> str:
         """Where the factory comes from (`module:qualname`), for keys and messages."""
-        target = self.factory
-        if isinstance(target, EstimatorFactory) or not hasattr(target, "__qualname__"):
-            target = type(getattr(target, "estimator", target))
+        target = self.factory.estimator if isinstance(self.factory, EstimatorFactory) else self.factory
+        if not hasattr(target, "__qualname__"):  # an instance: name its class
+            target = type(target)
         return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', '?')}"
 
     def build(self, random_state: int) -> Any:
