@@ -87,7 +87,8 @@ class FitTask:
         except Exception as exc:  # the fit records the failure; planning must go on
             model = {"name": self.model, "origin": self.entry.origin, "unbuildable": type(exc).__name__}
         model.update(name=self.model, tags=sorted(self.entry.tags))
-        scenario = {"name": self.scenario.name, "family": self.scenario.family,
+        # The content hash too: it seeds the data streams, so it can change a number.
+        scenario = {"name": self.scenario.name, "hash": self.scenario_hash, "family": self.scenario.family,
                     "params": resolved_params(self.scenario.family, self.scenario.params),
                     "levels": list(self.scenario.shift_levels), "n_test": self.scenario.n_test}
         return fit_key(model, scenario, self.seed, self.n_train, self.run_seed)
