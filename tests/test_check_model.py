@@ -3,10 +3,12 @@ contract fails the rules it breaks, by name, and the command exits non-zero."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
 
+from benchmark import registry
 from benchmark.cli import main
 
 MODELS = '''
@@ -46,9 +48,13 @@ bad.paradigm = "discriminative"
 
 @pytest.fixture
 def models_module(tmp_path, monkeypatch):
+    """The demo module on sys.path; the references it registers stay in a private registry."""
     (tmp_path / "check_models_demo.py").write_text(textwrap.dedent(MODELS))
     monkeypatch.syspath_prepend(str(tmp_path))
-    return "check_models_demo"
+    registry.list_models()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    yield "check_models_demo"
+    sys.modules.pop("check_models_demo", None)
 
 
 def test_a_good_model_passes_every_rule(models_module, capsys):
