@@ -182,9 +182,11 @@ class _FittedModel:
         self.imputer = None
         if "missing" not in entry.tags:
             self.imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X)
+        # Training group labels reach only the models that declare they use them.
+        extra = {"groups": train.group} if "groups" in entry.tags else {}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            estimator.fit(X, train.y)
+            estimator.fit(X, train.y, **extra)
         self.warnings = caught  # read by fit_checks.fit_flags
 
     def _select(self, X: np.ndarray) -> np.ndarray:
@@ -230,10 +232,44 @@ def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict
     val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
     oracle = fitted.entry.paradigm == "oracle"
     return {"train_accuracy": train_accuracy,
+            "train_worst_group_accuracy": worst_group_accuracy(train.y, train_pred, train.group),
             "val_accuracy": float(np.mean(val_pred == val.y)),
             "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
             "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
                                                      train_accuracy, train.y)}
+
+
+class SpuriousControls:
+    """What a model can do once its spurious features are known, and what it costs (in fits).
+
+    Two variants of every learner, scored beside it at every level and kept out of averages
+    (``reference`` = 1):
+
+    * ``<model>+drop_spurious``: no refit. The spurious columns are set missing at test time:
+      a model tagged ``missing`` (the generative ones) marginalises them, dropping their factor
+      of P(x | y); any other model sees them mean-imputed from its training sample.
+    * ``<model>+refit_without_spurious``: one more fit, on the other columns.
+    """
+
+    DROP, REFIT = "+drop_spurious", "+refit_without_spurious"
+
+    def __init__(self, fitted: _FittedModel, train: Sample):
+        self.fitted, self.spurious = fitted, np.asarray(train.roles) == "spurious"
+        start = time.perf_counter()
+        self.refitted = _FittedModel(fitted.entry, clone(fitted.estimator), fitted.generator, train,
+                                     columns=np.flatnonzero(~self.spurious))
+        self.refit_seconds = time.perf_counter() - start
+
+    def rows(self, task: FitTask, test: Sample, level: float, common: dict[str, Any]) -> list[dict]:
+        dropped = test.X.copy()
+        dropped[:, self.spurious] = np.nan
+        proba = self.fitted.proba(dropped, level)
+        how = "spurious_imputed" if self.fitted.imputer is not None else "spurious_marginalised"
+        refit = self.refitted.proba(test.X, level)
+        return [{**common, **_metrics(test, proba, proba), "model": task.model + self.DROP,
+                 "missing_handling": how, "reference": 1},
+                {**common, **_metrics(test, refit, refit), "model": task.model + self.REFIT,
+                 "fit_seconds": self.refit_seconds, "reference": 1}]
 
 
 def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[dict[str, Any]]:
@@ -248,6 +284,8 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
                                 columns=train.core_columns)
     share = _spurious_importance(fitted, train, task.model_seed())
     diagnostics = _fit_diagnostics(task, fitted, train)
+    controls = (SpuriousControls(fitted, train) if scenario.spurious_controls
+                and "spurious" in train.roles and fitted.entry.paradigm != "oracle" else None)
     train_prior = np.bincount(train.y, minlength=gen.n_classes) / len(train.y)
     rows = []
     for level in scenario.shift_levels:
@@ -273,6 +311,8 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
             adapted_cf = None if proba_cf is None else em_prior_adaptation(proba_cf, train_prior)[0]
             rows.append({**common, **_metrics(test, adapted, adapted_cf),
                          "model": task.model + EM_SUFFIX})
+        if controls is not None:
+            rows.extend(controls.rows(task, test, level, common))
     return rows
 
 

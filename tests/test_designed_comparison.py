@@ -31,7 +31,7 @@ def test_every_shifted_scenario_runs_the_whole_panel(scenario):
     assert set(PANEL) <= {e.name for e in models_for(scenario, None)}
 
 
-def test_the_panel_spans_the_four_groups_and_reference_models_are_tagged():
+def test_the_panel_spans_the_four_groups_and_every_other_model_is_a_reference():
     groups = {get_model(name).group for name in PANEL}
     assert groups == set(GROUPS)
     for entry in list_models():
@@ -136,3 +136,17 @@ def test_flags_read_mixture_covariances_with_different_component_counts_per_clas
     y = np.repeat([0, 1], [300, 150])
     gmm = get_model("gmm_classifier").build(0).fit(X, y)
     assert fit_flags(gmm, [], 0.95, y) == ""
+
+
+def test_missing_value_strategy_is_separated_from_paradigm():
+    # The same generative model imputed, and a discriminative model left to handle NaN itself.
+    scenario = next(s for s in SCENARIOS if s.name == "missing_features")
+    handling = {name: run_fit(FitTask(scenario, name, 0, 200)).rows[-1]["missing_handling"]
+                for name in ("gaussian_nb", "gaussian_nb_imputed", "hist_gradient_boosting",
+                             "hist_gradient_boosting_native")}
+    assert handling == {"gaussian_nb": "native", "gaussian_nb_imputed": "mean_imputation",
+                        "hist_gradient_boosting": "mean_imputation",
+                        "hist_gradient_boosting_native": "native"}
+    others = next(s for s in SCENARIOS if s.name == "spurious_gaussian")
+    assert not {"gaussian_nb_imputed", "hist_gradient_boosting_native"} & {
+        e.name for e in models_for(others, None)}  # opt-in: only where named
