@@ -4,7 +4,8 @@ Columns: in-distribution accuracy (shift 0), accuracy and worst-group accuracy a
 scenario's largest shift, and the normalised area under the accuracy-versus-shift curve (the
 curve's mean height, so it rewards models that degrade late as well as little). Every value is a
 mean over scenarios and seeds at each scenario's largest training size, the setting the report's
-shift summaries use; ranking is by accuracy at the largest shift, what the benchmark is about.
+shift summaries use; ranking is by accuracy at the largest shift, what the benchmark is about,
+with the panel first and reference rows (oracles, `+em` and other variants) after it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 
 from benchmark.metrics import normalised_auc
 
-COLUMNS = ("model", "paradigm", "group", "scenarios", "accuracy_id", "accuracy_shift",
+COLUMNS = ("model", "paradigm", "group", "reference", "scenarios", "accuracy_id", "accuracy_shift",
            "worst_group_shift", "accuracy_nauc")
 HEADERS = {"accuracy_id": "in-distribution accuracy", "accuracy_shift": "accuracy at largest shift",
            "worst_group_shift": "worst-group accuracy at largest shift",
@@ -39,19 +40,20 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
         One row per model with the columns of ``COLUMNS``.
     """
     if "group" not in frame:  # runs stored before models declared a group
-        frame = frame.assign(group="")
+        frame = frame.assign(group="", reference=frame["paradigm"].eq("oracle").astype(int))
     ok = _largest_n_train(frame[frame["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     last = ok[ok["shift"] == ok.groupby("scenario")["shift"].transform("max")]
     auc = normalised_auc(ok).groupby("model")["accuracy_nauc"].mean()
     board = ok.groupby("model").agg(paradigm=("paradigm", "first"), group=("group", "first"),
-                                    scenarios=("scenario", "nunique"))
+                                    reference=("reference", "max"), scenarios=("scenario", "nunique"))
     board["accuracy_id"] = ok[ok["shift"] == 0].groupby("model")["accuracy"].mean()
     board["accuracy_shift"] = last.groupby("model")["accuracy"].mean()
     board["worst_group_shift"] = last.groupby("model")["worst_group_accuracy"].mean()
     board["accuracy_nauc"] = auc
-    board = board.reset_index().sort_values(["accuracy_shift", "model"], ascending=[False, True])
+    board = board.reset_index().sort_values(["reference", "accuracy_shift", "model"],
+                                            ascending=[True, False, True])
     return board[list(COLUMNS)].reset_index(drop=True)
 
 
