@@ -107,4 +107,4 @@ def test_an_unknown_scenario_name_suggests_the_close_ones(capsys):
     from benchmark.cli import main
 
     assert main(["run", "spurius_gaussian", "--quick"]) == 2
-    assert "did you mean 'spurious_gaussian'?" in capsys.readouterr().err
+    assert "did you mean 'spurious_gaussian'" in capsys.readouterr().err
