@@ -16,8 +16,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.metrics import FIT_KEYS
 from benchmark.report import analysis, experiments, figures, findings, style, tables
+from benchmark.report.html import HTML_NAME, write_html
 from benchmark.report.prepare import scenario_order, usable
 from benchmark.store import read_meta, read_results
 
@@ -203,6 +205,8 @@ def write_report(run_dir: Path) -> Path:
             body = f"<details><summary>show table</summary>\n\n{body}\n\n</details>"
         lines += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
                   "", body, ""]
+    lines += ["## Leaderboard", "", to_markdown(leaderboard(frame)), "",
+              f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(frame, run_dir).name}).", ""]
     lines += ["## Run configuration", "", *_configuration(meta)]
     write_experiments(run_dir, frame, meta)
     path = run_dir / REPORT_NAME
