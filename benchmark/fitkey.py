@@ -24,6 +24,9 @@ import numpy as np
 from benchmark.registry import get_generator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Read stored rows or talk to the user; never change a fit's numbers (see `source_hash`).
+PRESENTATION = frozenset({"report", "cli.py", "__main__.py", "api.py", "leaderboard.py",
+                          "check.py", "inspection.py", "perf.py"})
 # Dependencies whose versions enter the key when spurbench's own metadata is unavailable
 # (a source tree that was never installed).
 FALLBACK_DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "scipy", "statsmodels", "joblib")
@@ -89,13 +92,20 @@ def dependency_versions() -> dict[str, str]:
     return versions
 
 
+def _computes_numbers(relative: Path) -> bool:
+    """Whether a source file can change a fit's numbers: everything but the report stage and the
+    presentation modules, which read stored rows (so a report-only edit keeps `--resume` useful)."""
+    return relative.parts[0] not in PRESENTATION and relative.suffix == ".py" \
+        and "__pycache__" not in relative.parts
+
+
 @functools.cache
 def source_hash() -> str:
-    """SHA-256 over spurbench's Python sources and package data (cached once per process):
-    editing the code invalidates stored fits, so resume never mixes two versions' numbers."""
+    """SHA-256 over the sources that compute a fit's numbers (cached once per process): editing
+    them invalidates stored fits, so resume never mixes two versions' numbers."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".mplstyle"} and "__pycache__" not in path.parts:
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if _computes_numbers(path.relative_to(PACKAGE_DIR)):
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
