@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import math
 import multiprocessing
 import os
@@ -218,6 +219,13 @@ def dask_client(jobs: int, scheduler: str | None) -> Iterator[Any]:
                 client = stack.enter_context(Client(scheduler, timeout="10s"))
             except (OSError, ValueError, TypeError) as exc:
                 raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        # Import the fitting code on every worker now, so that a fit's clock (which starts when
+        # it is submitted) does not count a cold worker's imports.
+        try:
+            client.run(importlib.import_module, "benchmark.fitting")
+        except ImportError as exc:
+            raise SpurbenchError(f"--backend dask: the workers cannot import spurbench ({exc}); "
+                                 "install it on every worker") from None
         yield client
 
 
