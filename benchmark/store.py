@@ -224,8 +224,8 @@ def read_sqlite(db_path: str | Path) -> pd.DataFrame:
             df = pd.read_sql_query(
                 "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key", conn
             )
-    except sqlite3.DatabaseError as exc:
-        raise _damaged(db_path, exc) from None
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+        raise _damaged(db_path, exc.__cause__ or exc) from None
     return df[list(COLUMNS)].sort_values(SORT_ORDER, kind="stable").reset_index(drop=True)
 
 
