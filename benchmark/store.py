@@ -71,16 +71,15 @@ def _writing(path: Path) -> Iterator[None]:
     say so in one line instead of a traceback."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
-        if "full" not in str(exc) and "disk I/O" not in str(exc):
+    except (sqlite3.OperationalError, OSError) as exc:
+        if isinstance(exc, OSError):
+            full, reason = exc.errno in _FULL, exc.strerror
+        else:
+            full, reason = "full" in str(exc) or "disk I/O" in str(exc), str(exc)
+        if not full:
             raise
-        raise SpurbenchError(f"{path}: disk full ({exc}); every fit stored so far is intact: "
+        raise SpurbenchError(f"{path}: disk full ({reason}); every fit stored so far is intact: "
                              "free some space and rerun with --resume") from None
-    except OSError as exc:
-        if exc.errno not in _FULL:
-            raise
-        raise SpurbenchError(f"{path}: disk full ({exc.strerror}); every fit stored so far is "
-                             "intact: free some space and rerun with --resume") from None
 
 
 def _damaged(db_path: Path, exc: Exception) -> SpurbenchError:
