@@ -252,7 +252,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         problem = "ends mid-row (the file was cut short)"
     else:
         try:
-            df = pd.read_csv(path, float_precision="round_trip")
+            df = pd.read_csv(path)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             problem = f"is not a results table ({str(exc).strip()})"
         else:
