@@ -80,6 +80,23 @@ def _worker(conn: Connection, run_pid: int, sys_path: list[str]) -> None:
         conn.send_bytes(pickle.dumps(_remote_fit(task, entry)))
 
 
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a worker without multiprocessing re-importing the caller's script in it: a script
+    that calls `spurbench.run` without an `if __name__ == "__main__"` guard would run again in
+    every worker. Workers need nothing from it (models defined there travel by value)."""
+    main = sys.modules["__main__"]
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        for key in ("__file__", "__spec__"):
+            main.__dict__.pop(key, None)
+        main.__dict__.update(saved)
+
+
 class _Slot:
     """One worker process and the fit it is running (with its deadline)."""
 
@@ -93,7 +110,8 @@ class _Slot:
         self.conn, child = self.ctx.Pipe()
         self.process = self.ctx.Process(target=_worker, args=(child, os.getpid(), sys.path),
                                         daemon=True)
-        self.process.start()
+        with _main_module_hidden():
+            self.process.start()
         child.close()
 
     def send(self, task: FitTask, timeout: float | None) -> None:

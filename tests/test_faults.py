@@ -145,3 +145,36 @@ def test_dask_stops_a_hung_fit_from_outside_and_stores_it_as_an_error(tiny_spec,
     assert summary.failed == 1
     assert df[df.model == "faulty_sleep"].error.str.contains("timeout").all()
     assert (df[df.model == "lda"].status == "ok").all()
+
+
+_UNGUARDED_SCRIPT = """
+import sys
+from sklearn.naive_bayes import GaussianNB
+from benchmark import harness
+from benchmark.registry import register_model
+from benchmark.spec import load_scenario
+
+print("script body runs", flush=True)
+
+
+class ScriptNB(GaussianNB):
+    pass
+
+
+register_model("script_nb", paradigm="generative")(lambda random_state: ScriptNB())
+summary = harness.run([load_scenario(sys.argv[1])], ["script_nb", "lda"], out_dir=sys.argv[2],
+                      jobs=int(sys.argv[3]), timeout=60, progress=False)
+print(summary.failed, "failed")
+"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_script_without_a_main_guard_runs_once_and_its_own_models_reach_the_workers(
+        tiny_spec, tmp_path, jobs):
+    script = tmp_path / "script.py"
+    script.write_text(_UNGUARDED_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(tiny_spec), str(tmp_path / "o"),
+                           str(jobs)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("script body runs") == 1
+    assert "0 failed" in proc.stdout
