@@ -178,3 +178,13 @@ def test_a_script_without_a_main_guard_runs_once_and_its_own_models_reach_the_wo
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("script body runs") == 1
     assert "0 failed" in proc.stdout
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_dask_stores_a_fit_that_kills_its_worker_as_an_error_and_goes_on(tiny_spec, tmp_path):
+    summary = _run(tiny_spec, tmp_path / "o", ["faulty_os_exit", "lda"], jobs=2, backend="dask")
+    df = read_results(tmp_path / "o")
+    assert summary.failed == 1
+    assert df[df.model == "faulty_os_exit"].error.str.contains("died").all()
+    assert (df[df.model == "lda"].status == "ok").all()
