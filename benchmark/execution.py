@@ -72,6 +72,7 @@ def _worker(conn: Connection, run_pid: int, sys_path: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     sys.path[:] = sys_path  # models importable in the parent are importable here
     _exit_with_parent(run_pid)
+    conn.send_bytes(b"ready")
     while True:
         try:
             task, entry = cloudpickle.loads(conn.recv_bytes())
@@ -113,6 +114,9 @@ class _Slot:
         with _main_module_hidden():
             self.process.start()
         child.close()
+        # Wait until the worker runs: a cold fork server's imports must not count against the
+        # first fit's time limit, which starts when the task is sent.
+        self.conn.recv_bytes()
 
     def send(self, task: FitTask, timeout: float | None) -> None:
         self.task = task

@@ -188,3 +188,15 @@ def test_dask_stores_a_fit_that_kills_its_worker_as_an_error_and_goes_on(tiny_sp
     assert summary.failed == 1
     assert df[df.model == "faulty_os_exit"].error.str.contains("died").all()
     assert (df[df.model == "lda"].status == "ok").all()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_starting_the_workers_does_not_count_against_a_fits_time_limit(tiny_spec, tmp_path, jobs):
+    # a fresh process: the fork server starts cold, importing the fitting code (seconds)
+    out = tmp_path / "o"
+    proc = subprocess.run([sys.executable, "-m", "benchmark", "run", str(tiny_spec), "--models",
+                           "lda,gaussian_nb", "--timeout", "0.5", "--jobs", jobs, "--out", str(out),
+                           "--no-report", "--no-progress"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (read_results(out).status == "ok").all()
