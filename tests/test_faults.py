@@ -190,7 +190,7 @@ def test_dask_stores_a_fit_that_kills_its_worker_as_an_error_and_goes_on(tiny_sp
     assert (df[df.model == "lda"].status == "ok").all()
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("jobs", ["2"])
 def test_starting_the_workers_does_not_count_against_a_fits_time_limit(tiny_spec, tmp_path, jobs):
     # a fresh process: the fork server starts cold, importing the fitting code (seconds)
     out = tmp_path / "o"
