@@ -66,6 +66,15 @@ def test_auroc_counts_correctly_ordered_pairs():
     assert metrics.auroc([0, 0, 1, 1], np.c_[1 - proba1, proba1]) == pytest.approx(0.75)
 
 
+def test_auroc_equals_sklearns_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    p = np.round(rng.random(500) * 0.5 + 0.3 * y, 2)  # many ties
+    assert metrics.auroc(y, np.c_[1 - p, p]) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+
+
 def test_auroc_is_nan_for_multiclass_or_single_class():
     assert math.isnan(metrics.auroc([0, 1, 2], np.full((3, 3), 1 / 3)))
     assert math.isnan(metrics.auroc([1, 1], np.array([[0.2, 0.8], [0.6, 0.4]])))
