@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from benchmark.report import exp_misspecification, exp_sample_efficiency, experiments, render
-from benchmark.report.exp_plots import spaced
-from benchmark.report.exp_stats import (
+from benchmark.report import experiments, render
+from benchmark.report.experiments import misspecification as exp_misspecification
+from benchmark.report.experiments import sample_efficiency as exp_sample_efficiency
+from benchmark.report.experiments._plots import spaced
+from benchmark.report.experiments._stats import (
     crossing_point,
     interval,
     paired_difference,
@@ -265,7 +267,7 @@ def written(tmp_path_factory, fabricated) -> Path:
 def test_every_experiment_has_a_section_and_an_absent_one_is_skipped_with_a_note(written):
     text = (written / render.EXPERIMENTS_NAME).read_text()
     titles = re.findall(r"^## \d+\. (.+)$", text, flags=re.MULTILINE)
-    assert titles == [e.title for e in experiments.EXPERIMENTS]
+    assert titles == [e.title for e in experiments.discover()]
     scale = text.split("## 7. ")[1].split("## 8. ")[0]
     assert 'Skipped: no scenario of this run carries `experiment = "spurious_scale"`' in scale
     assert "Figure" not in scale and "Findings" not in scale

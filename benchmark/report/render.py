@@ -170,7 +170,7 @@ def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any]) 
     """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path."""
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     lines = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, ""]
-    for number, experiment in enumerate(experiments.EXPERIMENTS, start=1):
+    for number, experiment in enumerate(experiments.discover(), start=1):
         lines += _experiment_lines(number, experiment, frame, meta, run_dir)
     path = run_dir / EXPERIMENTS_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")

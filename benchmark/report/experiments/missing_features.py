@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import (
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import (
+    Experiment,
     FigurePlan,
     Params,
     Section,
@@ -20,7 +21,7 @@ from benchmark.report.exp_common import (
     in_model_order,
     param,
 )
-from benchmark.report.exp_stats import claim, interval
+from benchmark.report.experiments._stats import claim, interval
 from benchmark.report.prepare import at_largest_n_train, at_largest_shift, learners
 
 STRATEGIES = ("native", "mean_imputation")
@@ -83,3 +84,9 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             lambda: plots.facet_lines(shown.assign(value=shown["accuracy"]), "missing_fraction",
                                       "fraction of values missing", "scenario",
                                       sorted(shown["scenario"].unique()), ylabel="accuracy"))])
+
+
+EXPERIMENT = Experiment(
+    6, "missing_features", "Missing features",
+    "Does marginalising missing features beat mean imputation as the missing fraction grows?",
+    analyse)

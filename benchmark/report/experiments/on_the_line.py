@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark import metrics
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import FigurePlan, Params, Section
-from benchmark.report.exp_stats import interval, paradigm_claim
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
+from benchmark.report.experiments._stats import interval, paradigm_claim
 from benchmark.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
@@ -103,3 +103,10 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "point per scenario and base learner (mean over seeds, largest n_train), one panel per family; "
             "grey: each scenario's probit line through its learners; dotted: no degradation.",
             lambda: plots.on_the_line(points, lines))])
+
+
+EXPERIMENT = Experiment(
+    8, None, "Accuracy on the line",
+    "Within each family, is shifted accuracy a function of in-distribution accuracy, and which "
+    "paradigm sits above the line?",
+    analyse, select=with_shift_levels)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmark.report.exp_stats import (
+from benchmark.report.experiments._stats import (
     at_level,
     paradigm_claim,
     paradigm_contrast,
@@ -29,6 +29,28 @@ SHIFTED = "accuracy at largest shift"
 SHORTCUT_METRICS = (WGA, FLIP, SHIFTED)
 
 Params = dict[str, dict]  # scenario name -> its spec's [params]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One paper experiment: its place in `experiments.md`, the tag of its scenarios (None: every
+    scenario), an optional further selection of their rows, and its analysis.
+
+    Each module of this package defines one as `EXPERIMENT`; the package finds them by itself, so
+    an experiment is added by adding one module.
+    """
+
+    order: int
+    tag: str | None
+    title: str
+    question: str
+    analyse: Callable[[pd.DataFrame, Params], Section]
+    select: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+
+    def rows(self, frame: pd.DataFrame, params: Params) -> pd.DataFrame:
+        """The rows of `frame` this experiment reads: its scenarios', then `select`."""
+        rows = frame[frame["scenario"].isin(params)]
+        return rows if self.select is None else self.select(rows)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
 from benchmark.report import style
-from benchmark.report.exp_common import FigurePlan, Params, Section
-from benchmark.report.exp_stats import crossing_point, interval, with_ci
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
+from benchmark.report.experiments._stats import crossing_point, interval, with_ci
 from benchmark.report.prepare import learners, model_order, paradigms, scenario_order
 
 REGULARISED, UNREGULARISED = "logistic_regression", "logistic_regression_mle"
@@ -202,3 +202,10 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "Verticals: where the mean curves of a logistic regression and the generative model of the same "
             f"colour last cross (dotted: `{REGULARISED}`, dash-dotted: `{UNREGULARISED}`), drawn only where "
             "the crossing is clear (each side clearly ahead at some size).", lambda: _figure(rows, table))])
+
+
+EXPERIMENT = Experiment(
+    1, "sample_efficiency", "Sample efficiency (Ng & Jordan, 2001)",
+    "Does naive Bayes reach its (higher) asymptotic error with fewer examples than logistic "
+    "regression, so that the learning curves cross?",
+    analyse)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import FigurePlan, Params, Section, best_of, value_range
-from benchmark.report.exp_stats import claim, paired_difference, with_ci
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, best_of, value_range
+from benchmark.report.experiments._stats import claim, paired_difference, with_ci
 from benchmark.report.prepare import ADAPTED_SUFFIX, at_largest_n_train, model_order
 
 ORACLE = "bayes_oracle"
@@ -84,3 +84,9 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "the new prior; largest n_train, 95% t-bands over seeds.",
             lambda: plots.facet_lines(long.assign(value=long["accuracy"]), "shift", "shift level", "variant",
                                       ["unadapted", "EM-adapted"], ylabel="accuracy", sharey=True))])
+
+
+EXPERIMENT = Experiment(
+    5, "label_shift", "Label shift and EM prior adaptation",
+    "How much does re-estimating the class prior by EM recover, for each paradigm?",
+    analyse)
