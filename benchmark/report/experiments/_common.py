@@ -16,6 +16,7 @@ import pandas as pd
 
 from benchmark.report.experiments._stats import (
     at_level,
+    clear_signs,
     paradigm_claim,
     paradigm_contrast,
     welch_difference,
@@ -128,7 +129,8 @@ def model_change(rows: pd.DataFrame, x: str, value: str) -> pd.DataFrame:
         start, end = cell.loc[cell[x] == lo, value], cell.loc[cell[x] == hi, value]
         diff, low, high = welch_difference(end, start)
         records.append({"model": model, "paradigm": cell["paradigm"].iloc[0], f"{x}_{lo:g}": start.mean(),
-                        f"{x}_{hi:g}": end.mean(), "change": diff, "ci_low": low, "ci_high": high})
+                        f"{x}_{hi:g}": end.mean(), "change": diff, "ci_low": low, "ci_high": high,
+                        "n": min(start.count(), end.count())})
     return in_model_order(pd.DataFrame(records), rows)
 
 
@@ -139,10 +141,11 @@ def _listed(part: pd.DataFrame) -> str:
 def change_sentence(changes: pd.DataFrame, what: str, x_label: str) -> str:
     """How many learners' `what` clearly falls or rises from the smallest to the largest x."""
     learners = changes[changes["paradigm"] != "oracle"]
-    falls, rises = learners[learners["ci_high"] < 0], learners[learners["ci_low"] > 0]
+    signs = clear_signs(learners, "ci_low", "ci_high", "n")
+    falls, rises = learners[signs < 0], learners[signs > 0]
     return (f"From the smallest to the largest {x_label}, {what} clearly falls (Welch 95% interval below "
-            f"0) for {len(falls)} of {len(learners)} learners ({_listed(falls)}) and clearly rises for "
-            f"{len(rises)} ({_listed(rises)}).")
+            f"0, Holm-corrected) for {len(falls)} of {len(learners)} learners ({_listed(falls)}) and "
+            f"clearly rises for {len(rises)} ({_listed(rises)}).")
 
 
 def paradigm_path(contrast: pd.DataFrame, x: str, label: str) -> str:
@@ -151,7 +154,8 @@ def paradigm_path(contrast: pd.DataFrame, x: str, label: str) -> str:
     return (f"{label[0].upper()}{label[1:]} goes {first.generative:.3f} → {last.generative:.3f} "
             f"(generative) and {first.discriminative:.3f} → {last.discriminative:.3f} (discriminative) "
             f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g} the "
-            f"difference is {paradigm_claim(last.difference, last.ci_low, last.ci_high, label)}")
+            f"difference is "
+            f"{paradigm_claim(last.difference, last.ci_low, last.ci_high, last.n_seeds, label)}")
 
 
 def value_range(series: pd.Series) -> str:
@@ -181,9 +185,10 @@ def contrast_sentence(row: object, prefix: str, label: str) -> str:
     low, high = getattr(row, f"{prefix}_ci_low"), getattr(row, f"{prefix}_ci_high")
     return (f"{label} generative {getattr(row, f'{prefix}_generative'):.3f}, discriminative "
             f"{getattr(row, f'{prefix}_discriminative'):.3f}, difference "
-            f"{paradigm_claim(getattr(row, f'{prefix}_difference'), low, high, label)}")
+            f"{paradigm_claim(getattr(row, f'{prefix}_difference'), low, high, row.n_seeds, label)}")
 
 
 def clear_counts(table: pd.DataFrame, prefix: str) -> tuple[int, int]:
-    """How many cells' discriminative-minus-generative interval lies above 0, and how many below."""
-    return int((table[f"{prefix}_ci_low"] > 0).sum()), int((table[f"{prefix}_ci_high"] < 0).sum())
+    """How many cells' discriminative-minus-generative difference is clearly above 0, and below."""
+    signs = clear_signs(table, f"{prefix}_ci_low", f"{prefix}_ci_high", "n_seeds")
+    return int((signs > 0).sum()), int((signs < 0).sum())

@@ -11,7 +11,7 @@ import pandas as pd
 
 from benchmark.report.experiments import _plots as plots
 from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, best_of, value_range
-from benchmark.report.experiments._stats import claim, paired_difference, with_ci
+from benchmark.report.experiments._stats import claim, clear_signs, paired_difference, with_ci
 from benchmark.report.prepare import ADAPTED_SUFFIX, at_largest_n_train, model_order
 
 ORACLE = "bayes_oracle"
@@ -27,10 +27,11 @@ def em_table(rows: pd.DataFrame) -> pd.DataFrame:
         record = {"model": base, "paradigm": pair["paradigm"].iloc[0]}
         for level, label in ((0.0, "shift0"), (top, "largest_shift")):
             at = pair[pair["shift"] == level]
-            gain, low, high, _ = paired_difference(at, "accuracy", base, name)
+            gain, low, high, n = paired_difference(at, "accuracy", base, name)
             record |= {f"accuracy_{label}": at.loc[at["model"] == base, "accuracy"].mean(),
                        f"adapted_{label}": at.loc[at["model"] == name, "accuracy"].mean(),
-                       f"gain_{label}": gain, f"gain_{label}_ci_low": low, f"gain_{label}_ci_high": high}
+                       f"gain_{label}": gain, f"gain_{label}_ci_low": low, f"gain_{label}_ci_high": high,
+                       f"gain_{label}_n": n}
         records.append(record)
     return pd.DataFrame(records)
 
@@ -40,9 +41,11 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     for paradigm, part in table.groupby("paradigm", sort=False):
         gains = "; ".join(f"`{r.model}` " + with_ci(r.gain_largest_shift, r.gain_largest_shift_ci_low,
                                                     r.gain_largest_shift_ci_high) for r in part.itertuples())
-        clear = int((part["gain_largest_shift_ci_low"] > 0).sum())
+        signs = clear_signs(part, "gain_largest_shift_ci_low", "gain_largest_shift_ci_high",
+                            "gain_largest_shift_n")
         lines.append(f"EM gain in accuracy at the largest shift, {paradigm} models: "
-                     f"{value_range(part['gain_largest_shift'])}, with a 95% interval above 0 for {clear} of "
+                     f"{value_range(part['gain_largest_shift'])}, clearly above 0 for "
+                     f"{int((signs > 0).sum())} of "
                      f"{len(part)} ({gains}).")
     lines.append(f"At shift 0 (nothing to adapt to) the gain ranges {value_range(table['gain_shift0'])}.")
     last = rows[rows["shift"] == rows["shift"].max()]
@@ -58,8 +61,8 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     disc, gen = em[em["paradigm"] == "discriminative"], em[em["paradigm"] == "generative"]
     if len(disc) and len(gen):
         d, g = best_of(disc).model, best_of(gen).model
-        diff, low, high, _ = paired_difference(last, "accuracy", g, d)
-        judged = claim(diff, low, high, f"`{d}` more accurate", f"`{g}` more accurate")
+        diff, low, high, n = paired_difference(last, "accuracy", g, d)
+        judged = claim(diff, low, high, n, f"`{d}` more accurate", f"`{g}` more accurate")
         lines.append(f"The adapted discriminative `{d}` minus the best adapted generative `{g}` at the "
                      f"largest shift: {judged}.")
     return lines

@@ -55,7 +55,8 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
         f"At missing fraction {rows['missing_fraction'].max():g}, models that marginalise lose "
         f"{per_seed['native'].mean():.3f} accuracy on average and mean-imputed ones "
         f"{per_seed['mean_imputation'].mean():.3f}; imputed minus marginalised drop "
-        + claim(diff.mean(), low, high, "marginalising loses less", "imputation loses less") + ".",
+        + claim(diff.mean(), low, high, diff.count(), "marginalising loses less",
+                "imputation loses less") + ".",
         f"Most accurate at that fraction: `{best['native'].model}` among marginalising models "
         f"({best['native'].accuracy:.3f}), `{best['mean_imputation'].model}` among imputed ones "
         f"({best['mean_imputation'].accuracy:.3f}); the Bayes accuracy is "

@@ -72,7 +72,8 @@ def _bullet(scenario: str, control: str | None, table: pd.DataFrame, gaps: pd.Se
         f"worst-group {ctl.wga_generative:.3f} and {ctl.wga_discriminative:.3f}). The paradigm gap in drop "
         f"(discriminative minus generative) moves from {ctl.drop_difference:+.3f} to "
         f"{mis.drop_difference:+.3f}, a change of "
-        + claim(diff, low, high, "generative models become relatively more robust",
+        + claim(diff, low, high, min(gaps[scenario].count(), gaps[control].count()),
+                "generative models become relatively more robust",
                 "generative models lose relative robustness") + ".")
 
 

@@ -58,7 +58,8 @@ def robustness_table(robust: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
                         "min_r2": fits["r2"].min(),
                         **{f"er_{p}": cell[p].mean() if p in cell else np.nan
                            for p in ("generative", "discriminative")},
-                        "difference": diff.mean() if len(diff) else np.nan, "ci_low": low, "ci_high": high})
+                        "difference": diff.mean() if len(diff) else np.nan, "ci_low": low, "ci_high": high,
+                        "n_scenarios": len(diff)})
     return pd.DataFrame(records)
 
 
@@ -75,12 +76,13 @@ def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> 
     for r in table[np.isfinite(table["difference"])].itertuples():
         out.append(f"`{r.family}` ({r.scenarios} scenario(s)): effective robustness generative "
                    f"{r.er_generative:+.3f}, discriminative {r.er_discriminative:+.3f}; difference "
-                   + paradigm_claim(r.difference, r.ci_low, r.ci_high, "effective robustness") + ".")
+                   + paradigm_claim(r.difference, r.ci_low, r.ci_high, r.n_scenarios,
+                                    "effective robustness") + ".")
     every = _differences(robust.groupby(["scenario", "paradigm"])["effective_robustness"].mean().unstack())
     low, high = interval(every)
     out.append(f"Over all {len(every)} shifted scenarios with both paradigms: discriminative minus "
                f"generative effective robustness "
-               f"{paradigm_claim(every.mean(), low, high, 'effective robustness')}.")
+               f"{paradigm_claim(every.mean(), low, high, len(every), 'effective robustness')}.")
     return out
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from benchmark.report import style
 from benchmark.report.experiments import _plots as plots
 from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
-from benchmark.report.experiments._stats import crossing_point, interval, with_ci
+from benchmark.report.experiments._stats import clear_signs, crossing_point, interval, with_ci
 from benchmark.report.prepare import learners, model_order, paradigms, scenario_order
 
 REGULARISED, UNREGULARISED = "logistic_regression", "logistic_regression_mle"
@@ -28,7 +28,7 @@ CROSSING_LINESTYLES = {REGULARISED: ":", UNREGULARISED: "-."}
 COLUMNS = 3
 CROSSES = "clear crossing"
 REGULARISATION_COLUMNS = ["scenario", "n_train", "regularised", "unregularised", "difference", "ci_low",
-                          "ci_high"]
+                          "ci_high", "clear_sign"]
 
 
 def _sizes(sizes: pd.Index) -> str:
@@ -39,7 +39,8 @@ def _by_size(wide: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
     """`first` minus `second` per n_train (paired on the seed): mean and 95% t-interval (low, high)."""
     diff = (wide[first] - wide[second]).dropna().groupby(level="n_train")
     bounds = pd.DataFrame([interval(v) for _, v in diff], index=diff.mean().index, columns=["low", "high"])
-    return bounds.assign(mean=diff.mean())
+    bounds = bounds.assign(mean=diff.mean(), n=diff.count())
+    return bounds.assign(sign=clear_signs(bounds, "low", "high", "n"))
 
 
 def _curves(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -91,8 +92,8 @@ def learning_curve_table(rows: pd.DataFrame) -> pd.DataFrame:
                 diff = _by_size(wide, reference, model)
                 if len(diff) < 2:
                     continue
-                generative_ahead = diff.index[diff["high"] < 0]
-                reference_ahead = diff.index[diff["low"] > 0]
+                generative_ahead = diff.index[diff["sign"] < 0]
+                reference_ahead = diff.index[diff["sign"] > 0]
                 cross, changes = crossing_point(diff.index, diff["mean"].to_numpy())
                 key = {"reference": reference, "scenario": scenario, "model": model}
                 records.append(key | _ends(diff) | {
@@ -114,7 +115,7 @@ def regularisation_table(rows: pd.DataFrame) -> pd.DataFrame:
         means = wide[list(REFERENCES)].groupby(level="n_train").mean()
         for size, row in diff.iterrows():
             records.append([scenario, size, means.at[size, REGULARISED], means.at[size, UNREGULARISED],
-                            row["mean"], row["low"], row["high"]])
+                            row["mean"], row["low"], row["high"], int(row["sign"])])
     return pd.DataFrame(records, columns=REGULARISATION_COLUMNS)
 
 
@@ -158,7 +159,8 @@ def _regularisation_bullet(table: pd.DataFrame) -> str:
     parts = []
     for scenario, part in table.groupby("scenario", sort=True):
         first, last = part.iloc[0], part.iloc[-1]
-        ahead, behind = part.loc[part["ci_low"] > 0, "n_train"], part.loc[part["ci_high"] < 0, "n_train"]
+        ahead = part.loc[part["clear_sign"] > 0, "n_train"]
+        behind = part.loc[part["clear_sign"] < 0, "n_train"]
         parts.append(f"`{scenario}` {with_ci(first.difference, first.ci_low, first.ci_high)} at "
                      f"n = {first.n_train:g} and {with_ci(last.difference, last.ci_low, last.ci_high)} at "
                      f"n = {last.n_train:g} (regularised clearly ahead at n = {_sizes(pd.Index(ahead))}, "
