@@ -64,7 +64,8 @@ def test_welch_difference_matches_scipy():
 
 def _seed_rows(values: dict[str, tuple[str, list[float]]], **columns) -> pd.DataFrame:
     """One row per model and seed: {model: (paradigm, [value per seed])}."""
-    return pd.DataFrame([{"model": m, "paradigm": p, "seed": s, "value": v, **columns}
+    return pd.DataFrame([{"model": m, "paradigm": p, "seed": s, "value": v, "reference": 0, "fit_flags": "",
+                          **columns}
                          for m, (p, per_seed) in values.items() for s, v in enumerate(per_seed)])
 
 

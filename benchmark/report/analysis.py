@@ -33,7 +33,14 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from benchmark import metrics
-from benchmark.report.prepare import at_largest_n_train, at_largest_shift, panel, t_interval, usable
+from benchmark.report.prepare import (
+    at_largest_n_train,
+    at_largest_shift,
+    fit_flags,
+    panel,
+    t_interval,
+    usable,
+)
 
 ALPHA = 0.05
 SCALE = 100.0
@@ -231,8 +238,7 @@ def best_models(frame: pd.DataFrame) -> pd.DataFrame:
 def exclusions(frame: pd.DataFrame) -> pd.DataFrame:
     """Per panel model with a flagged fit: flagged fits by flag, and the rows the rule drops."""
     rows = panel(usable(frame), include_flagged=True)
-    flags = rows["fit_flags"].fillna("").astype(str)
-    fits = rows.assign(fit_flags=flags).drop_duplicates(metrics.FIT_KEYS)
+    fits = rows.assign(fit_flags=fit_flags(rows)).drop_duplicates(metrics.FIT_KEYS)
     fits = fits[fits["fit_flags"] != ""]
     if fits.empty:
         return pd.DataFrame(columns=["model", "flag", "fits", "rows_excluded"])

@@ -55,10 +55,14 @@ def learners(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["paradigm"] != "oracle") & ~adapted]
 
 
+def fit_flags(frame: pd.DataFrame) -> pd.Series:
+    """Each row's `fit_flags` as text, "" where none (the CSV reads an empty field as missing)."""
+    return frame["fit_flags"].map(lambda value: value if isinstance(value, str) else "")
+
+
 def excluded(frame: pd.DataFrame) -> pd.Series:
     """Whether each row's fit carries a flag of `EXCLUDED_FLAGS` (the stated exclusion rule)."""
-    flags = frame["fit_flags"].fillna("").astype(str).str.split(",")
-    return flags.map(lambda names: any(name in EXCLUDED_FLAGS for name in names))
+    return fit_flags(frame).str.split(",").map(lambda names: any(name in EXCLUDED_FLAGS for name in names))
 
 
 def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from benchmark.metrics import FIT_KEYS
-from benchmark.report import analysis, claims, experiments, figures, findings, style, tables
+from benchmark.report import analysis, claims, experiments, figures, findings, gallery, style, tables
 from benchmark.report.prepare import scenario_order, usable
 from benchmark.store import read_meta, read_results
 
@@ -106,9 +106,9 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
 def _render_figures(frame: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
     """Draw and save every figure; returns the Markdown blocks and the skipped-figure notes."""
     blocks, skipped = [], []
-    for spec in figures.FIGURES:
+    for spec in gallery.FIGURES:
         try:
-            fig = figures.draw(frame, spec)
+            fig = gallery.draw(frame, spec)
         except figures.NotEnoughData as reason:
             skipped.append(f"- `{spec.name}` skipped: {reason}.")
             continue

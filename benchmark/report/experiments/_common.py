@@ -104,6 +104,9 @@ def fit_summary(rows: pd.DataFrame) -> pd.DataFrame:
     end = at_largest_shift(rows).set_index(keys)["accuracy"].rename("accuracy_largest_shift")
     wga = at_level(rows, GROUP_SHIFT).set_index(keys)["worst_group_accuracy"].rename("wga")
     fits = pd.concat([start, end, wga], axis=1).reset_index()
+    # Carry what `prepare.panel` selects on (shared by every row of a fit).
+    panel_columns = rows.drop_duplicates(keys)[[*keys, "reference", "fit_flags"]]
+    fits = fits.merge(panel_columns, on=keys, how="left")
     return fits.assign(drop=fits["accuracy_shift0"] - fits["accuracy_largest_shift"])
 
 

@@ -27,29 +27,17 @@ from benchmark.report.figures import (
     NotEnoughData,
     _probit_axes,
     rate_interval,
+    spaced,
 )
 from benchmark.report.prepare import PARADIGM_ORDER, model_order, paradigms
 
 MARKERS = {"generative": "o", "discriminative": "s", "oracle": "^"}
-MIN_LOG_TICK_GAP = np.log10(1.6)  # ticks closer than a factor 1.6 would overlap
-MAX_LOG_TICKS = 6
 
 
 def _set_ticks(ax: plt.Axes, positions: Sequence[float], labels: Sequence[object]) -> None:
     ax.xaxis.set_major_locator(FixedLocator(list(positions)))
     ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in labels]))
     ax.xaxis.set_minor_locator(NullLocator())
-
-
-def spaced(values: Sequence[float]) -> list[float]:
-    """Tick values for a log axis: from the largest down, every other value when there are more than
-    `MAX_LOG_TICKS`, and neighbours at least a factor 1.6 apart; sorted ascending."""
-    values = sorted(values, reverse=True)
-    kept: list[float] = []
-    for v in values[::2] if len(values) > MAX_LOG_TICKS else values:
-        if not kept or np.log10(kept[-1]) - np.log10(v) >= MIN_LOG_TICK_GAP:
-            kept.append(v)
-    return kept[::-1]
 
 
 def _nothing_below(key: object, col_order: list, col_wrap: int | None, row: str | None) -> bool:
