@@ -124,6 +124,18 @@ def decide(low: float, high: float, n: int, p_value: float | None = None) -> int
     return int(np.sign(low + high)) if _BOOK.ask(p) else 0
 
 
+def paper_verdict(low: float, high: float, n: int, expected: int) -> str:
+    """The verdict on a published claim that predicts a difference of sign `expected` (+1 or -1):
+    reproduced, contradicted (clearly the other way), or not detected with the design's power for
+    a `REFERENCE_EFFECT` difference (the joint correction applies, via `decide`)."""
+    sign = decide(low, high, n)
+    if sign:
+        return "reproduced" if sign == expected else "contradicted"
+    if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
+        return f"not detected (no interval from {n} unit(s))"
+    return f"not detected (power {power(low, high, n):.2f} for a {100 * REFERENCE_EFFECT:g}-point difference)"
+
+
 def correction_note(book: ClaimBook) -> str:
     """The sentence each document states its correction with."""
     return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected jointly "
