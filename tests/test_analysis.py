@@ -20,8 +20,7 @@ def _small(**overrides) -> pd.DataFrame:
 
 
 def _paradigm_drop(frame: pd.DataFrame) -> dict:
-    diffs = analysis.differences(analysis.fit_outcomes(frame), analysis.PARADIGM, "drop")
-    return analysis.family_estimate(diffs)
+    return analysis.family_estimate(analysis.paradigm_drop_differences(frame))
 
 
 def test_planted_paradigm_effect_is_covered_by_the_family_level_interval():

@@ -194,6 +194,11 @@ def scenario_gaps(diffs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["family", "scenario", "difference", "ci_low", "ci_high", "n_seeds"])
 
 
+def paradigm_drop_differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """The headline contrast's units: discriminative minus generative drop per (scenario, seed)."""
+    return differences(fit_outcomes(frame), PARADIGM, "drop")
+
+
 def effects(frame: pd.DataFrame) -> pd.DataFrame:
     """Every contrast's family-level estimate: all panel fits on the three co-primary metrics;
     the best model of each side (validation-chosen) on accuracy at the largest shift; and, as the

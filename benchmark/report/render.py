@@ -84,8 +84,8 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "Holm-corrected.", analysis.effects(frame)),
         Table("scenario_gaps", "Paradigm gap in drop per scenario",
               "Discriminative minus generative drop per scenario (mean over seeds, 95% t-interval): the "
-              "forest plot's numbers.", analysis.scenario_gaps(analysis.differences(
-                  analysis.fit_outcomes(frame), analysis.PARADIGM, "drop")), folded=True),
+              "forest plot's numbers.", analysis.scenario_gaps(analysis.paradigm_drop_differences(frame)),
+              folded=True),
         Table("best_models", "Best model of each paradigm and group per scenario",
               "Chosen on mean validation accuracy over seeds (never on test draws).",
               analysis.best_models(frame), folded=True),

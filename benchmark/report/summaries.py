@@ -162,7 +162,7 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
 def forest(frame: pd.DataFrame) -> plt.Figure:
     """Per-scenario paradigm gap in drop (mean and 95% t-interval over seeds) and, at the bottom,
     the family-level estimate of the mixed model (or its stated fallback)."""
-    diffs = analysis.differences(analysis.fit_outcomes(frame), analysis.PARADIGM, "drop")
+    diffs = analysis.paradigm_drop_differences(frame)
     gaps = analysis.scenario_gaps(diffs)
     if gaps.empty:
         raise NotEnoughData("no scenario has both paradigms and a shifted level")
