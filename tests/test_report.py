@@ -54,7 +54,7 @@ def test_every_embedded_figure_exists_as_png_and_pdf(run):
     report = (run / "report.md").read_text()
     linked = re.findall(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)", report)
     assert linked[0] == "figures/group_summary.png"
-    assert {"figures/degradation_accuracy.png", "figures/forest_drop.png"} <= set(linked)
+    assert {"figures/degradation_accuracy_gaussian_spurious.png", "figures/forest_drop.png"} <= set(linked)
     for link in linked:
         assert (run / link).stat().st_size > 0
         assert (run / link).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
@@ -98,7 +98,7 @@ def test_figures_the_data_cannot_support_are_skipped_and_reported(tmp_path):
     report = (run_dir / "report.md").read_text()
     assert "`learning_curves_id` skipped: every scenario has a single n_train" in report
     assert not (run_dir / "figures" / "learning_curves_id.png").exists()
-    assert (run_dir / "figures" / "degradation_accuracy.png").exists()
+    assert (run_dir / "figures" / "degradation_accuracy_gaussian_spurious.png").exists()
 
 
 def test_effect_lines_call_clear_only_what_survives_and_state_power_otherwise():

@@ -100,9 +100,14 @@ def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
     look = style.model_styles(models, paradigms(rows))
     scenarios = scenario_order(rows)
     summary = curve_summary(rows, x, y)
+    # Tall enough panels that the one-column legend (a heading per paradigm) is never taller than
+    # the grid: a family with one scenario gets one large panel instead of a legend that dwarfs it.
+    n_rows = -(-len(scenarios) // MAX_COLUMNS)
+    entries = len(models) + len(set(paradigms(rows).values()))
+    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
     grid = sns.FacetGrid(summary, col="scenario", col_order=scenarios,
-                         col_wrap=min(MAX_COLUMNS, len(scenarios)), height=PANEL_HEIGHT,
-                         aspect=PANEL_ASPECT, sharey=False, sharex=True,
+                         col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height,
+                         aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height), sharey=False, sharex=True,
                          subplot_kws={"xscale": "log" if log_x else "linear"})
 
     def draw_panel(data: pd.DataFrame, **_: object) -> None:

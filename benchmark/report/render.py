@@ -106,14 +106,14 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
 def _render_figures(frame: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
     """Draw and save every figure; returns the Markdown blocks and the skipped-figure notes."""
     blocks, skipped = [], []
-    for spec in gallery.FIGURES:
+    for plan in gallery.plans(frame):
         try:
-            fig = gallery.draw(frame, spec)
+            fig = gallery.draw(plan)
         except figures.NotEnoughData as reason:
-            skipped.append(f"- `{spec.name}` skipped: {reason}.")
+            skipped.append(f"- `{plan.name}` skipped: {reason}.")
             continue
-        style.save(fig, out_dir, spec.name)
-        blocks.append(f"**{spec.name}**: {spec.caption}\n\n![{spec.name}]({FIGURES_DIR}/{spec.name}.png)")
+        style.save(fig, out_dir, plan.name)
+        blocks.append(f"**{plan.name}**: {plan.caption}\n\n![{plan.name}]({FIGURES_DIR}/{plan.name}.png)")
     return blocks, skipped
 
 
