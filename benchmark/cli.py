@@ -137,10 +137,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from benchmark.inspection import explain
 
     get_model(args.model)
-    table = explain(args.model, _scenario(args.scenario), args.seed)
+    table, by_role = explain(args.model, _scenario(args.scenario), args.seed)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    by_role = table.groupby("role")["share"].sum()
-    print("share by role: " + ", ".join(f"{role} {share:.1%}" for role, share in by_role.items()))
+    print("share by role (block permutation, as stored by runs): "
+          + ", ".join(f"{role} {share:.1%}" for role, share in by_role.items()))
     return 0
 
 

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,15 +25,18 @@ from threadpoolctl import threadpool_limits
 
 from benchmark import __version__
 from benchmark.adaptation import em_prior_adaptation
+from benchmark.fit_checks import fit_flags
 from benchmark.generators.base import Generator, Sample
-from benchmark.importance import feature_importance, spurious_share
-from benchmark.metrics import score_predictions
+from benchmark.importance import role_importance, spurious_share
+from benchmark.metrics import score_predictions, worst_group_accuracy
+from benchmark.oracles import oracle_accuracies
 from benchmark.registry import ModelEntry, get_model
 from benchmark.seeding import int_seed_for, rng_for, stable_hash
 from benchmark.spec import Scenario
 from benchmark.store import METRIC_COLUMNS
 
 EM_SUFFIX = "+em"
+VALIDATION_SIZE = 2000  # rows of the validation sample (at most the scenario's n_test)
 
 
 class FitTimeout(Exception):
@@ -76,6 +80,13 @@ class FitTask:
 
     def test_rng(self, level: float) -> np.random.Generator:
         return rng_for(self.run_seed, self.scenario_hash, self.seed, "test", level)
+
+    def validation_rng(self) -> np.random.Generator:
+        return rng_for(self.run_seed, self.scenario_hash, self.seed, "validation", self.n_train)
+
+    def split_rng(self) -> np.random.Generator:
+        """The real-data train/test split of this seed (`Generator.resplit`)."""
+        return rng_for(self.run_seed, self.scenario_hash, self.seed, "split")
 
 
 @dataclass
@@ -134,7 +145,12 @@ class _FittedModel:
         self.imputer = None
         if "missing" not in entry.tags:
             self.imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X)
-        estimator.fit(X, train.y)
+        # Training group labels reach only the models that declare they use them.
+        extra = {"groups": train.group} if "groups" in entry.tags else {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator.fit(X, train.y, **extra)
+        self.warnings = caught  # read by fit_checks.fit_flags
 
     def _select(self, X: np.ndarray) -> np.ndarray:
         return X if self.columns is None else X[:, self.columns]
@@ -157,28 +173,66 @@ def _metrics(test: Sample, proba: np.ndarray, proba_cf: np.ndarray | None) -> di
     return score_predictions(test.y, proba, test.group, proba_cf)
 
 
-def _feature_importance_share(fitted: _FittedModel, train: Sample, seed: int) -> float:
-    """Share of the model's feature importance that sits on spurious features (NaN without any)."""
+def _spurious_importance(fitted: _FittedModel, train: Sample, seed: int) -> float:
+    """Share of the model's role importance on the spurious block (NaN without one)."""
     if "spurious" not in train.roles or fitted.entry.paradigm == "oracle":
         return float("nan")
     X = train.X if fitted.imputer is None else fitted.imputer.transform(train.X)
-    return spurious_share(feature_importance(fitted.estimator, X, train.y, seed), train.roles)
+    return spurious_share(role_importance(fitted.estimator, X, train.y, train.roles, seed))
 
 
-def _oracle_accuracies(gen: Generator, test: Sample, level: float) -> dict[str, float | None]:
-    """Closed-form oracle accuracies where the family has them; otherwise the Monte-Carlo
-    accuracy of the true posterior on this very test sample (None where no posterior is known)."""
-    result = {}
-    for column, exact, posterior in (
-        ("bayes_accuracy", gen.bayes_accuracy, gen.posterior),
-        ("invariant_accuracy", gen.invariant_accuracy, gen.invariant_posterior),
-    ):
-        value = exact(level)
-        if value is None:
-            proba = posterior(test.X, level)
-            value = None if proba is None else float(np.mean(proba.argmax(axis=1) == test.y))
-        result[column] = value
-    return result
+def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict[str, Any]:
+    """What every row of the fit shares: training and validation accuracy, and its flags.
+
+    The validation sample comes from the training distribution (shift 0) through its own stream,
+    the same draw for every model of the cell: what "best model" is chosen on, never test draws.
+    For real-data families it comes from the training pool (see `Generator.resplit`).
+    """
+    train_pred = fitted.proba(train.X, 0.0).argmax(axis=1)
+    train_accuracy = float(np.mean(train_pred == train.y))
+    val = fitted.generator.sample(min(task.scenario.n_test, VALIDATION_SIZE), 0.0,
+                                  task.validation_rng(), split="train")
+    val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
+    oracle = fitted.entry.paradigm == "oracle"
+    return {"train_accuracy": train_accuracy,
+            "train_worst_group_accuracy": worst_group_accuracy(train.y, train_pred, train.group),
+            "val_accuracy": float(np.mean(val_pred == val.y)),
+            "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
+            "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
+                                                     train_accuracy, train.y)}
+
+
+class SpuriousControls:
+    """What a model can do once its spurious features are known, and what it costs (in fits).
+
+    Two variants of every learner, scored beside it at every level and kept out of averages
+    (``reference`` = 1):
+
+    * ``<model>+drop_spurious``: no refit. The spurious columns are set missing at test time:
+      a model tagged ``missing`` (the generative ones) marginalises them, dropping their factor
+      of P(x | y); any other model sees them mean-imputed from its training sample.
+    * ``<model>+refit_without_spurious``: one more fit, on the other columns.
+    """
+
+    DROP, REFIT = "+drop_spurious", "+refit_without_spurious"
+
+    def __init__(self, fitted: _FittedModel, train: Sample):
+        self.fitted, self.spurious = fitted, np.asarray(train.roles) == "spurious"
+        start = time.perf_counter()
+        self.refitted = _FittedModel(fitted.entry, clone(fitted.estimator), fitted.generator, train,
+                                     columns=np.flatnonzero(~self.spurious))
+        self.refit_seconds = time.perf_counter() - start
+
+    def rows(self, task: FitTask, test: Sample, level: float, common: dict[str, Any]) -> list[dict]:
+        dropped = test.X.copy()
+        dropped[:, self.spurious] = np.nan
+        proba = self.fitted.proba(dropped, level)
+        how = "spurious_imputed" if self.fitted.imputer is not None else "spurious_marginalised"
+        refit = self.refitted.proba(test.X, level)
+        return [{**common, **_metrics(test, proba, proba), "model": task.model + self.DROP,
+                 "missing_handling": how, "reference": 1},
+                {**common, **_metrics(test, refit, refit), "model": task.model + self.REFIT,
+                 "fit_seconds": self.refit_seconds, "reference": 1}]
 
 
 def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[dict[str, Any]]:
@@ -191,7 +245,10 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
         # spurious columns.
         core_ref = _FittedModel(fitted.entry, clone(fitted.estimator), gen, train,
                                 columns=train.core_columns)
-    share = _feature_importance_share(fitted, train, task.model_seed())
+    share = _spurious_importance(fitted, train, task.model_seed())
+    diagnostics = _fit_diagnostics(task, fitted, train)
+    controls = (SpuriousControls(fitted, train) if scenario.spurious_controls
+                and "spurious" in train.roles and fitted.entry.paradigm != "oracle" else None)
     train_prior = np.bincount(train.y, minlength=gen.n_classes) / len(train.y)
     rows = []
     for level in scenario.shift_levels:
@@ -201,11 +258,15 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
         proba_cf = None if test.X_counterfactual is None else fitted.proba(test.X_counterfactual,
                                                                            level)
         predict_seconds = time.perf_counter() - start
-        oracle = _oracle_accuracies(gen, test, level)
+        oracle = dict(oracle_accuracies(gen, task.scenario_hash, level, task.run_seed))
         if core_ref is not None:
             core_pred = core_ref.proba(test.X, level).argmax(axis=1)
             oracle["invariant_accuracy"] = float(np.mean(core_pred == test.y))
-        common = {**oracle, "shift": level, "missing_handling": fitted.missing_handling(test.X),
+            oracle["invariant_accuracy_se"] = float("nan")  # a fitted reference, not a population value
+        common = {**oracle, **diagnostics, "shift": level,
+                  # the best constant prediction on this test sample (its majority class's share)
+                  "majority_accuracy": float(np.bincount(test.y).max() / len(test.y)),
+                  "missing_handling": fitted.missing_handling(test.X),
                   "predict_seconds": predict_seconds, "spurious_importance": share}
         rows.append({**common, **_metrics(test, proba, proba_cf), "model": task.model})
         if adapt:
@@ -213,12 +274,14 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
             adapted_cf = None if proba_cf is None else em_prior_adaptation(proba_cf, train_prior)[0]
             rows.append({**common, **_metrics(test, adapted, adapted_cf),
                          "model": task.model + EM_SUFFIX})
+        if controls is not None:
+            rows.extend(controls.rows(task, test, level, common))
     return rows
 
 
 def _error_rows(task: FitTask, message: str) -> list[dict[str, Any]]:
     return [{**{c: float("nan") for c in METRIC_COLUMNS}, "shift": level, "model": task.model,
-             "missing_handling": None, "predict_seconds": float("nan"), "error": message,
+             "missing_handling": None, "fit_flags": None, "predict_seconds": float("nan"), "error": message,
              "status": "error"}
             for level in task.scenario.shift_levels]
 
@@ -228,7 +291,7 @@ def run_fit(task: FitTask) -> FitResult:
     start = time.perf_counter()
     entry = get_model(task.model)
     key = task.key
-    gen = task.scenario.generator()
+    gen = task.scenario.generator().resplit(task.split_rng())
     fit_seconds = float("nan")
     try:
         # One BLAS thread per fit: parallelism is across fits, and results do not depend on
@@ -248,7 +311,8 @@ def run_fit(task: FitTask) -> FitResult:
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         rows = _error_rows(task, detail)
     base = {"scenario": task.scenario.name, "family": task.scenario.family,
-            "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference), "seed": task.seed, "n_train": task.n_train,
+            "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference),
+            "seed": task.seed, "n_train": task.n_train,
             "n_test": task.scenario.n_test, "fit_seconds": fit_seconds, "fit_key": key,
             "scenario_hash": task.scenario_hash}
     return FitResult(key, [{**base, **row} for row in rows], time.perf_counter() - start)

@@ -67,7 +67,11 @@ def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[Mode
             raise SpecError(scenario.path, "run.models", str(exc)) from None
         entries = [e for e in entries if e.name in allowed]
     knows = get_generator(scenario.family).knows_posterior()
-    return [e for e in entries if e.paradigm != "oracle" or knows]
+    named = set(scenario.models or ()) | set(requested or ())
+    # Opt-in models answer one experiment's question (what group labels buy, imputation versus
+    # marginalising): they run only where a spec or the command line names them.
+    return [e for e in entries if (e.paradigm != "oracle" or knows)
+            and ("opt_in" not in e.tags or e.name in named)]
 
 
 def expand_grid(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,

@@ -1,6 +1,8 @@
 """How much a fitted model leans on each feature, and the share it puts on the spurious ones.
 
-Three ways, the cheapest that applies (the harness runs this once per fit):
+The harness's `spurious_importance` is `spurious_share(role_importance(...))`: one block
+permutation per role (core, spurious, noise), the same measure for every model. Per-feature
+importance (`spurbench explain`) takes one of three ways, the cheapest that applies:
 
 * linear models with coefficients (``coef_``): |coefficient| x the feature's training standard
   deviation, averaged over the rows of ``coef_`` (one per class, or one for a binary problem).
@@ -106,13 +108,43 @@ def feature_importance(model: Any, X: np.ndarray, y: np.ndarray,
     return per_sd if scaled else per_sd * X.std(axis=0)
 
 
-def spurious_share(importance: np.ndarray, roles: Sequence[str]) -> float:
-    """Share of the total importance on features whose role is "spurious".
+def role_importance(model: Any, X: np.ndarray, y: np.ndarray, roles: Sequence[str],
+                    random_state: int | None = None) -> dict[str, float]:
+    """Importance of each block of features sharing a role, by permuting the block's rows jointly.
+
+    One measure for every model (the mean increase in log loss when the block is shuffled, on the
+    same subsample as `permutation_importance`, clipped at 0), so shares are comparable across
+    models: a multi-column spurious block (the digit patch) counts as one feature, as it acts as
+    one, and a model whose every pixel of the patch carries a little weight is not under-counted.
+
+    Returns
+    -------
+    dict role -> importance, for the roles present in `roles`.
+    """
+    X, y, roles = np.asarray(X, dtype=float), np.asarray(y), np.asarray(roles)
+    rng = np.random.default_rng(random_state)
+    rows = rng.choice(len(X), size=min(len(X), MAX_ROWS), replace=False)
+    Xs, ys = X[rows], y[rows]
+    base = _row_log_loss(model, Xs, ys).mean()
+    blocks = [role for role in dict.fromkeys(roles)]
+    stacked = np.tile(Xs, (PERMUTATION_REPEATS * len(blocks), 1))
+    m = len(rows)
+    for b, role in enumerate(blocks):
+        columns = np.flatnonzero(roles == role)
+        for r in range(PERMUTATION_REPEATS):
+            start = (b * PERMUTATION_REPEATS + r) * m
+            stacked[start:start + m, columns] = Xs[rng.permutation(m)][:, columns]
+    losses = _row_log_loss(model, stacked, np.tile(ys, PERMUTATION_REPEATS * len(blocks)))
+    increase = losses.reshape(len(blocks), PERMUTATION_REPEATS * m).mean(axis=1) - base
+    return {str(role): float(max(v, 0.0)) for role, v in zip(blocks, increase, strict=True)}
+
+
+def spurious_share(importance: dict[str, float]) -> float:
+    """Share of the total role importance (see `role_importance`) on the spurious block.
 
     NaN when no feature is spurious or the total importance is 0 (nothing to share).
     """
-    importance, roles = np.asarray(importance, dtype=float), np.asarray(roles)
-    total = importance.sum()
-    if not np.any(roles == "spurious") or not total > 0:
+    total = sum(importance.values())
+    if "spurious" not in importance or not total > 0:
         return float("nan")
-    return float(importance[roles == "spurious"].sum() / total)
+    return float(importance["spurious"] / total)

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from benchmark.errors import SpurbenchError
 from benchmark.fitting import FitTask
 from benchmark.generators.base import Sample
-from benchmark.importance import feature_importance
+from benchmark.importance import feature_importance, role_importance
 from benchmark.registry import get_generator, get_model, list_models
 from benchmark.report.style import STYLE
 from benchmark.seeding import rng_for
@@ -128,20 +128,27 @@ def sample_examples(model_name: str, scenario: Scenario, n: int, out_dir: str | 
     return [csv_path, png_path]
 
 
-def explain(model_name: str, scenario: Scenario, seed: int = 0) -> pd.DataFrame:
-    """Per feature of `scenario`: its role, the fitted model's importance and its share of the total.
+def explain(model_name: str, scenario: Scenario, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """What the fitted model leans on: per feature, and per role as the harness measures it.
 
-    Columns: feature (index), role, importance (see `benchmark.importance`), share (importance /
-    total; NaN when the total is 0).
+    Returns
+    -------
+    frame : per feature of `scenario`: feature (index), role, importance (see
+        `benchmark.importance`), share (importance / total; NaN when the total is 0).
+    role_shares : role -> share of the block-permutation importance (`role_importance`); its
+        "spurious" entry is the `spurious_importance` the benchmark stores for this fit.
     """
     model, train = fit_on_training_data(model_name, scenario, seed)
     task_seed = FitTask(scenario, model_name, seed=seed, n_train=len(train.y)).model_seed()
     with threadpool_limits(limits=1):
         importance = feature_importance(model, train.X, train.y, task_seed)
-    total = importance.sum()
-    return pd.DataFrame({
+        blocks = role_importance(model, train.X, train.y, train.roles, task_seed)
+    total, block_total = importance.sum(), sum(blocks.values())
+    frame = pd.DataFrame({
         "feature": np.arange(len(importance)),
         "role": list(train.roles),
         "importance": importance,
         "share": importance / total if total > 0 else np.full(len(importance), np.nan),
     })
+    return frame, {role: v / block_total if block_total > 0 else float("nan")
+                   for role, v in blocks.items()}

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmark import harness
 from benchmark.generators.base import Generator
-from benchmark.importance import feature_importance, spurious_share
+from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions
 from benchmark.registry import get_generator, get_model
 from benchmark.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
@@ -59,8 +59,8 @@ def bare_loop(scenario: Scenario, models: list[str]) -> None:
         for task in harness.expand_grid([scenario], models):
             train = gen.sample(task.n_train, 0.0, task.train_rng(), split="train")
             model = get_model(task.model).build(task.model_seed()).fit(train.X, train.y)
-            spurious_share(feature_importance(model, train.X, train.y, task.model_seed()),
-                           train.roles)
+            spurious_share(role_importance(model, train.X, train.y, train.roles,
+                                           task.model_seed()))
             for level in scenario.shift_levels:
                 test = gen.sample(scenario.n_test, level, task.test_rng(level), split="test")
                 score_predictions(test.y, model.predict_proba(test.X), test.group,

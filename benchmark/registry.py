@@ -30,7 +30,7 @@ DEFAULT_GROUP = {"generative": "flexible_generative", "discriminative": "nonline
 PANEL = ("gaussian_nb", "nb_shared_var", "lda_shrinkage", "qda", "gmm_classifier",
          "kde_classifier", "logistic_regression", "logistic_regression_mle", "linear_svm",
          "random_forest", "hist_gradient_boosting", "mlp")
-KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary", "reference"})
+KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary", "reference", "groups", "opt_in"})
 ENTRY_POINT_GROUP = "spurbench.models"
 
 ModelFactory = Callable[..., Any]

@@ -25,7 +25,7 @@ _TABLES = {
     "scenario": {"name", "family", "description", "experiment"},
     "params": None,  # validated by the family
     "shift": {"levels"},
-    "run": {"n_train", "n_test", "seeds", "models"},
+    "run": {"n_train", "n_test", "seeds", "models", "spurious_controls"},
 }
 QUICK_N_TEST = 1000
 QUICK_SEEDS = 2
@@ -45,6 +45,9 @@ class Scenario:
     seeds: int
     models: tuple[str, ...] | None = None  # None: every registered model
     experiment: str | None = None  # groups the scenarios of one paper experiment
+    # also score each model with its spurious features dropped at test time, and refitted without
+    # them (the controllability experiment; see fitting.SpuriousControls)
+    spurious_controls: bool = False
     path: Path | None = field(default=None, compare=False)
 
     def generator(self) -> Generator:
@@ -55,6 +58,8 @@ class Scenario:
         """Hash of what determines a fit's numbers (not the name, file or seed count)."""
         content = {"family": self.family, "params": self.params,
                    "levels": list(self.shift_levels), "n_test": self.n_test}
+        if self.spurious_controls:  # more rows per fit; absent otherwise, so other hashes stay
+            content["spurious_controls"] = True
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
     def quick(self) -> Scenario:
@@ -81,6 +86,12 @@ def _string(path: Path, value: Any, where: str) -> str:
 def _int(path: Path, value: Any, where: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise SpecError(path, where, f"must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _flag(path: Path, value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(path, where, f"must be true or false, got {value!r}")
     return value
 
 
@@ -158,6 +169,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
         models=tuple(models) if models is not None else None,
         experiment=_string(path, head["experiment"], "scenario.experiment")
         if "experiment" in head else None,
+        spurious_controls=_flag(path, run.get("spurious_controls", False), "run.spurious_controls"),
         path=path,
     )
 

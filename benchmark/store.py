@@ -34,14 +34,15 @@ COLUMNS: dict[str, str] = {
     "spurious_reliance": "REAL", "spurious_importance": "REAL",
     "bayes_accuracy": "REAL", "invariant_accuracy": "REAL",
     "bayes_accuracy_se": "REAL", "invariant_accuracy_se": "REAL", "majority_accuracy": "REAL",
-    "train_accuracy": "REAL", "val_accuracy": "REAL", "val_worst_group_accuracy": "REAL",
+    "train_accuracy": "REAL", "train_worst_group_accuracy": "REAL", "val_accuracy": "REAL",
+    "val_worst_group_accuracy": "REAL",
     "fit_flags": "TEXT", "missing_handling": "TEXT", "fit_seconds": "REAL", "predict_seconds": "REAL",
     "status": "TEXT", "error": "TEXT", "fit_key": "TEXT", "scenario_hash": "TEXT",
 }
 METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_loss", "brier",
                   "ece", "auroc", "spurious_reliance", "spurious_importance", "bayes_accuracy",
                   "invariant_accuracy", "bayes_accuracy_se", "invariant_accuracy_se",
-                  "majority_accuracy", "train_accuracy", "val_accuracy",
+                  "majority_accuracy", "train_accuracy", "train_worst_group_accuracy", "val_accuracy",
                   "val_worst_group_accuracy")
 SORT_ORDER = ["scenario", "model", "n_train", "seed", "shift"]
 

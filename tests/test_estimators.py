@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from benchmark.models.bernoulli import BernoulliNaiveBayes
 from benchmark.models.gaussian_marginal import GaussianClassifier
+from benchmark.models.group_robust import GroupWeightedLogisticRegression
 from benchmark.models.kernel_density import KernelDensityClassifier
 from benchmark.models.mixture import GaussianMixtureClassifier
 from benchmark.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
@@ -30,6 +31,7 @@ ESTIMATORS = [
     CappedKNeighbors(),
     CalibratedLinearSVC(random_state=0),
     SmallSampleMLP(random_state=0),
+    GroupWeightedLogisticRegression(C=1.0, max_iter=200),
 ]
 
 # Models that marginalise missing features accept NaN in predict (not in fit, where the training

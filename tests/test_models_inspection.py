@@ -45,7 +45,8 @@ def test_sample_with_a_model_that_cannot_generate_names_the_ones_that_can(tmp_pa
 
 
 def test_explain_gives_role_importance_and_shares_summing_to_one():
-    frame = explain("logistic_regression", GAUSSIAN)
+    frame, by_role = explain("logistic_regression", GAUSSIAN)
+    assert sum(by_role.values()) == pytest.approx(1.0)
     assert list(frame.columns) == ["feature", "role", "importance", "share"]
     assert list(frame["role"]) == ["core", "spurious", "noise", "noise"]
     assert frame["share"].sum() == pytest.approx(1.0)
@@ -54,7 +55,6 @@ def test_explain_gives_role_importance_and_shares_summing_to_one():
 
 
 def test_explain_reproduces_the_spurious_importance_the_benchmark_stores():
-    frame = explain("random_forest", GAUSSIAN, seed=1)
+    _, by_role = explain("random_forest", GAUSSIAN, seed=1)
     rows = run_fit(FitTask(GAUSSIAN, "random_forest", seed=1, n_train=300)).rows
-    assert rows[0]["spurious_importance"] == pytest.approx(
-        frame.loc[frame.role == "spurious", "share"].sum())
+    assert rows[0]["spurious_importance"] == pytest.approx(by_role["spurious"])

@@ -1,10 +1,15 @@
 """Shared machinery of the families built on real bundled data (no registration here).
 
 Real rows are finite, so a family must never hand a test row to training. `RowPool` splits the
-rows once, with a fixed seed, into a TRAIN pool and a TEST pool (stratified by class, disjoint);
+rows, with a seed, into a TRAIN pool and a TEST pool (stratified by class, disjoint);
 ``Generator.sample(..., split=...)`` then draws from the pool it is told to: the harness passes
 ``split="train"`` for the training draw and ``split="test"`` for every test draw, at every shift
 level (shift 0 included, which is why the split cannot be inferred from the shift).
+
+The harness splits the pool afresh for every seed (`Generator.resplit`, with a stream keyed by the
+scenario and the seed): seeds of a real-data scenario then differ in which rows they train and test
+on, which is the variation their intervals must describe. ``split_seed`` fixes the split outside
+the harness (`spurbench sample`, `spurbench explain`, direct use).
 
 A draw of n rows is stratified: the classes get n rows in proportion to their share of the pool
 (largest remainder; every class at least one row once n reaches the number of classes, so a tiny
@@ -19,6 +24,7 @@ classes. Its counterfactual is ``(a + 1) mod n_classes`` (for two classes, the f
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -72,21 +78,22 @@ def _allocate(n: int, counts: np.ndarray) -> np.ndarray:
 
 
 class RowPool:
-    """A fixed, seeded, stratified split of real rows into disjoint train and test pools.
+    """A seeded, stratified split of real rows into disjoint train and test pools.
 
     Parameters
     ----------
     y : class label of every real row.
     test_fraction : share of each class held out for testing (at least one row each way).
     split_seed : seed of the split; the same seed always gives the same pools.
+    rng : when given, the split is drawn from it instead (`resplit`: one split per seed).
     """
 
     def __init__(self, y: np.ndarray, test_fraction: float = DEFAULT_TEST_FRACTION,
-                 split_seed: int = 0):
+                 split_seed: int = 0, rng: np.random.Generator | None = None):
         self.test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
         self.split_seed = check_int("split_seed", split_seed, minimum=0)
         self.y = np.asarray(y)
-        rng = np.random.default_rng(self.split_seed)
+        rng = np.random.default_rng(self.split_seed) if rng is None else rng
         test, train = [], []
         for c in np.unique(self.y):
             rows = rng.permutation(np.flatnonzero(self.y == c))
@@ -94,6 +101,10 @@ class RowPool:
             test.append(rows[:k])
             train.append(rows[k:])
         self._rows = {"train": np.sort(np.concatenate(train)), "test": np.sort(np.concatenate(test))}
+
+    def resplit(self, rng: np.random.Generator) -> RowPool:
+        """A new split of the same rows, with the same test fraction, drawn from `rng`."""
+        return RowPool(self.y, self.test_fraction, self.split_seed, rng)
 
     def rows(self, split: str) -> np.ndarray:
         """Indices (into the real table) of the rows in pool `split`, sorted."""
@@ -113,3 +124,15 @@ class RowPool:
             rows = pool[self.y[pool] == c]
             picked.append(rng.choice(rows, size=k, replace=k > len(rows)))
         return rng.permutation(np.concatenate(picked))
+
+
+class PooledGenerator:
+    """Mixin of the families that draw from a `RowPool` (attribute ``pool``): a fresh split per seed."""
+
+    pool: RowPool
+
+    def resplit(self, rng: np.random.Generator) -> PooledGenerator:
+        """A shallow copy of this family whose pool is split afresh by `rng` (see Generator.resplit)."""
+        other = copy.copy(self)
+        other.pool = self.pool.resplit(rng)
+        return other

@@ -83,6 +83,15 @@ class Generator(abc.ABC):
         which must never draw a test row into training; synthetic families ignore it.
         """
 
+    def resplit(self, rng: np.random.Generator) -> Generator:
+        """This family with its real rows split afresh into train and test pools by `rng`.
+
+        The harness calls it once per seed, so that seeds of a real-data scenario train on
+        different rows (a fixed split would make every seed's intervals zero-width). Synthetic
+        families have no pool and return themselves.
+        """
+        return self
+
     @classmethod
     def knows_posterior(cls) -> bool:
         """Whether the family's densities are known (it overrides `posterior`): the oracles run,

@@ -40,6 +40,7 @@ import numpy as np
 
 from benchmark.generators._real import (
     DEFAULT_TEST_FRACTION,
+    PooledGenerator,
     RowPool,
     check_flag,
     load_table,
@@ -73,7 +74,7 @@ def block_pixels(row: int, col: int) -> np.ndarray:
 
 
 @register_generator("patched_digits")
-class PatchedDigits(Generator):
+class PatchedDigits(PooledGenerator, Generator):
     """8x8 digits with a 2x2 patch whose position agrees with the class, then reverses."""
 
     image_shape = (8, 8)

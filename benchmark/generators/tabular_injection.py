@@ -32,6 +32,7 @@ import numpy as np
 
 from benchmark.generators._real import (
     DEFAULT_TEST_FRACTION,
+    PooledGenerator,
     RowPool,
     check_flag,
     load_table,
@@ -53,7 +54,7 @@ DATASETS = ("breast_cancer", "wine")
 
 
 @register_generator("tabular_injection")
-class TabularInjection(Generator):
+class TabularInjection(PooledGenerator, Generator):
     """A real bundled table (breast_cancer, wine) with injected spurious columns that reverse."""
 
     def __init__(

@@ -85,6 +85,17 @@ def hist_gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
                                           random_state=random_state)
 
 
+@register_model("hist_gradient_boosting_native", paradigm="discriminative",
+                group="nonlinear_discriminative", tags={"missing", "reference", "opt_in"})
+def hist_gradient_boosting_native(random_state: int) -> HistGradientBoostingClassifier:
+    """`hist_gradient_boosting` given its missing features as NaN (its native handling, no imputation).
+
+    Each split learns which side missing values go to: the discriminative model with its own
+    missing-value strategy, against which marginalising generative models are compared.
+    """
+    return hist_gradient_boosting(random_state)
+
+
 @register_model("mlp", paradigm="discriminative", group="nonlinear_discriminative")
 def mlp(random_state: int) -> Pipeline:
     """Two hidden layers of 64 ReLU units, Adam, early stopping, on standardised features.

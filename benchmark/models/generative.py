@@ -104,3 +104,14 @@ def kde_classifier(random_state: int) -> KernelDensityClassifier:
     On standardised features, kernel width n_k ** (-1 / (d + 4)) per class of n_k rows.
     """
     return KernelDensityClassifier(bandwidth="scott")
+
+
+@register_model("gaussian_nb_imputed", paradigm="generative", group="parametric_generative",
+                tags={"sample", "prior_shift", "reference", "opt_in"})
+def gaussian_nb_imputed(random_state: int) -> GaussianClassifier:
+    """`gaussian_nb` without marginalisation: the harness mean-imputes its missing features.
+
+    Separates strategy from paradigm in the missing-features experiment: the same generative
+    model, given imputed inputs as every discriminative model is.
+    """
+    return GaussianClassifier(covariance="diag")
