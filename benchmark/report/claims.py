@@ -139,4 +139,6 @@ def paper_verdict(low: float, high: float, n: int, expected: int) -> str:
 def correction_note(book: ClaimBook) -> str:
     """The sentence each document states its correction with."""
     return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected jointly "
-            f"({book.n_claims} claims, family-wise level {ALPHA:g}); an interval from {FEW_CLUSTERS}.")
+            f"({book.n_claims} claims, family-wise level {ALPHA:g}); an interval from fewer than "
+            f"{MIN_CLUSTERS} independent units (seeds, scenarios or families, whichever the claim "
+            "replicates over) is never called clear.")
