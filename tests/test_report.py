@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from synthetic_results import synthetic_results
 
-from benchmark.report import findings, render, style, tables, write_report
+from benchmark.report import analysis, findings, render, style, tables, write_report
 
 META = {
     "command": "spurbench run --quick", "git_commit": "0123abcd", "seeds": [0, 1, 2], "run_seed": 0,
@@ -127,11 +127,14 @@ def test_header_states_seeds_per_scenario_and_pre_registration_before_any_number
     assert "(issue" not in report and "(issue" not in (run / "experiments.md").read_text()
 
 
-def test_fewer_than_three_seeds_put_a_warning_in_place_of_interval_claims(tmp_path):
-    run_dir = _write_run(tmp_path / "run", _small_results(seeds=2))
-    report = (run_dir / "report.md").read_text()
-    assert "**Warning**: 3 scenario(s) have fewer than 3 seeds" in report
-    assert "clearly," not in report
+def test_fewer_than_three_seeds_put_a_warning_in_place_of_interval_claims():
+    frame = _small_results(seeds=2, n_train=(100,))
+    lines = render.seeds_line(frame)
+    assert lines[0] == "Seeds per scenario (from the rows): 2 seeds: 3 scenario(s)."
+    assert lines[1].startswith("**Warning**: 3 scenario(s) have fewer than 3 seeds")
+    effects = analysis.effects(frame)
+    assert (effects["clusters"] < 3).any()
+    assert "clearly," not in "\n".join(findings.effect_lines(effects[effects["clusters"] < 3]))
 
 
 def test_test_set_adapted_variants_are_named_so_in_tables(tmp_path):
