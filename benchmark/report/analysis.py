@@ -232,7 +232,9 @@ def best_models(frame: pd.DataFrame) -> pd.DataFrame:
     """Per scenario: the best model of each paradigm and group, chosen on validation accuracy."""
     outcomes = fit_outcomes(frame)
     records: dict[str, dict] = {}
-    for contrast in (PARADIGM, *GROUP_CONTRASTS[::3]):
+    # The paradigm contrast, and two group contrasts that between them name all four groups.
+    linear_parametric, nonlinear_flexible = GROUP_CONTRASTS[0], GROUP_CONTRASTS[3]
+    for contrast in (PARADIGM, linear_parametric, nonlinear_flexible):
         _, chosen = best_differences(outcomes, contrast, "accuracy_largest_shift")
         for scenario, (plus, minus) in chosen.items():
             records.setdefault(scenario, {"scenario": scenario})

@@ -61,11 +61,6 @@ def rate_interval(values: pd.Series) -> tuple[float, float]:
     return tuple(float(v) for v in np.clip(t_interval(values), 0, 1))
 
 
-def drop_interval(values: pd.Series) -> tuple[float, float]:
-    """`t_interval` clipped to [-1, 1], the range of a difference of two rates."""
-    return tuple(float(v) for v in np.clip(t_interval(values), -1, 1))
-
-
 def _scenario_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Rows of the scenarios where `metric` was measured at all."""
     measured = frame.groupby("scenario")[metric].transform(lambda v: v.notna().any())

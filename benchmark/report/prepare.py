@@ -20,8 +20,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmark import metrics
-
 PARADIGM_ORDER = ("generative", "discriminative", "oracle")
 ADAPTED_SUFFIX = "+em"
 ORACLE_COLUMNS = {"bayes_oracle": "bayes_accuracy", "invariant_oracle": "invariant_accuracy"}
@@ -76,12 +74,6 @@ def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
 def ranked_name(model: str) -> str:
     """A model's name as rankings show it: `+em` variants are marked test-set-adapted."""
     return f"{model} ({TEST_ADAPTED})" if model.endswith(ADAPTED_SUFFIX) else model
-
-
-def learner_degradation(frame: pd.DataFrame) -> pd.DataFrame:
-    """The base learners' successful rows at the largest n_train, with their accuracy `degradation`."""
-    rows = learners(at_largest_n_train(usable(frame)))
-    return rows.assign(degradation=metrics.degradation(rows))
 
 
 def scenario_order(frame: pd.DataFrame) -> list[str]:
