@@ -1,11 +1,27 @@
 """spurbench: how generative and discriminative classifiers degrade under distribution shift.
 
-The data flow is one way: spec -> generator -> harness -> store -> report.
+The data flow is one way: spec -> generator -> harness -> store -> report. The public API
+(`run`, `model`, `load`, `scenarios`, `draw`, `compare`, `leaderboard`, `register_model`) is
+loaded on first use, so importing the package (as every worker does) stays cheap; users import it
+as `spurbench`.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("spurbench")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
+
+_API = {"run": "benchmark.api", "model": "benchmark.api", "load": "benchmark.api",
+        "scenarios": "benchmark.api", "draw": "benchmark.api", "compare": "benchmark.api",
+        "leaderboard": "benchmark.leaderboard", "register_model": "benchmark.registry"}
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'benchmark' has no attribute {name!r}")

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmark import __version__
 from benchmark.errors import SpurbenchError
 from benchmark.registry import get_model, list_generators, list_models, load_model_reference
 
@@ -67,16 +68,58 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(args.specs)
     if args.quick:
         scenarios = [s.quick() for s in (scenarios if args.specs else one_per_family(scenarios))]
+    backend = _backend_choice(args)
+    if args.scheduler:
+        _print_dashboard(args.scheduler)
     summary = harness.run(
         scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
-        backend=args.backend, scheduler=args.scheduler, resume=args.resume,
+        backend=backend, scheduler=args.scheduler, resume=args.resume,
         overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
         progress=not args.no_progress)
     print(summary)
+    _print_leaderboard(args.out)
     if not args.no_report:
         from benchmark.report.render import write_report
 
         print(f"report: {write_report(Path(args.out))}")
+    return 0
+
+
+def _backend_choice(args: argparse.Namespace) -> str:
+    """`--scheduler` implies `--backend dask`; naming loky with a scheduler is a contradiction."""
+    if args.scheduler and args.backend == "loky":
+        raise SpurbenchError("--scheduler needs the dask backend; drop --backend loky")
+    return "dask" if args.scheduler else args.backend or "loky"
+
+
+def _print_dashboard(scheduler: str) -> None:
+    """The Dask dashboard's address, to watch the run's tasks live (needs bokeh, in the dask extra)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        return  # the harness reports the missing extra
+    try:
+        with Client(scheduler, timeout="10s") as client:
+            print(f"dask dashboard: {client.dashboard_link}")
+    except OSError as exc:
+        raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+
+
+def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
+    """The run's leaderboard, so the first thing a user sees after a run is who won."""
+    from benchmark.leaderboard import leaderboard, to_markdown, to_text
+    from benchmark.store import read_results
+
+    board = leaderboard(read_results(run_dir))
+    if markdown:
+        print(to_markdown(board))
+        return
+    print("\nleaderboard (mean over scenarios and seeds; acc@max = accuracy at the largest shift):")
+    print(to_text(board))
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    _print_leaderboard(Path(args.run_dir), args.markdown)
     return 0
 
 
@@ -144,8 +187,30 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_model(args: argparse.Namespace) -> int:
+    from benchmark.check import check_model
+
+    entry = load_model_reference(args.ref, args.paradigm) if ":" in args.ref else get_model(args.ref)
+    results = list(check_model(entry))
+    for result in results:
+        print(result)
+    failed = sum(not r.passed for r in results)
+    print(f"{entry.name}: {len(results) - failed} of {len(results)} rules pass")
+    return 1 if failed else 0
+
+
+def _add_check_model(sub: argparse._SubParsersAction) -> None:
+    check = sub.add_parser("check-model", help="run a model through the estimator contract and a "
+                           "tiny grid; exit 1 if a rule fails")
+    check.add_argument("ref", help="a registered name or package.module:factory")
+    check.add_argument("--paradigm", choices=("generative", "discriminative"),
+                       help="paradigm of a factory that does not declare one")
+    check.set_defaults(func=_cmd_check_model)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spurbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"spurbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run scenarios x models x seeds x n_train and write a report")
@@ -157,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="paradigm of --model factories that do not declare one")
     run.add_argument("--seeds", type=_positive_int, help="seeds per cell (default: each spec's)")
     run.add_argument("--jobs", type=_jobs, default=-1, help="parallel workers (-1: all cores)")
-    run.add_argument("--backend", choices=("loky", "dask"), default="loky")
-    run.add_argument("--scheduler", help="address of a running Dask scheduler (with --backend dask)")
+    run.add_argument("--backend", choices=("loky", "dask"), help="loky processes (default) or Dask")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler (implies --backend dask)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
     run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds (with "
                      "no SPEC: one scenario per family)")
@@ -174,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="figures, tables and analysis from a run's stored rows")
     report.add_argument("run_dir", help="a run directory, e.g. results/latest")
     report.set_defaults(func=_cmd_report)
+
+    board = sub.add_parser("leaderboard", help="per-model summary of a run's stored rows")
+    board.add_argument("run_dir", help="a run directory, e.g. results/paper")
+    board.add_argument("--markdown", action="store_true", help="a Markdown table (for README.md)")
+    board.set_defaults(func=_cmd_leaderboard)
 
     lister = sub.add_parser("list", help="list models, generator families or scenarios")
     lister.add_argument("what", choices=("models", "generators", "scenarios"))
@@ -197,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("specs", nargs="+", help="scenario files or folders")
     validate.set_defaults(func=_cmd_validate)
+    _add_check_model(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -23,15 +23,15 @@ from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
-from benchmark import __version__
 from benchmark.adaptation import em_prior_adaptation
 from benchmark.fit_checks import fit_flags
+from benchmark.fitkey import estimator_params, fit_key, resolved_params
 from benchmark.generators.base import Generator, Sample
 from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions, worst_group_accuracy
 from benchmark.oracles import oracle_accuracies
 from benchmark.registry import ModelEntry, get_model
-from benchmark.seeding import int_seed_for, rng_for, stable_hash
+from benchmark.seeding import int_seed_for, rng_for
 from benchmark.spec import Scenario
 from benchmark.store import METRIC_COLUMNS
 
@@ -45,14 +45,28 @@ class FitTimeout(Exception):
 
 @dataclass(frozen=True)
 class FitTask:
-    """Everything that determines one fit's numbers; small enough to ship to any worker."""
+    """Everything that determines one fit's numbers; small enough to ship to any worker.
+
+    `model` may be given as a registered name or as a `ModelEntry`; either way the task carries
+    the entry (factory or estimator, paradigm, tags) to the worker, which never looks a model up
+    by name: a model defined in a notebook, a script or on the command line runs the same on one
+    job, many, or a Dask cluster. After construction `model` is the entry's name.
+    """
 
     scenario: Scenario
-    model: str
+    model: str | ModelEntry
     seed: int
     n_train: int
     run_seed: int = 0
     timeout: float | None = None
+    entry: ModelEntry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        entry = self.model if isinstance(self.model, ModelEntry) else self.entry
+        if entry is None:
+            entry = get_model(self.model)
+        object.__setattr__(self, "entry", entry)
+        object.__setattr__(self, "model", entry.name)
 
     @cached_property
     def scenario_hash(self) -> str:
@@ -60,33 +74,56 @@ class FitTask:
 
     @cached_property
     def key(self) -> str:
-        """Key for resume: scenario content and name, model and its parameters, seed, size, version.
+        """Key for resume: a content hash of the model's parameters, the scenario's resolved
+        parameters and name, seed, sizes, dependency versions and source (see `fitkey`).
 
         The name is in the key (though not in the data's seeds) so that two scenarios with the
         same content keep their own rows. Cached: the parent computes it to plan the run, and the
-        pickled task carries it to the worker.
+        pickled task carries it to the worker. A factory that cannot build an estimator still
+        gets a key (from its name and origin); its fits then fail in the worker as error rows.
         """
-        estimator = get_model(self.model).build(self.model_seed())
-        words = stable_hash(self.scenario_hash, self.scenario.name, self.model, repr(estimator),
-                            self.seed, self.n_train, self.run_seed, __version__)
-        return "".join(f"{w:08x}" for w in words)
+        try:
+            model = estimator_params(self.entry.build(self.model_seed()))
+        except Exception as exc:  # the fit records the failure; planning must go on
+            model = {"name": self.model, "origin": self.entry.origin, "unbuildable": type(exc).__name__}
+        model.update(name=self.model, tags=sorted(self.entry.tags))
+        # The content hash too: it seeds the data streams, so it can change a number.
+        scenario = {"name": self.scenario.name, "hash": self.scenario_hash, "family": self.scenario.family,
+                    "params": resolved_params(self.scenario.family, self.scenario.params),
+                    "levels": list(self.scenario.shift_levels), "n_test": self.scenario.n_test}
+        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed)
 
     def model_seed(self) -> int:
         return int_seed_for(self.run_seed, self.scenario_hash, self.model, self.seed, "model")
 
     def train_rng(self) -> np.random.Generator:
-        # No model in the key: every model of a scenario sees the same data (paired comparisons).
-        return rng_for(self.run_seed, self.scenario_hash, self.seed, "train", self.n_train)
+        return train_stream(self.run_seed, self.scenario_hash, self.seed, self.n_train)
 
     def test_rng(self, level: float) -> np.random.Generator:
-        return rng_for(self.run_seed, self.scenario_hash, self.seed, "test", level)
+        return test_stream(self.run_seed, self.scenario_hash, self.seed, level)
 
     def validation_rng(self) -> np.random.Generator:
         return rng_for(self.run_seed, self.scenario_hash, self.seed, "validation", self.n_train)
 
     def split_rng(self) -> np.random.Generator:
         """The real-data train/test split of this seed (`Generator.resplit`)."""
-        return rng_for(self.run_seed, self.scenario_hash, self.seed, "split")
+        return split_stream(self.run_seed, self.scenario_hash, self.seed)
+
+
+def train_stream(run_seed: int, scenario_hash: str, seed: int, n_train: int) -> np.random.Generator:
+    """The training sample's stream. No model in the key: every model of a scenario sees the
+    same data (paired comparisons); `spurbench.draw` reads the same stream."""
+    return rng_for(run_seed, scenario_hash, seed, "train", n_train)
+
+
+def test_stream(run_seed: int, scenario_hash: str, seed: int, level: float) -> np.random.Generator:
+    """The test sample's stream at one shift level (shared by every model, and by `draw`)."""
+    return rng_for(run_seed, scenario_hash, seed, "test", level)
+
+
+def split_stream(run_seed: int, scenario_hash: str, seed: int) -> np.random.Generator:
+    """The stream that splits a real-data family's rows for one seed (shared with `draw`)."""
+    return rng_for(run_seed, scenario_hash, seed, "split")
 
 
 @dataclass
@@ -289,7 +326,7 @@ def _error_rows(task: FitTask, message: str) -> list[dict[str, Any]]:
 def run_fit(task: FitTask) -> FitResult:
     """Fit `task.model` once on the shift-0 training sample and score it at every level."""
     start = time.perf_counter()
-    entry = get_model(task.model)
+    entry = task.entry
     key = task.key
     gen = task.scenario.generator().resplit(task.split_rng())
     fit_seconds = float("nan")

@@ -56,10 +56,18 @@ class RunSummary:
                 f"Results in {self.out_dir}.")
 
 
-def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[ModelEntry]:
+ModelRef = str | ModelEntry
+
+
+def resolve_models(requested: Sequence[ModelRef]) -> list[ModelEntry]:
+    """Entries for names, `pkg.mod:factory` references and `ModelEntry` objects alike."""
+    return [m if isinstance(m, ModelEntry) else get_model(m) for m in requested]
+
+
+def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
     """The models a scenario runs: the request (default: all registered), narrowed by the spec's
     own `run.models`; oracles only where the family knows its posterior."""
-    entries = list_models() if requested is None else [get_model(name) for name in requested]
+    entries = list_models() if requested is None else resolve_models(requested)
     if scenario.models is not None:
         try:
             allowed = {get_model(name).name for name in scenario.models}
@@ -74,13 +82,16 @@ def models_for(scenario: Scenario, requested: Sequence[str] | None) -> list[Mode
             and ("opt_in" not in e.tags or e.name in named)]
 
 
-def expand_grid(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
+def expand_grid(scenarios: Sequence[Scenario], models: Sequence[ModelRef] | None = None, *,
                 seeds: int | None = None, run_seed: int = 0,
                 timeout: float | None = None) -> list[FitTask]:
-    """Every fit of the run, in a fixed order (the order does not affect any number)."""
+    """Every fit of the run, in a fixed order (the order does not affect any number).
+
+    Each task carries its model's entry, so workers never look a model up by name.
+    """
     if seeds is not None and seeds < 1:
         raise SpurbenchError(f"--seeds: must be a positive integer, got {seeds}")
-    return [FitTask(scenario, entry.name, seed, n_train, run_seed, timeout)
+    return [FitTask(scenario, entry, seed, n_train, run_seed, timeout)
             for scenario in scenarios
             for entry in models_for(scenario, models)
             for n_train in scenario.n_train
@@ -102,15 +113,16 @@ def environment() -> dict[str, Any]:
 
 
 def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
-    names = sorted({t.model for t in tasks})
+    entries = {t.model: t.entry for t in tasks}
     return {
         "scenarios": [{"name": s.name, "family": s.family, "description": s.description,
                        "experiment": s.experiment,
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
                        "path": str(s.path)} for s in scenarios],
-        "models": [{"name": e.name, "paradigm": e.paradigm, "tags": sorted(e.tags),
-                    "description": e.description} for e in map(get_model, names)],
+        "models": [{"name": e.name, "paradigm": e.paradigm, "group": e.group,
+                    "tags": sorted(e.tags), "description": e.description, "origin": e.origin}
+                   for _, e in sorted(entries.items())],
         "seeds": sorted({t.seed for t in tasks}),
         "run_seed": run_seed,
         "command": " ".join(["spurbench", *sys.argv[1:]]),

@@ -56,9 +56,70 @@ class ModelEntry:
         """Kept out of paradigm and group averages (a variant shown for reference only)."""
         return "reference" in self.tags or self.paradigm == "oracle"
 
+    @property
+    def origin(self) -> str:
+        """Where the factory comes from (`module:qualname`), for keys and messages."""
+        target = self.factory.estimator if isinstance(self.factory, EstimatorFactory) else self.factory
+        if not hasattr(target, "__qualname__"):  # an instance: name its class
+            target = type(target)
+        return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', '?')}"
+
     def build(self, random_state: int) -> Any:
         """A fresh, unfitted estimator seeded with `random_state`."""
         return self.factory(random_state=random_state)
+
+
+class EstimatorFactory:
+    """A factory made from an unfitted estimator: a `sklearn.base.clone` per fit, with every
+    `random_state` parameter set to the fit's model seed (so seeds differ across fits and
+    reruns repeat). A class, not a closure, so it pickles for any worker."""
+
+    def __init__(self, estimator: Any):
+        self.estimator = estimator
+
+    def __call__(self, random_state: int) -> Any:
+        from sklearn.base import clone
+
+        estimator = clone(self.estimator)
+        seeded = {k: random_state for k in estimator.get_params(deep=True)
+                  if k == "random_state" or k.endswith("__random_state")}
+        return estimator.set_params(**seeded) if seeded else estimator
+
+    def __repr__(self) -> str:
+        return f"EstimatorFactory({type(self.estimator).__name__})"
+
+
+def make_model(obj: Any, *, paradigm: str, name: str | None = None, tags: Iterable[str] = (),
+               group: str | None = None, description: str | None = None) -> ModelEntry:
+    """A `ModelEntry` for an unfitted estimator or a factory, without registering it.
+
+    Unregistered on purpose: the entry travels with each fit task, so no worker needs to find it
+    by name, and re-running a notebook cell that defines it never clashes with an earlier entry.
+
+    Parameters
+    ----------
+    obj : an unfitted scikit-learn estimator (cloned per fit) or a factory `f(random_state)`.
+    paradigm : "generative", "discriminative" or "oracle".
+    name : the model's name in the results; default: the factory's or estimator class's name.
+    tags : capabilities, from ``KNOWN_TAGS``.
+    group : one of ``GROUPS`` matching the paradigm (default: the paradigm's default group).
+    description : one line; default: the first docstring line of the factory or estimator.
+
+    Returns
+    -------
+    ModelEntry
+    """
+    is_estimator = hasattr(obj, "fit") and hasattr(obj, "get_params") and not isinstance(obj, type)
+    if not is_estimator and not callable(obj):
+        raise SpurbenchError(f"model {name or obj!r}: expected an unfitted estimator or a factory "
+                             f"f(random_state), got {type(obj).__name__}")
+    name = name or (type(obj).__name__ if is_estimator else getattr(obj, "__name__", repr(obj)))
+    _check_paradigm(name, paradigm)
+    tags = _check_tags(name, tags)
+    factory = EstimatorFactory(obj) if is_estimator else obj
+    return ModelEntry(name, paradigm, factory, tags,
+                      description or _first_line(type(obj) if is_estimator else obj),
+                      _check_group(name, paradigm, group))
 
 
 _MODELS: dict[str, ModelEntry] = {}
@@ -89,6 +150,16 @@ def _check_group(name: str, paradigm: str, group: str | None) -> str:
     return group
 
 
+def _check_tags(name: str, tags: Iterable[str]) -> frozenset[str]:
+    tags = frozenset(tags)
+    unknown = tags - KNOWN_TAGS
+    if unknown:
+        raise SpurbenchError(
+            f"model {name!r}: unknown tags {sorted(unknown)}; known tags are {sorted(KNOWN_TAGS)}"
+        )
+    return tags
+
+
 def register_model(
     name: str,
     *,
@@ -110,12 +181,7 @@ def register_model(
     """
     _check_paradigm(name, paradigm)
     group = _check_group(name, paradigm, group)
-    tags = frozenset(tags)
-    unknown = tags - KNOWN_TAGS
-    if unknown:
-        raise SpurbenchError(
-            f"model {name!r}: unknown tags {sorted(unknown)}; known tags are {sorted(KNOWN_TAGS)}"
-        )
+    tags = _check_tags(name, tags)
 
     def decorator(factory: ModelFactory) -> ModelFactory:
         if name in _MODELS and _MODELS[name].factory is not factory:

@@ -6,6 +6,7 @@ work starts, so a bad spec never touches stored results.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import json
@@ -19,7 +20,7 @@ from benchmark.errors import ParameterError, SpecError, SpurbenchError
 from benchmark.generators.base import Generator
 from benchmark.registry import get_generator
 
-DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
 
 _TABLES = {
     "scenario": {"name", "family", "description", "experiment"},
@@ -201,7 +202,9 @@ def scenario_paths(targets: Sequence[str | Path] = ()) -> list[Path]:
         elif (DATASETS_DIR / f"{target}.toml").exists():
             paths.append(DATASETS_DIR / f"{target}.toml")
         else:
-            raise SpecError(p, None, "no such scenario file or name in datasets/")
+            close = difflib.get_close_matches(str(target), [f.stem for f in DATASETS_DIR.glob("*.toml")])
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise SpecError(p, None, f"no such scenario file or name in datasets/{hint}")
     return paths
 
 

@@ -21,6 +21,7 @@ from benchmark.errors import SpurbenchError
 
 DB_NAME = "results.sqlite"
 CSV_NAME = "results.csv"
+PARQUET_NAME = "results.parquet"
 META_NAME = "run.json"
 LOCK_NAME = ".lock"
 
@@ -141,10 +142,34 @@ class ResultStore:
     def export(self) -> Path:
         """Write the committed forms of the run: `results.csv` and `run.json` (configuration)."""
         path = self.run_dir / CSV_NAME
-        self.frame().to_csv(path, index=False, float_format="%.10g")
+        self.frame().to_csv(path, index=False)  # shortest round-trip floats: exactly the stored values
         meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
         (self.run_dir / META_NAME).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        self.export_parquet()
         return path
+
+    def export_parquet(self) -> Path:
+        """Write `results.parquet`: the CSV's rows with the declared column types kept, for
+        readers (pandas, polars, DuckDB) that should not guess types from text."""
+        path = self.run_dir / PARQUET_NAME
+        typed(self.frame()).to_parquet(path, index=False)
+        return path
+
+
+_DTYPES = {"TEXT": "string", "REAL": "float64", "INTEGER": "int64"}
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every column cast to its declared type (text as pandas' nullable string), so
+    a frame read from SQLite, CSV or parquet compares equal value for value and dtype for dtype.
+
+    Empty text becomes missing: a CSV cannot tell "" from NULL (an empty `fit_flags` and a
+    missing one both mean "no flag"), and the three forms must agree.
+    """
+    out = frame[list(COLUMNS)].astype({c: _DTYPES[t] for c, t in COLUMNS.items()})
+    for column in (c for c, t in COLUMNS.items() if t == "TEXT"):
+        out[column] = out[column].mask(out[column] == "")
+    return out
 
 
 def read_sqlite(db_path: str | Path) -> pd.DataFrame:

@@ -76,6 +76,14 @@ def ranked_name(model: str) -> str:
     return f"{model} ({TEST_ADAPTED})" if model.endswith(ADAPTED_SUFFIX) else model
 
 
+def as_ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` for rankings: `+em` rows named test-set-adapted and ranked with the reference rows
+    (the harness gives them their base model's `reference`, but they saw the unlabelled test set)."""
+    adapted = frame["model"].str.endswith(ADAPTED_SUFFIX)
+    return frame.assign(model=frame["model"].map(ranked_name),
+                        reference=frame["reference"].where(~adapted, 1))
+
+
 def scenario_order(frame: pd.DataFrame) -> list[str]:
     """Scenarios sorted by family, then name."""
     pairs = frame[["family", "scenario"]].drop_duplicates().sort_values(["family", "scenario"])

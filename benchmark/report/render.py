@@ -18,9 +18,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.metrics import FIT_KEYS
 from benchmark.report import analysis, claims, experiments, figures, findings, gallery, style, tables
-from benchmark.report.prepare import scenario_order, usable
+from benchmark.report.html import HTML_NAME, write_html
+from benchmark.report.prepare import as_ranked, scenario_order, usable
 from benchmark.store import read_meta, read_results
 
 REPORT_NAME = "report.md"
@@ -267,6 +269,9 @@ def _write_documents(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], b
             body = f"<details><summary>show table</summary>\n\n{body}\n\n</details>"
         lines += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
                   "", body, ""]
+    ranked = as_ranked(frame)
+    lines += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
+              f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
     lines += ["## Run configuration", "", *_configuration(meta)]
     write_experiments(run_dir, frame, meta, book)
     path = run_dir / REPORT_NAME

@@ -1,0 +1,14 @@
+"""`import spurbench`: the public API of the `benchmark` package under the distribution's name.
+
+The source folder is `benchmark/` (its layout is the architecture); this alias re-exports its
+API rather than re-importing the package under a second name, which would create a second,
+empty model registry.
+"""
+
+from benchmark import __version__
+from benchmark.api import compare, draw, load, model, run, scenarios
+from benchmark.leaderboard import leaderboard
+from benchmark.registry import register_model
+
+__all__ = ["__version__", "compare", "draw", "leaderboard", "load", "model", "register_model", "run",
+           "scenarios"]

@@ -1,0 +1,68 @@
+"""report.html in a real headless Chromium (the system's /usr/bin/chromium, driven by Playwright):
+it loads offline with no console errors, a header click reorders the leaderboard, and a filter
+changes the plotted series."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from synthetic_results import synthetic_results
+
+from benchmark.report.html import render_html, write_html
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+def test_page_is_self_contained():
+    page = render_html(synthetic_results(), "t")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # no CDN, no remote asset
+    assert "</script>" not in page.split('<script id="data"')[1].split("</script>")[0]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.slow
+def test_report_html_sorts_and_filters_in_headless_chromium(browser, tmp_path):
+    path = write_html(synthetic_results(), tmp_path)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())  # offline: nothing may load
+    page.goto(path.as_uri())
+
+    def first_column() -> list[str]:
+        return page.eval_on_selector_all("#leaderboard tbody tr td:first-child",
+                                         "c => c.map(x => x.textContent)")
+
+    before = first_column()
+    assert len(before) > 1
+    page.click("#leaderboard th[data-key=model]")
+    after = first_column()
+    assert after == sorted(before, reverse=True) and after != before
+
+    def series() -> set[str]:
+        return set(page.eval_on_selector_all("#chart-accuracy path.series",
+                                             "p => p.map(x => x.dataset.series)"))
+
+    everything = series()
+    paradigm = page.eval_on_selector("#filter-paradigm option:nth-child(2)", "o => o.value")
+    page.select_option("#filter-paradigm", paradigm)
+    filtered = series()
+    assert filtered and filtered < everything
+    assert errors == []
+    page.close()

@@ -1,0 +1,61 @@
+"""The built wheel works on its own: installed into a fresh virtual environment, run from a folder
+outside the repository, it lists its scenarios and runs one (the scenarios are package data).
+
+The fresh environment reuses this environment's third-party packages through a path file, so
+the test needs no network; spurbench itself comes only from the wheel.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def wheel_env(tmp_path_factory) -> Path:
+    """A fresh venv with the wheel built from this checkout installed in it (built once)."""
+    root = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(root / "dist")], check=True, capture_output=True, timeout=300)
+    (wheel,) = (root / "dist").glob("spurbench-*.whl")
+    env = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    python = env / "bin" / "python"
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    # Third-party packages from this environment; a plain path line, so the editable install's
+    # finder (a .pth there) is not activated and `benchmark` can only come from the wheel.
+    (Path(purelib) / "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+                    str(wheel)], check=True, capture_output=True, timeout=300)
+    return env
+
+
+def _spurbench(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([env / "bin" / "spurbench", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.slow
+def test_installed_wheel_lists_and_runs_its_shipped_scenarios_outside_the_repo(wheel_env, tmp_path):
+    where = subprocess.run([wheel_env / "bin" / "python", "-c",
+                            "import spurbench, benchmark.spec as s; print(spurbench.__file__, s.__file__); "
+                            "print(s.DATASETS_DIR)"], capture_output=True, text=True, cwd=tmp_path)
+    assert where.returncode == 0, where.stderr
+    assert all(str(wheel_env) in line for line in where.stdout.split()), where.stdout
+    listed = _spurbench(wheel_env, "list", "scenarios", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "spurious_gaussian" in listed.stdout and len(listed.stdout.splitlines()) > 10
+    proc = _spurbench(wheel_env, "run", "spurious_gaussian", "--quick", "--models", "gaussian_nb",
+                      "--seeds", "1", "--jobs", "1", "--out", "out", "--no-report", "--no-progress",
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (rows["status"] == "ok").all() and set(rows["model"]) == {"gaussian_nb"}
