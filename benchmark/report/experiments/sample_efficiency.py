@@ -73,7 +73,8 @@ def _ends(diff: pd.DataFrame) -> dict:
     record = {}
     for end, size in (("smallest", diff.index[0]), ("largest", diff.index[-1])):
         record |= {f"n_{end}": size, f"difference_{end}": diff.at[size, "mean"],
-                   f"{end}_ci_low": diff.at[size, "low"], f"{end}_ci_high": diff.at[size, "high"]}
+                   f"{end}_ci_low": diff.at[size, "low"], f"{end}_ci_high": diff.at[size, "high"],
+                   f"{end}_sign": int(diff.at[size, "sign"])}
     return record
 
 
@@ -133,9 +134,9 @@ def _reference_bullets(table: pd.DataFrame, reference: str) -> list[str]:
     lines = [
         f"Across {len(table)} (scenario, generative model) pairs, the generative model's mean accuracy "
         f"is above `{reference}`'s at the smallest training size in {int(gen_first.sum())} "
-        f"({int((table['smallest_ci_high'] < 0).sum())} with a 95% interval excluding 0), and "
+        f"({int((table['smallest_sign'] < 0).sum())} clearly, Holm-corrected), and "
         f"`{reference}`'s is above at the largest size in {int(lr_last.sum())} "
-        f"({int((table['largest_ci_low'] > 0).sum())} with an interval excluding 0; "
+        f"({int((table['largest_sign'] > 0).sum())} clearly; "
         f"{int(table['largest_ci_low'].isna().sum())} have no interval there, "
         "because the largest size is a real dataset's whole train pool and every seed trains on the same "
         "rows).",
@@ -194,7 +195,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         bullets=_bullets(table, regularisation) if not table.empty else [],
         tables=[("learning_curve_crossings", "Learning curves: each logistic regression (`reference`: L2 "
                  "or unregularised) minus each generative model (accuracy at shift 0) at the smallest and "
-                 "largest training size, the sizes where either is clearly ahead (95% interval excluding 0), "
+                 "largest training size, the sizes where either is clearly ahead (Holm-corrected), "
                  "and where the mean curves last cross", table),
                 ("learning_curve_regularisation", "Learning curves: L2-regularised minus unregularised "
                  "logistic regression (accuracy at shift 0) at every training size, with 95% t-intervals "

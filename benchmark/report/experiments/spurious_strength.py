@@ -44,7 +44,7 @@ def _bullets(table: pd.DataFrame) -> list[str]:
     flip_disc, flip_gen = clear_counts(table, "flip")
     wga_disc, wga_gen = clear_counts(table, "wga")
     lines.append(
-        f"Over all {len(table)} settings (95% intervals excluding 0): generative models flip more in "
+        f"Over all {len(table)} settings (clear differences, Holm-corrected): generative models flip more in "
         f"{flip_gen} and discriminative ones in {flip_disc}; worst-group accuracy is higher for generative "
         f"models in {wga_gen} and for discriminative ones in {wga_disc}.")
     return lines
