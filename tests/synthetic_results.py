@@ -1,15 +1,19 @@
 """A fabricated but realistically shaped results frame, for previewing the report and for tests.
 
 Nothing here is measured: accuracies are drawn from a simple model with known structure, so the
-report's layout can be checked at full scale (15 scenarios x 16 models) without a run, and the
-analysis can be tested on rows where the paradigm effect is planted and therefore known:
+report's layout can be checked at full scale (15 scenarios x 16 models: the 12-model panel and
+four reference models) without a run, and the analysis can be tested on rows where the paradigm
+effect is planted and therefore known:
 
     accuracy = id_accuracy(scenario, model, n_train) - shift * (sensitivity(scenario)
                + robustness(model) + paradigm_effect * [discriminative]) + noise
 
 with three noise terms mirroring the harness's sharing of data: one per (scenario, seed, shift)
 shared by every model (the same test sample), one per fit shared by every shift (the same fitted
-model), and one per row.
+model), and one per row. The validation accuracy is the fit's in-distribution accuracy with its
+own noise (a separate sample of the training distribution), so it tracks test accuracy at shift 0.
+A few fits carry `fit_flags` (`flagged=True`): their accuracy collapses to the majority rate
+(`chance_fit`) or to a poor value (`singular_covariance`), so the exclusion rule has work to do.
 """
 
 from __future__ import annotations
@@ -19,13 +23,19 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from benchmark.registry import get_model
 from benchmark.store import COLUMNS
 
-GENERATIVE = ("gaussian_nb", "nb_shared_var", "bernoulli_nb", "lda", "lda_shrinkage", "qda",
-              "gmm_classifier", "kde_classifier")
-DISCRIMINATIVE = ("logistic_regression", "statsmodels_logit", "linear_svm", "random_forest",
-                  "hist_gradient_boosting", "knn", "mlp", "svm_rbf")
+# The panel in an order that cycles through the four groups, so the first n models cover every
+# group as evenly as possible; the reference models (outside every average) come last.
+LEARNERS = ("gaussian_nb", "logistic_regression", "gmm_classifier", "mlp", "nb_shared_var",
+            "linear_svm", "kde_classifier", "random_forest", "lda_shrinkage",
+            "logistic_regression_mle", "qda", "hist_gradient_boosting", "lda", "knn",
+            "bernoulli_nb", "statsmodels_logit")
 ORACLES = ("bayes_oracle", "invariant_oracle")
+# (model, scenario index, flag): fits whose accuracy collapses, flagged as the harness flags them.
+FLAGGED = (("mlp", 5, "chance_fit"), ("qda", 1, "singular_covariance"),
+           ("logistic_regression_mle", 0, "not_converged"))
 # (scenario, family): families named "real_*" behave like real data (no closed-form oracles).
 SCENARIOS = (
     ("spurious_gaussian", "gaussian_spurious"), ("misspecified_correlated", "gaussian_spurious"),
@@ -51,22 +61,25 @@ def synthetic_results(
     model_spread: float = 0.04,
     noise_sd: float = 0.01,
     random_state: int = 0,
+    flagged: bool = True,
 ) -> pd.DataFrame:
     """Rows with every column of `benchmark.store.COLUMNS`, oracles and two failed fits included.
 
     Parameters
     ----------
-    n_scenarios, n_models : how many of `SCENARIOS` and of the learners (alternating paradigms).
+    n_scenarios, n_models : how many of `SCENARIOS` and of `LEARNERS` (cycling through the groups).
     paradigm_effect : extra accuracy drop of discriminative models at shift 1 (linear in shift).
     model_spread : standard deviation of the per-model robustness; 0 makes every model of a
         paradigm degrade alike, so the paradigm effect is exactly `paradigm_effect`.
     noise_sd : standard deviation of each of the three noise terms.
+    flagged : whether the fits of `FLAGGED` (where they exist) collapse and carry their flag.
     """
     rng = np.random.default_rng(random_state)
-    learners = [m for pair in zip(GENERATIVE, DISCRIMINATIVE, strict=True) for m in pair][:n_models]
-    models = [(m, "generative" if m in GENERATIVE else "discriminative") for m in learners]
+    learners = LEARNERS[:n_models]
+    models = [(m, get_model(m).paradigm) for m in learners]
     models += [(f"{m}+em", "generative") for m in ADAPTED_MODELS if m in learners]
     models += [(m, "oracle") for m in ORACLES]
+    flags = {(m, SCENARIOS[i][0]): flag for m, i, flag in FLAGGED} if flagged else {}
     robustness = {m: rng.normal(0, model_spread) for m, _ in models}
     skill = {m: rng.normal(0, 0.02) for m, _ in models}
     rows = []
@@ -80,6 +93,10 @@ def synthetic_results(
             for n in n_train:
                 for seed in range(seeds):
                     fit_noise = rng.normal(0, noise_sd)
+                    flag = flags.get((model, scenario), "") if seed == 0 else ""
+                    fit = {"fit_flags": flag,
+                           "val_accuracy": base + skill[model] - 2.0 / np.sqrt(n) + fit_noise
+                           + rng.normal(0, noise_sd)}
                     for i, shift in enumerate(levels):
                         bayes = base + 0.06 - 0.04 * shift * (1 - shift)
                         drop = shift * (sensitivity + robustness[model]
@@ -90,10 +107,31 @@ def synthetic_results(
                         elif model == "invariant_oracle":
                             acc = base - 0.02
                         acc = float(np.clip(acc + test_noise[seed, i] + rng.normal(0, noise_sd), 0, 1))
+                        acc = _collapse(acc, flag, _majority(family, shift))
                         rows.append(_row(scenario, family, shift, model, paradigm, seed, n, acc,
-                                         bayes, real, rng))
+                                         bayes, real, rng) | _fit_columns(fit, flag))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return _fail_two_fits(frame)
+
+
+def _majority(family: str, shift: float) -> float:
+    """Majority-class rate: balanced classes, except under label shift where one class takes over."""
+    return 0.5 + 0.45 * shift if family == ADAPTED_FAMILY else 0.5
+
+
+def _collapse(acc: float, flag: str, majority: float) -> float:
+    """A flagged fit's accuracy: the majority rate for a chance fit, a poor one for a singular one."""
+    if flag == "chance_fit":
+        return majority
+    return 0.6 * acc if flag == "singular_covariance" else acc
+
+
+def _fit_columns(fit: dict, flag: str) -> dict:
+    """Columns shared by every shift row of one fit: flags, training and validation accuracy."""
+    val = float(np.clip(_collapse(fit["val_accuracy"], flag, 0.5), 0, 1))
+    return {"fit_flags": fit["fit_flags"], "val_accuracy": val,
+            "val_worst_group_accuracy": max(0.0, val - 0.1), "train_accuracy": min(1.0, val + 0.02),
+            "train_worst_group_accuracy": max(0.0, val - 0.08)}
 
 
 def _row(scenario: str, family: str, shift: float, model: str, paradigm: str, seed: int,
@@ -101,10 +139,14 @@ def _row(scenario: str, family: str, shift: float, model: str, paradigm: str, se
     """One result row whose secondary metrics move plausibly with accuracy and shift."""
     fit_key = hashlib.sha1(f"{scenario}/{model}/{seed}/{n}".encode()).hexdigest()[:16]
     has_counterfactual = family not in ("label_shift", "noise_shift")
+    entry = get_model(model.removesuffix("+em"))
+    label_shift = family == ADAPTED_FAMILY
+    monte_carlo = scenario == "multiclass_spurious"
     return {
         "scenario": scenario, "family": family, "shift": shift, "model": model,
-        "paradigm": paradigm, "seed": seed, "n_train": n, "n_test": 2000,
-        "accuracy": acc, "balanced_accuracy": acc - 0.01,
+        "paradigm": paradigm, "group": entry.group, "reference": int(entry.reference),
+        "seed": seed, "n_train": n, "n_test": 2000,
+        "accuracy": acc, "balanced_accuracy": acc - (0.15 * shift if label_shift else 0.01),
         "worst_group_accuracy": max(0.0, acc - 0.1 - 0.2 * shift * rng.uniform(0.5, 1.5)),
         "log_loss": -np.log(max(acc, 0.05)) + 0.1, "brier": 2 * (1 - acc) * 0.8,
         "ece": 0.02 + 0.15 * shift * rng.uniform(0.5, 1.5), "auroc": min(1.0, acc + 0.05),
@@ -112,6 +154,9 @@ def _row(scenario: str, family: str, shift: float, model: str, paradigm: str, se
         "spurious_importance": rng.uniform(0.1, 0.6) if paradigm != "oracle" else np.nan,
         "bayes_accuracy": np.nan if real else bayes,
         "invariant_accuracy": acc + rng.uniform(0.0, 0.05) if real else bayes - 0.08,
+        "bayes_accuracy_se": np.nan if real else 0.001 * monte_carlo,
+        "invariant_accuracy_se": 0.002 if real else 0.001 * monte_carlo,
+        "majority_accuracy": _majority(family, shift),
         "missing_handling": "imputed" if family == "missing_features" else "none",
         "fit_seconds": 0.01, "predict_seconds": 0.001, "status": "ok", "error": np.nan,
         "fit_key": fit_key, "scenario_hash": scenario,
@@ -124,7 +169,8 @@ def _fail_two_fits(frame: pd.DataFrame) -> pd.DataFrame:
     failed = learners["fit_key"].drop_duplicates().iloc[[1, -1]]
     rows = frame["fit_key"].isin(failed)
     metrics = ["accuracy", "balanced_accuracy", "worst_group_accuracy", "log_loss", "brier", "ece",
-               "auroc", "spurious_reliance", "spurious_importance"]
+               "auroc", "spurious_reliance", "spurious_importance", "train_accuracy", "val_accuracy",
+               "val_worst_group_accuracy"]
     frame.loc[rows, metrics] = np.nan
     frame.loc[rows, "status"] = "error"
     frame["error"] = frame["error"].astype(object)

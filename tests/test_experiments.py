@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from benchmark.report import exp_misspecification, exp_sample_efficiency, experiments, render
-from benchmark.report.exp_plots import spaced
-from benchmark.report.exp_stats import (
+from benchmark.report import experiments, render
+from benchmark.report.experiments import misspecification as exp_misspecification
+from benchmark.report.experiments import sample_efficiency as exp_sample_efficiency
+from benchmark.report.experiments._plots import spaced
+from benchmark.report.experiments._stats import (
     crossing_point,
     interval,
     paired_difference,
@@ -62,7 +65,8 @@ def test_welch_difference_matches_scipy():
 
 def _seed_rows(values: dict[str, tuple[str, list[float]]], **columns) -> pd.DataFrame:
     """One row per model and seed: {model: (paradigm, [value per seed])}."""
-    return pd.DataFrame([{"model": m, "paradigm": p, "seed": s, "value": v, **columns}
+    return pd.DataFrame([{"model": m, "paradigm": p, "seed": s, "value": v, "reference": 0, "fit_flags": "",
+                          **columns}
                          for m, (p, per_seed) in values.items() for s, v in enumerate(per_seed)])
 
 
@@ -265,7 +269,7 @@ def written(tmp_path_factory, fabricated) -> Path:
 def test_every_experiment_has_a_section_and_an_absent_one_is_skipped_with_a_note(written):
     text = (written / render.EXPERIMENTS_NAME).read_text()
     titles = re.findall(r"^## \d+\. (.+)$", text, flags=re.MULTILINE)
-    assert titles == [e.title for e in experiments.EXPERIMENTS]
+    assert titles == [e.title for e in experiments.discover()]
     scale = text.split("## 7. ")[1].split("## 8. ")[0]
     assert 'Skipped: no scenario of this run carries `experiment = "spurious_scale"`' in scale
     assert "Figure" not in scale and "Findings" not in scale
@@ -319,3 +323,32 @@ def test_the_main_report_links_the_experiments(tmp_path, fabricated):
     text = (tmp_path / render.EXPERIMENTS_NAME).read_text()
     assert "![exp_spurious_scale](figures/exp_spurious_scale.png)" in text
     assert "Skipped" in text.split("## 2. ")[1].split("## 3. ")[0]
+
+
+def test_experiments_are_discovered_from_their_modules_in_their_declared_order():
+    found = experiments.discover()
+    assert [e.order for e in found] == list(range(1, 9))
+    assert found[0].tag == "sample_efficiency" and found[-1].tag is None
+
+
+def test_a_new_experiment_module_is_discovered_and_one_without_experiment_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "zz_extra.py").write_text(
+        "from benchmark.report.experiments._common import Experiment, Section\n"
+        "EXPERIMENT = Experiment(99, 'extra', 'Extra', 'Is it found?', lambda rows, params: Section())\n")
+    monkeypatch.setattr(experiments, "__path__", [*experiments.__path__, str(tmp_path)])
+    for name in ("zz_extra", "zz_broken"):
+        monkeypatch.delitem(sys.modules, f"{experiments.__name__}.{name}", raising=False)
+    assert experiments.discover()[-1].title == "Extra"
+    (tmp_path / "zz_broken.py").write_text("VALUE = 1\n")
+    with pytest.raises(TypeError, match="defines no EXPERIMENT"):
+        experiments.discover()
+    for name in ("zz_extra", "zz_broken"):
+        sys.modules.pop(f"{experiments.__name__}.{name}", None)
+
+
+def test_label_shift_states_the_verdict_and_what_em_does_to_balanced_accuracy(written):
+    text = (written / render.EXPERIMENTS_NAME).read_text()
+    section = text.split("## 5. ")[1].split("## 6. ")[0]
+    assert "the published gain is reproduced for" in section
+    assert re.search(r"EM adaptation clearly lowers balanced accuracy at the largest shift for \d+", section)
+    assert "Holm-corrected jointly" in text

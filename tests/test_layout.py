@@ -15,7 +15,8 @@ def test_datasets_folder_holds_data_only():
 
 
 def test_plain_pip_install_ships_every_subpackage(tmp_path):
-    """setuptools' discovery skips a top-level `benchmark` folder; the explicit list must not."""
+    """setuptools' flat-layout discovery skips a top-level `benchmark` folder; the explicit
+    `packages.find` must not, and must pick up new subpackages (report/experiments) by itself."""
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
          "--target", str(tmp_path / "site"), str(ROOT)],
@@ -27,6 +28,8 @@ def test_plain_pip_install_ships_every_subpackage(tmp_path):
         relative = package.relative_to(ROOT / "benchmark")
         assert (installed / relative / "__init__.py").exists(), f"{relative} was not installed"
     assert (installed / "report" / "spurbench.mplstyle").exists()
+    shipped = {p.name for p in (installed / "report" / "experiments").glob("*.py")}
+    assert shipped == {p.name for p in (ROOT / "benchmark" / "report" / "experiments").glob("*.py")}
     assert list((tmp_path / "site").glob("spurbench-*.dist-info"))
 
 
@@ -50,7 +53,7 @@ def test_data_flows_one_way():
     forbidden = {"report": ("benchmark.harness", "benchmark.fitting"),
                  "generators": ("benchmark.models", "benchmark.harness", "benchmark.report")}
     for folder, modules in forbidden.items():
-        for path in (ROOT / "benchmark" / folder).glob("*.py"):
+        for path in (ROOT / "benchmark" / folder).rglob("*.py"):
             text = path.read_text()
             for module in modules:
                 assert module not in text, f"{path.name} imports {module}"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from synthetic_results import synthetic_results
 
-from benchmark.report import findings, render, style, write_report
+from benchmark.report import analysis, findings, render, style, tables, write_report
 
 META = {
     "command": "spurbench run --quick", "git_commit": "0123abcd", "seeds": [0, 1, 2], "run_seed": 0,
@@ -53,7 +53,8 @@ def test_rendering_the_same_csv_twice_gives_byte_identical_files(run, tmp_path):
 def test_every_embedded_figure_exists_as_png_and_pdf(run):
     report = (run / "report.md").read_text()
     linked = re.findall(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)", report)
-    assert "figures/degradation_accuracy.png" in linked
+    assert linked[0] == "figures/group_summary.png"
+    assert {"figures/degradation_accuracy_gaussian_spurious.png", "figures/forest_drop.png"} <= set(linked)
     for link in linked:
         assert (run / link).stat().st_size > 0
         assert (run / link).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
@@ -97,18 +98,51 @@ def test_figures_the_data_cannot_support_are_skipped_and_reported(tmp_path):
     report = (run_dir / "report.md").read_text()
     assert "`learning_curves_id` skipped: every scenario has a single n_train" in report
     assert not (run_dir / "figures" / "learning_curves_id.png").exists()
-    assert (run_dir / "figures" / "degradation_accuracy.png").exists()
+    assert (run_dir / "figures" / "degradation_accuracy_gaussian_spurious.png").exists()
 
 
-def test_paradigm_sentence_follows_the_confidence_interval():
-    effects = pd.DataFrame({"family": ["f1", "f2", "f3", "all"], "effect": [0.02, -0.03, 0.01, 0.01],
-                            "ci_low": [0.01, -0.05, -0.01, 0.001], "ci_high": [0.03, -0.01, 0.03, 0.02],
-                            "centre_shift": 0.5, "n_scenarios": 2, "n_clusters": 10})
-    lines = findings.paradigm_lines(effects)
-    assert lines[0].startswith("- Paradigm effect") and "+1.00 points" in lines[0]
-    assert "generative models degrade less" in lines[1]
-    assert "discriminative models degrade less" in lines[2]
-    assert "no clear difference" in lines[3]
+def test_effect_lines_call_clear_only_what_survives_and_state_power_otherwise():
+    base = {"metric": "drop", "selection": "panel", "flagged": "excluded", "method": "mixed model",
+            "n_families": 5, "n_scenarios": 9, "n_units": 90}
+    effects = pd.DataFrame([
+        {**base, "contrast": "discriminative - generative", "estimate": 0.02, "ci_low": 0.01, "ci_high": 0.03,
+         "p_value": 1e-6, "clusters": 5},
+        {**base, "contrast": "mlp - kde_classifier", "estimate": 0.01, "ci_low": -0.01, "ci_high": 0.03,
+         "p_value": 0.3, "clusters": 5},
+        {**base, "contrast": "mlp - gmm_classifier", "estimate": 0.05, "ci_low": 0.04, "ci_high": 0.06,
+         "p_value": 1e-9, "clusters": 2},
+    ])
+    text = "\n".join(findings.effect_lines(effects))
+    assert "+2.00 points (95% CI +1.00 to +3.00" in text and "clearly, `discriminative` drops more" in text
+    assert "no clear difference (power" in text
+    assert "not clear (fewer than 3 independent units, never called clear)" in text
+
+
+def test_header_states_seeds_per_scenario_and_pre_registration_before_any_number(run):
+    report = (run / "report.md").read_text()
+    assert "Seeds per scenario (from the rows): 3 seeds: 3 scenario(s)." in report
+    first_number = re.search(r"\d+ result rows", report).start()
+    assert report.index("Pre-registered comparisons") < first_number
+    assert "Holm-corrected jointly" in report
+    assert "(issue" not in report and "(issue" not in (run / "experiments.md").read_text()
+
+
+def test_fewer_than_three_seeds_put_a_warning_in_place_of_interval_claims():
+    frame = _small_results(seeds=2, n_train=(100,))
+    lines = render.seeds_line(frame)
+    assert lines[0] == "Seeds per scenario (from the rows): 2 seeds: 3 scenario(s)."
+    assert lines[1].startswith("**Warning**: 3 scenario(s) have fewer than 3 seeds")
+    effects = analysis.effects(frame)
+    assert (effects["clusters"] < 3).any()
+    assert "clearly," not in "\n".join(findings.effect_lines(effects[effects["clusters"] < 3]))
+
+
+def test_test_set_adapted_variants_are_named_so_in_tables(tmp_path):
+    frame = _small_results(n_scenarios=7, n_models=1)  # the seventh scenario is label_shift: gaussian_nb+em
+    table = tables.model_accuracy(frame)
+    assert "gaussian_nb+em (test-set-adapted)" in set(table["model"])
+    assert {"majority_accuracy_largest_shift", "bayes_accuracy_largest_shift",
+            "balanced_accuracy_largest_shift"} <= set(table.columns)
 
 
 def test_markdown_table_formats_missing_values_pipes_and_p_values():

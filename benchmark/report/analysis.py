@@ -1,136 +1,255 @@
-"""How the paradigms degrade: a fixed-effects regression and paired best-model comparisons.
+"""How the paradigms and model groups degrade: per-(scenario, seed) differences and a mixed model.
 
-Sign convention everywhere: **discriminative minus generative**. For degradation (accuracy at
-shift 0 minus accuracy at the shifted level) a positive effect means discriminative models lose
-more accuracy under shift; for shifted accuracy a positive difference means the best
-discriminative model is more accurate.
+Definitions (stated once, here, and quoted by the report):
 
-Both analyses use the base learners at each scenario's largest n_train (see `prepare`). Their
-confidence intervals describe the sampling of data (seeds), not of models: the models are a fixed
-set, so "the paradigm effect" is the effect of *these* models.
+* **drop** of a fit: accuracy at shift 0 minus accuracy at a shifted level (`metrics.degradation`,
+  paired within the fitted model), averaged over the scenario's shifted levels. Positive means
+  the model loses accuracy under shift. Co-primary with it: accuracy and worst-group accuracy at
+  the scenario's largest shift level.
+* a **contrast** is discriminative minus generative: a paradigm, a group against a group, or a
+  pre-registered pair of models. One (scenario, seed) gives one value: the mean over the first
+  side's panel fits minus the mean over the second side's (every model of a seed saw the same
+  data, so the difference is paired). Scenarios therefore weigh equally, whatever their rows.
+* the **family-level estimate** is the fixed intercept of a linear mixed model (statsmodels
+  MixedLM, REML) of those differences with a random intercept per family and a variance component
+  for scenarios nested in families. Its interval uses Student t on (families - 1) degrees of
+  freedom, since families are the unit of generalisation. Where the mixed model cannot be fitted
+  (fewer than two families, or a fit that fails or does not converge) the stated fallback is a t
+  interval over scenario means, or over seeds when there is one scenario.
+* **best of a side** is chosen per scenario on mean validation accuracy (a sample of the training
+  distribution with its own stream), never on test draws.
+
+Everything reads the largest n_train of each scenario and the panel rows of `prepare.panel`.
 """
 
 from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from benchmark import metrics
 from benchmark.report.prepare import (
     at_largest_n_train,
-    learner_degradation,
-    learners,
+    at_largest_shift,
+    fit_flags,
+    panel,
     t_interval,
     usable,
 )
 
 ALPHA = 0.05
-ALL_FAMILIES = "all"
+SCALE = 100.0
+KEYS = ["family", "scenario", "seed"]
+METRICS = {"drop": "drop", "accuracy_largest_shift": "accuracy at the largest shift",
+           "wga_largest_shift": "worst-group accuracy at the largest shift"}
+MIXED = "mixed model (family + scenario-in-family random effects)"
+SCENARIO_T = "t-interval over scenario means"
+SEED_T = "t-interval over seeds (one scenario)"
 
 
-def degradation_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The base learners' shifted rows at the largest n_train, with their `degradation`."""
-    rows = learner_degradation(frame)
-    return rows[rows["shift"] > 0].dropna(subset=["degradation"])
+@dataclass(frozen=True)
+class Contrast:
+    """`plus` minus `minus`, where both name a value of `column` (paradigm, group or model)."""
+
+    name: str
+    column: str
+    plus: str
+    minus: str
+    why: str = ""
 
 
-def _paradigm_model(rows: pd.DataFrame) -> dict | None:
-    """Fit degradation ~ discriminative * centred shift + scenario fixed effects on `rows`.
-
-    Shift is centred at its mean over `rows`, so the `discriminative` coefficient is the paradigm
-    effect at the average shifted level and the interaction is how it grows per unit of shift.
-    Standard errors are cluster-robust over scenario x seed (every model of one seed sees the same
-    data) with t inference on (clusters - 1) degrees of freedom. None when a paradigm is absent
-    or there are fewer than two clusters.
-    """
-    clusters = pd.factorize(rows["scenario"] + "/" + rows["seed"].astype(str))[0]
-    n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
-    if rows["paradigm"].nunique() < 2 or n_clusters < 2:
-        return None
-    centre = float(rows["shift"].mean())
-    data = pd.DataFrame({
-        "degradation": rows["degradation"].to_numpy(float),
-        "discriminative": (rows["paradigm"] == "discriminative").to_numpy(float),
-        "shift_c": rows["shift"].to_numpy(float) - centre,
-        "scenario": rows["scenario"].to_numpy(),
-    })
-    terms = ["discriminative * shift_c" if rows["shift"].nunique() > 1 else "discriminative"]
-    if rows["scenario"].nunique() > 1:
-        terms.append("C(scenario)")
-    result = smf.ols("degradation ~ " + " + ".join(terms), data).fit(
-        cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
-    ci = result.conf_int(ALPHA)
-    has_slope = "discriminative:shift_c" in result.params
-    return {
-        "effect": result.params["discriminative"],
-        "ci_low": ci.loc["discriminative", 0], "ci_high": ci.loc["discriminative", 1],
-        "p_value": result.pvalues["discriminative"],
-        "slope_effect": result.params["discriminative:shift_c"] if has_slope else np.nan,
-        "slope_ci_low": ci.loc["discriminative:shift_c", 0] if has_slope else np.nan,
-        "slope_ci_high": ci.loc["discriminative:shift_c", 1] if has_slope else np.nan,
-        "centre_shift": centre, "n_rows": len(rows), "n_clusters": n_clusters,
-        "n_scenarios": rows["scenario"].nunique(),
-    }
+PARADIGM = Contrast("discriminative - generative", "paradigm", "discriminative", "generative")
+GROUP_CONTRASTS = tuple(
+    Contrast(f"{d} - {g}", "group", d, g)
+    for d in ("linear_discriminative", "nonlinear_discriminative")
+    for g in ("parametric_generative", "flexible_generative"))
+# Stated in report.md before any number, and fixed here before any run.
+PREREGISTERED_PAIRS = (
+    Contrast("logistic_regression - nb_shared_var", "model", "logistic_regression", "nb_shared_var",
+             "Ng & Jordan's discriminative-generative pair"),
+    Contrast("logistic_regression - lda_shrinkage", "model", "logistic_regression", "lda_shrinkage",
+             "the linear pair with a shared covariance"),
+    Contrast("mlp - gmm_classifier", "model", "mlp", "gmm_classifier", "flexible models of each paradigm"),
+    Contrast("mlp - kde_classifier", "model", "mlp", "kde_classifier", "flexible models of each paradigm"),
+)
+CONTRASTS = (PARADIGM, *GROUP_CONTRASTS, *PREREGISTERED_PAIRS)
+SELECTABLE = (PARADIGM, *GROUP_CONTRASTS)
+EFFECT_COLUMNS = ["contrast", "metric", "selection", "flagged", "estimate", "ci_low", "ci_high", "p_value",
+                  "method", "clusters", "n_families", "n_scenarios", "n_units"]
 
 
-def paradigm_effects(frame: pd.DataFrame) -> pd.DataFrame:
-    """The paradigm effect on degradation (discriminative minus generative), per family and overall.
-
-    One row per family (sorted) and a last row ``family == "all"`` pooling every scenario; a
-    family where one paradigm is missing has no row.
-    """
-    rows = degradation_rows(frame)
-    subsets = [(family, part) for family, part in rows.groupby("family", sort=True)]
-    if rows["family"].nunique() > 1:
-        subsets.append((ALL_FAMILIES, rows))
-    fits = [(family, _paradigm_model(part)) for family, part in subsets]
-    records = [{"family": family, **fit} for family, fit in fits if fit is not None]
-    return pd.DataFrame(records, columns=[
-        "family", "effect", "ci_low", "ci_high", "p_value", "slope_effect", "slope_ci_low",
-        "slope_ci_high", "centre_shift", "n_rows", "n_clusters", "n_scenarios"])
+def fit_outcomes(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
+    """One row per panel fit of a scenario with shifts (largest n_train): drop, accuracy and
+    worst-group accuracy at the largest shift, and validation accuracy."""
+    rows = panel(at_largest_n_train(usable(frame)), include_flagged)
+    rows = rows[rows.groupby("scenario")["shift"].transform("nunique") > 1]
+    ident = ["family", "scenario", "model", "paradigm", "group", "seed"]
+    shifted = rows.assign(drop=metrics.degradation(rows))
+    drop = shifted[shifted["shift"] > 0].groupby(ident)["drop"].mean()
+    last = at_largest_shift(rows).set_index(ident)
+    val = rows.groupby(ident)["val_accuracy"].first()
+    out = pd.concat([drop, last["accuracy"].rename("accuracy_largest_shift"),
+                     last["worst_group_accuracy"].rename("wga_largest_shift"), val], axis=1)
+    return out.reset_index()
 
 
-def _best(cell: pd.DataFrame, paradigm: str) -> str | None:
-    """The model of `paradigm` with the highest mean shifted accuracy (ties: first by name)."""
-    means = cell[cell["paradigm"] == paradigm].groupby("model")["accuracy"].mean()
-    return None if means.empty else str(means.idxmax())
+def differences(outcomes: pd.DataFrame, contrast: Contrast, metric: str) -> pd.DataFrame:
+    """Per (family, scenario, seed): mean `metric` of the plus side minus the minus side."""
+    sides = outcomes[outcomes[contrast.column].isin([contrast.plus, contrast.minus])]
+    wide = sides.groupby([*KEYS, contrast.column])[metric].mean().unstack(contrast.column)
+    if not {contrast.plus, contrast.minus} <= set(wide.columns):
+        return pd.DataFrame(columns=[*KEYS, "difference"])
+    diff = (wide[contrast.plus] - wide[contrast.minus]).dropna()
+    return diff.rename("difference").reset_index()
 
 
-def paired_comparisons(frame: pd.DataFrame) -> pd.DataFrame:
-    """Best discriminative versus best generative model per scenario, paired over seeds.
-
-    "Best" is the highest mean accuracy over the scenario's shifted levels (mean over seeds); each
-    seed contributes its mean shifted accuracy, and the two models are compared with a paired
-    t-test on the seeds both completed. p-values are Holm-corrected across scenarios. The best
-    models are picked on the same seeds they are tested on, which favours finding a difference:
-    read the p-values as descriptive.
-    """
-    rows = learners(at_largest_n_train(usable(frame)))
-    per_seed = rows[rows["shift"] > 0].groupby(
-        ["family", "scenario", "paradigm", "model", "seed"], as_index=False)["accuracy"].mean()
-    records = []
-    for (family, scenario), cell in per_seed.groupby(["family", "scenario"], sort=True):
-        gen, disc = _best(cell, "generative"), _best(cell, "discriminative")
-        if gen is None or disc is None:
+def best_differences(outcomes: pd.DataFrame, contrast: Contrast, metric: str) -> tuple[pd.DataFrame, dict]:
+    """Like `differences`, between the best model of each side per scenario, chosen on mean
+    validation accuracy; also returns {scenario: (best plus model, best minus model)}."""
+    chosen, parts = {}, []
+    for scenario, cell in outcomes.groupby("scenario", sort=True):
+        val = cell.groupby([contrast.column, "model"])["val_accuracy"].mean()
+        picks = []
+        for side in (contrast.plus, contrast.minus):
+            part = val[val.index.get_level_values(0) == side].dropna()
+            picks.append(None if part.empty else part.sort_index(level="model").idxmax()[1])
+        if None in picks:
             continue
-        pair = pd.concat([cell[cell["model"] == m].set_index("seed")["accuracy"] for m in (gen, disc)],
-                         axis=1, join="inner").dropna()
-        diff = pair.iloc[:, 1] - pair.iloc[:, 0]
-        testable = len(diff) >= 2 and diff.std() > 0
-        t, p = stats.ttest_rel(pair.iloc[:, 1], pair.iloc[:, 0]) if testable else (np.nan, np.nan)
-        low, high = t_interval(diff)
-        records.append({
-            "family": family, "scenario": scenario, "best_generative": gen, "best_discriminative": disc,
-            "generative_accuracy": pair.iloc[:, 0].mean(), "discriminative_accuracy": pair.iloc[:, 1].mean(),
-            "difference": diff.mean(), "ci_low": low, "ci_high": high, "n_seeds": len(diff),
-            "t": float(t), "p_value": float(p)})
-    table = pd.DataFrame(records, columns=[
-        "family", "scenario", "best_generative", "best_discriminative", "generative_accuracy",
-        "discriminative_accuracy", "difference", "ci_low", "ci_high", "n_seeds", "t", "p_value"])
-    table["p_holm"] = np.nan
-    finite = table["p_value"].notna()
-    if finite.any():
-        table.loc[finite, "p_holm"] = multipletests(table.loc[finite, "p_value"], ALPHA, "holm")[1]
-    return table
+        chosen[scenario] = tuple(picks)
+        wide = cell[cell["model"].isin(picks)].pivot_table(index=KEYS, columns="model", values=metric)
+        parts.append((wide[picks[0]] - wide[picks[1]]).dropna().rename("difference").reset_index())
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "difference"])
+    return frame, chosen
+
+
+def _t_summary(values: np.ndarray, method: str) -> dict:
+    mean = float(np.mean(values)) if len(values) else np.nan
+    n = len(values)
+    if n < 2 or np.ptp(values) == 0:
+        return {"estimate": mean, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "method": method,
+                "clusters": n}
+    low, high = t_interval(values)
+    p = stats.ttest_1samp(values, 0.0).pvalue
+    return {"estimate": mean, "ci_low": low, "ci_high": high, "p_value": float(p), "method": method,
+            "clusters": n}
+
+
+def _mixed(diffs: pd.DataFrame) -> dict | None:
+    """The mixed model's intercept, or None when it cannot be fitted (the caller falls back)."""
+    n_families = diffs["family"].nunique()
+    if n_families < 2 or diffs["difference"].std() == 0:
+        return None
+    # In percentage points: on the 0-1 scale the variances are ~1e-4 and the gradient optimisers
+    # stop short; Powell (derivative-free) converges on these small designs, L-BFGS is the fallback.
+    points = diffs.assign(difference=SCALE * diffs["difference"])
+    model = smf.mixedlm("difference ~ 1", points, groups="family", re_formula="1",
+                        vc_formula={"scenario": "0 + C(scenario)"})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = model.fit(reml=True, method=["powell", "lbfgs"])
+            estimate = float(result.fe_params["Intercept"]) / SCALE
+            se = float(result.bse_fe["Intercept"]) / SCALE
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not (result.converged and np.isfinite(se) and se > 0):
+        return None
+    dof = n_families - 1
+    half = stats.t.ppf(1 - ALPHA / 2, dof) * se
+    return {"estimate": estimate, "ci_low": estimate - half, "ci_high": estimate + half,
+            "p_value": float(2 * stats.t.sf(abs(estimate) / se, dof)), "method": MIXED,
+            "clusters": n_families}
+
+
+def family_estimate(diffs: pd.DataFrame) -> dict:
+    """The family-level estimate of a contrast from its per-(scenario, seed) differences.
+
+    Returns estimate, ci_low, ci_high, p_value, method (which model gave them), clusters (the
+    independent units the interval rests on), n_families, n_scenarios and n_units.
+    """
+    counts = {"n_families": diffs["family"].nunique(), "n_scenarios": diffs["scenario"].nunique(),
+              "n_units": len(diffs)}
+    if diffs.empty:
+        return {**_t_summary(np.array([]), SCENARIO_T), **counts}
+    fit = _mixed(diffs)
+    if fit is None and counts["n_scenarios"] > 1:
+        fit = _t_summary(diffs.groupby("scenario")["difference"].mean().to_numpy(), SCENARIO_T)
+    if fit is None:
+        fit = _t_summary(diffs["difference"].to_numpy(float), SEED_T)
+    return {**fit, **counts}
+
+
+def scenario_gaps(diffs: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario: the mean difference over seeds with its 95% t-interval (the forest plot)."""
+    records = []
+    for (family, scenario), cell in diffs.groupby(["family", "scenario"], sort=True):
+        low, high = t_interval(cell["difference"])
+        records.append({"family": family, "scenario": scenario, "difference": cell["difference"].mean(),
+                        "ci_low": low, "ci_high": high, "n_seeds": len(cell)})
+    return pd.DataFrame(records, columns=["family", "scenario", "difference", "ci_low", "ci_high", "n_seeds"])
+
+
+def paradigm_drop_differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """The headline contrast's units: discriminative minus generative drop per (scenario, seed)."""
+    return differences(fit_outcomes(frame), PARADIGM, "drop")
+
+
+def effects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every contrast's family-level estimate: all panel fits on the three co-primary metrics;
+    the best model of each side (validation-chosen) on accuracy at the largest shift; and, as the
+    sensitivity analysis, drop with the flagged fits included."""
+    kept, every = fit_outcomes(frame), fit_outcomes(frame, include_flagged=True)
+    fitted: dict[bytes, dict] = {}
+
+    def estimate(diffs: pd.DataFrame) -> dict:
+        # Identical differences (a sensitivity run no flag touches, a best-of that picks the same
+        # pair twice) share one fit: the mixed model is the report's slowest step.
+        key = pd.util.hash_pandas_object(diffs, index=False).to_numpy().tobytes()
+        if key not in fitted:
+            fitted[key] = family_estimate(diffs)
+        return fitted[key]
+
+    records = []
+    for contrast in CONTRASTS:
+        for metric in METRICS:
+            records.append({"contrast": contrast.name, "metric": metric, "selection": "panel",
+                            "flagged": "excluded", **estimate(differences(kept, contrast, metric))})
+        records.append({"contrast": contrast.name, "metric": "drop", "selection": "panel",
+                        "flagged": "included", **estimate(differences(every, contrast, "drop"))})
+    for contrast in SELECTABLE:
+        diffs, _ = best_differences(kept, contrast, "accuracy_largest_shift")
+        records.append({"contrast": contrast.name, "metric": "accuracy_largest_shift",
+                        "selection": "best on validation", "flagged": "excluded", **estimate(diffs)})
+    return pd.DataFrame(records, columns=EFFECT_COLUMNS)
+
+
+def best_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario: the best model of each paradigm and group, chosen on validation accuracy."""
+    outcomes = fit_outcomes(frame)
+    records: dict[str, dict] = {}
+    # The paradigm contrast, and two group contrasts that between them name all four groups.
+    linear_parametric, nonlinear_flexible = GROUP_CONTRASTS[0], GROUP_CONTRASTS[3]
+    for contrast in (PARADIGM, linear_parametric, nonlinear_flexible):
+        _, chosen = best_differences(outcomes, contrast, "accuracy_largest_shift")
+        for scenario, (plus, minus) in chosen.items():
+            records.setdefault(scenario, {"scenario": scenario})
+            records[scenario] |= {contrast.plus: plus, contrast.minus: minus}
+    return pd.DataFrame(list(records.values()))
+
+
+def exclusions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per panel model with a flagged fit: flagged fits by flag, and the rows the rule drops."""
+    rows = panel(usable(frame), include_flagged=True)
+    fits = rows.assign(fit_flags=fit_flags(rows)).drop_duplicates(metrics.FIT_KEYS)
+    fits = fits[fits["fit_flags"] != ""]
+    if fits.empty:
+        return pd.DataFrame(columns=["model", "flag", "fits", "rows_excluded"])
+    dropped = rows[~rows.index.isin(panel(rows).index)].groupby("model").size()
+    split = fits.assign(flag=fits["fit_flags"].str.split(",")).explode("flag")
+    table = split.groupby(["model", "flag"]).size().rename("fits").reset_index()
+    return table.assign(rows_excluded=table["model"].map(dropped).fillna(0).astype(int))

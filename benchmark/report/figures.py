@@ -8,8 +8,7 @@ each scenario's largest n_train; error bars and bands are 95% Student-t interval
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +22,6 @@ from benchmark.report import style
 from benchmark.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
-    learner_degradation,
     model_order,
     paradigms,
     scenario_order,
@@ -39,18 +37,28 @@ PANEL_ASPECT = 1.25
 BAND_ALPHA = 0.07
 
 
+MIN_LOG_TICK_GAP = np.log10(1.6)  # ticks closer than a factor 1.6 would overlap
+MAX_LOG_TICKS = 6
+
+
 class NotEnoughData(Exception):
     """The run's rows cannot support a figure; the message says why."""
+
+
+def spaced(values: Sequence[float]) -> list[float]:
+    """Tick values for a log axis: from the largest down, every other value when there are more than
+    `MAX_LOG_TICKS`, and neighbours at least a factor 1.6 apart; sorted ascending."""
+    values = sorted(values, reverse=True)
+    kept: list[float] = []
+    for v in values[::2] if len(values) > MAX_LOG_TICKS else values:
+        if not kept or np.log10(kept[-1]) - np.log10(v) >= MIN_LOG_TICK_GAP:
+            kept.append(v)
+    return kept[::-1]
 
 
 def rate_interval(values: pd.Series) -> tuple[float, float]:
     """`t_interval` clipped to [0, 1], the range of every plotted rate (with 2 seeds t is 12.7)."""
     return tuple(float(v) for v in np.clip(t_interval(values), 0, 1))
-
-
-def drop_interval(values: pd.Series) -> tuple[float, float]:
-    """`t_interval` clipped to [-1, 1], the range of a difference of two rates."""
-    return tuple(float(v) for v in np.clip(t_interval(values), -1, 1))
 
 
 def _scenario_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -87,9 +95,14 @@ def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
     look = style.model_styles(models, paradigms(rows))
     scenarios = scenario_order(rows)
     summary = curve_summary(rows, x, y)
+    # Tall enough panels that the one-column legend (a heading per paradigm) is never taller than
+    # the grid: a family with one scenario gets one large panel instead of a legend that dwarfs it.
+    n_rows = -(-len(scenarios) // MAX_COLUMNS)
+    entries = len(models) + len(set(paradigms(rows).values()))
+    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
     grid = sns.FacetGrid(summary, col="scenario", col_order=scenarios,
-                         col_wrap=min(MAX_COLUMNS, len(scenarios)), height=PANEL_HEIGHT,
-                         aspect=PANEL_ASPECT, sharey=False, sharex=True,
+                         col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height,
+                         aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height), sharey=False, sharex=True,
                          subplot_kws={"xscale": "log" if log_x else "linear"})
 
     def draw_panel(data: pd.DataFrame, **_: object) -> None:
@@ -108,7 +121,7 @@ def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
     grid.set_titles("{col_name}")
     grid.set_axis_labels(xlabel, ylabel)
     if log_x:
-        ticks = np.sort(rows[x].unique())
+        ticks = spaced(rows[x].unique())
         for ax in grid.axes.flat:
             ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
@@ -124,8 +137,20 @@ def _shift_curves(frame: pd.DataFrame, metric: str, ylabel: str) -> plt.Figure:
     return _model_curves(_scenario_rows(rows, metric), "shift", metric, "shift level", ylabel)
 
 
+def _majority_lines(fig: plt.Figure, rows: pd.DataFrame) -> None:
+    """The majority-class rate (mean over seeds) as a black dotted line in each scenario's panel."""
+    rate = rows.groupby(["scenario", "shift"])["majority_accuracy"].mean().dropna()
+    for ax in fig.axes:
+        title = ax.get_title()
+        if title in rate.index.get_level_values("scenario"):
+            line = rate.loc[title]
+            ax.plot(line.index, line.to_numpy(), color="black", linestyle=":", linewidth=0.9)
+
+
 def degradation_accuracy(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(with_oracle_references(usable(frame)), "accuracy", "accuracy")
+    fig = _shift_curves(with_oracle_references(usable(frame)), "accuracy", "accuracy")
+    _majority_lines(fig, at_largest_n_train(usable(frame)))
+    return fig
 
 
 def degradation_worst_group(frame: pd.DataFrame) -> plt.Figure:
@@ -155,28 +180,6 @@ def learning_curves_id(frame: pd.DataFrame) -> plt.Figure:
 
 def learning_curves_shifted(frame: pd.DataFrame) -> plt.Figure:
     return _learning_curves(frame, largest_shift=True)
-
-
-def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
-    """Mean degradation per paradigm; one unit of the band is a (scenario, seed) mean over models."""
-    rows = with_shift_levels(learner_degradation(frame).dropna(subset=["degradation"]))
-    if rows["paradigm"].nunique() < 2 or rows.empty:
-        raise NotEnoughData("needs both paradigms and at least one shifted level")
-    units = rows.groupby(["family", "scenario", "seed", "shift", "paradigm"], as_index=False)[
-        "degradation"].mean()
-    families = sorted(units["family"].unique())
-    order = ["generative", "discriminative"]
-    grid = sns.relplot(
-        data=units, x="shift", y="degradation", kind="line", col="family", col_order=families,
-        col_wrap=min(MAX_COLUMNS, len(families)), hue="paradigm", hue_order=order,
-        palette={p: style.paradigm_colour(p) for p in order}, style="paradigm", style_order=order,
-        dashes={p: style.DASHES[p] for p in order}, markers=True, errorbar=drop_interval,
-        err_kws={"alpha": 0.2, "linewidth": 0}, height=PANEL_HEIGHT, aspect=PANEL_ASPECT,
-        facet_kws={"sharey": False},
-    )
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("shift level", "accuracy drop from shift 0")
-    return grid.figure
 
 
 PROBIT_TICKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99,
@@ -278,45 +281,3 @@ def spurious_importance(frame: pd.DataFrame) -> plt.Figure:
     rows = at_largest_n_train(usable(frame))
     matrix = _model_by_scenario(rows, "spurious_importance")
     return _heatmap(matrix, paradigms(rows), "share of importance on spurious features")
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    name: str
-    caption: str
-    build: Callable[[pd.DataFrame], plt.Figure]
-
-
-FIGURES = (
-    FigureSpec("degradation_accuracy", "Accuracy versus shift level per scenario (largest n_train; "
-               "bands: 95% t-interval over seeds; grey: Bayes and invariant oracles).",
-               degradation_accuracy),
-    FigureSpec("degradation_worst_group", "Worst-group accuracy versus shift level per scenario "
-               "(largest n_train; 95% t-bands over seeds).", degradation_worst_group),
-    FigureSpec("paradigm_summary", "Mean accuracy drop from shift 0 per paradigm and family (base "
-               "learners, largest n_train; band: 95% t-interval over scenario x seed means).",
-               paradigm_summary),
-    FigureSpec("effective_robustness", "Accuracy at shift 0 versus at the largest shift on probit "
-               "axes; solid: line fitted through the learners, dotted: no degradation.",
-               effective_robustness),
-    FigureSpec("learning_curves_id", "Accuracy at shift 0 versus training size (log scale).",
-               learning_curves_id),
-    FigureSpec("learning_curves_shifted", "Accuracy at the largest shift versus training size "
-               "(log scale).", learning_curves_shifted),
-    FigureSpec("spurious_reliance", "Share of predictions that flip when only the spurious "
-               "attribute is flipped, versus shift level.", spurious_reliance),
-    FigureSpec("spurious_importance", "Share of each model's feature importance on the spurious "
-               "features (mean over shifts and seeds, largest n_train).", spurious_importance),
-    FigureSpec("calibration", "Expected calibration error (15 equal-width bins) versus shift level.",
-               calibration),
-    FigureSpec("auc_heatmap", "Normalised area under the accuracy-versus-shift curve (mean over "
-               "seeds, largest n_train): 1 is perfect at every level.", auc_heatmap),
-)
-
-
-def draw(frame: pd.DataFrame, spec: FigureSpec) -> plt.Figure:
-    """Build one figure under the report style."""
-    if usable(frame).empty:
-        raise NotEnoughData("no successful fit")
-    with plt.style.context(style.STYLE):
-        return spec.build(frame)

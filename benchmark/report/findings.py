@@ -1,48 +1,88 @@
-""""What this run shows": sentences written from the numbers by fixed rules, never by hand.
+"""What this run shows": sentences written from the numbers by fixed rules, never by hand.
 
-Each rule reads one table and states what it shows; thresholds are the tables' own 95% intervals
-and Holm-corrected p-values (level `analysis.ALPHA`), so the text can never claim more than the
-statistics do.
+Each rule reads one table and states what it shows. Whether a difference is called clear is
+decided by `claims.decide`: the joint Holm correction over every claim of report.md and
+experiments.md, and never from fewer than three independent units; a difference that is not
+clear states the power the design had for a two-point difference.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.analysis import ALL_FAMILIES, ALPHA
-from benchmark.report.prepare import ADAPTED_SUFFIX
+from benchmark.report import analysis, claims
+from benchmark.report.prepare import ADAPTED_SUFFIX, EXCLUDED_FLAGS
 
 
-def _verdict(low: float, high: float) -> str:
-    if low > 0:
-        return "generative models degrade less"
-    if high < 0:
-        return "discriminative models degrade less"
-    return "no clear difference at the 95% level"
+def preregistration() -> list[str]:
+    """The comparisons fixed before any number: stated first in report.md."""
+    pairs = "; ".join(f"`{c.plus}` vs `{c.minus}` ({c.why})" for c in analysis.PREREGISTERED_PAIRS)
+    groups = ", ".join(f"`{c.plus}` vs `{c.minus}`" for c in analysis.GROUP_CONTRASTS)
+    return [
+        "Pre-registered comparisons (fixed in code before the run; every difference is the first "
+        "minus the second): the paradigms (discriminative vs generative); the groups " + groups
+        + "; and the model pairs " + pairs + ".",
+        "",
+        "Definitions: the **drop** of a fit is its accuracy at shift 0 minus its accuracy at a shifted "
+        "level, averaged over the scenario's shifted levels (positive: it loses accuracy under shift); "
+        "accuracy and worst-group accuracy at the scenario's largest shift are co-primary with it. Each "
+        "(scenario, seed) gives one difference, so scenarios weigh equally; the headline is the "
+        "family-level intercept of a mixed model with family and scenario-in-family random effects "
+        "(95% t-interval on families - 1 degrees of freedom; where a line names another method, the "
+        "mixed model could not be fitted and that stated fallback gave the interval). Paradigm and "
+        "group averages read the 12-model panel only (no reference models, oracles or "
+        "test-set-adapted `+em` variants) and "
+        f"exclude fits flagged {' or '.join(f'`{f}`' for f in EXCLUDED_FLAGS)}; a sensitivity "
+        "analysis includes them. \"Best\" of a paradigm or group is chosen per scenario on validation "
+        "accuracy (a separate sample of the training distribution), never on test draws.",
+    ]
 
 
-def _effect(row: object) -> str:
-    """Effect and interval in accuracy percentage points, with the verdict."""
-    return (f"{100 * row.effect:+.2f} points (95% CI {100 * row.ci_low:+.2f} to "
-            f"{100 * row.ci_high:+.2f}): {_verdict(row.ci_low, row.ci_high)}")
+def judged(row: object, metric: str) -> str:
+    """An estimate with its interval, how it was estimated, and whether it is clear."""
+    method = "" if row.method == analysis.MIXED else f"{row.method}, "
+    text = (f"{100 * row.estimate:+.2f} points (95% CI {100 * row.ci_low:+.2f} to {100 * row.ci_high:+.2f}; "
+            f"{method}{row.n_scenarios} scenarios in {row.n_families} families)")
+    sign = claims.decide(row.ci_low, row.ci_high, int(row.clusters), row.p_value)
+    first, second = row.contrast.split(" - ")
+    more = "drops more" if metric == "drop" else "is more accurate"
+    if sign:
+        return f"{text}: clearly, `{first if sign > 0 else second}` {more}"
+    if row.clusters < claims.MIN_CLUSTERS:
+        return f"{text}: not clear ({claims.FEW_CLUSTERS})"
+    power = claims.power(row.ci_low, row.ci_high, int(row.clusters))
+    why = " after the joint Holm correction" if row.ci_low > 0 or row.ci_high < 0 else ""
+    return f"{text}: no clear difference{why} (power {power:.2f} for a 2-point difference)"
 
 
-def paradigm_lines(effects: pd.DataFrame) -> list[str]:
-    """Markdown bullets on the regression's paradigm effect: overall first, then per family."""
-    overall = effects[effects["family"] == ALL_FAMILIES]
-    families = effects[effects["family"] != ALL_FAMILIES]
+def effect_lines(effects: pd.DataFrame) -> list[str]:
+    """Markdown bullets on each contrast: drop first, then the co-primaries, best-of, sensitivity."""
     lines = []
-    for row in overall.itertuples(index=False):
-        lines.append(
-            f"- Paradigm effect on degradation (discriminative minus generative accuracy drop at the "
-            f"average shifted level {row.centre_shift:.2f}, {row.n_scenarios} scenarios, "
-            f"{row.n_clusters} scenario x seed clusters): {_effect(row)}. Per family:")
-    if not lines and not families.empty:
-        lines.append("- Paradigm effect on degradation (discriminative minus generative accuracy "
-                     "drop at the average shifted level), per family:")
-    for row in families.itertuples(index=False):
-        lines.append(f"  - `{row.family}` ({row.n_scenarios} scenario(s)): {_effect(row)}.")
+    finite = effects.dropna(subset=["ci_low", "ci_high"])
+    for contrast, part in finite.groupby("contrast", sort=False):
+        main = part[(part["selection"] == "panel") & (part["flagged"] == "excluded")]
+        lines.append(f"- **{contrast}**:")
+        for row in main.itertuples(index=False):
+            lines.append(f"  - {analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
+        for row in part[part["selection"] != "panel"].itertuples(index=False):
+            lines.append(f"  - best of each side (chosen on validation accuracy), "
+                         f"{analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
+        for row in part[part["flagged"] == "included"].itertuples(index=False):
+            lines.append(f"  - sensitivity, flagged fits included, drop: {judged(row, row.metric)}.")
     return lines
+
+
+def exclusion_sentences(table: pd.DataFrame) -> list[str]:
+    """How many panel rows the exclusion rule drops, per model."""
+    excluded = table[table["flag"].isin(EXCLUDED_FLAGS)]
+    if table.empty:
+        return ["No panel fit is flagged."]
+    per_model = excluded.groupby("model")["rows_excluded"].first()
+    listed = ", ".join(f"`{m}` {n}" for m, n in per_model.items()) or "none"
+    others = table[~table["flag"].isin(EXCLUDED_FLAGS)]
+    kept = ", ".join(f"`{r.model}` {r.fits} {r.flag}" for r in others.itertuples()) or "none"
+    return [f"The exclusion rule drops {int(per_model.sum())} panel rows ({listed}); flagged fits "
+            f"kept in the averages: {kept}."]
 
 
 def best_model_sentences(by_scenario: pd.DataFrame) -> list[str]:
@@ -52,7 +92,7 @@ def best_model_sentences(by_scenario: pd.DataFrame) -> list[str]:
     every one of them has a result, so every model is judged on the same scenarios.
     """
     rows = by_scenario[(by_scenario["paradigm"] != "oracle")
-                       & ~by_scenario["model"].str.endswith(ADAPTED_SUFFIX)]
+                       & ~by_scenario["model"].str.contains(ADAPTED_SUFFIX, regex=False)]
     complete = rows.dropna(subset=["accuracy_shift0", "accuracy_largest_shift"])
     n_models = complete.groupby("scenario")["model"].nunique()
     common = n_models.index[n_models == rows["model"].nunique()]
@@ -84,23 +124,6 @@ def best_model_sentences(by_scenario: pd.DataFrame) -> list[str]:
     ]
 
 
-def paired_sentences(paired: pd.DataFrame) -> list[str]:
-    """How often the best discriminative model beats, or loses to, the best generative one."""
-    tested = paired.dropna(subset=["p_holm"])
-    if tested.empty:
-        return []
-    significant = tested["p_holm"] < ALPHA
-    wins = int((significant & (tested["difference"] > 0)).sum())
-    losses = int((significant & (tested["difference"] < 0)).sum())
-    rest = len(tested) - wins - losses
-    return [
-        f"Comparing the best model of each paradigm per scenario (paired over seeds, Holm-corrected "
-        f"p < {ALPHA:g}), the best discriminative model is more accurate under shift in {wins} and "
-        f"less accurate in {losses} of {len(tested)} scenario(s)"
-        + (f"; {rest} show no clear difference." if rest else ".")
-    ]
-
-
 def robustness_sentences(robust: pd.DataFrame) -> list[str]:
     """The learner most above the accuracy-on-the-line trend."""
     learners = robust[robust["paradigm"] != "oracle"].dropna(subset=["effective_robustness"])
@@ -125,7 +148,7 @@ def failure_sentences(failures: pd.DataFrame, n_fits: int) -> list[str]:
 def summary(by_name: dict[str, pd.DataFrame], n_fits: int) -> list[str]:
     """Every rule's output as Markdown bullets, from the report's tables (by table name)."""
     sentences = (best_model_sentences(by_name["accuracy_by_scenario"])
-                 + paired_sentences(by_name["paired_comparisons"])
                  + robustness_sentences(by_name["robustness"])
+                 + exclusion_sentences(by_name["exclusions"])
                  + failure_sentences(by_name["failures"], n_fits))
-    return paradigm_lines(by_name["paradigm_effects"]) + [f"- {s}" for s in sentences]
+    return effect_lines(by_name["effects"]) + [f"- {s}" for s in sentences]

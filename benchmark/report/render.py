@@ -2,7 +2,9 @@
 experiments' `experiments.md` (see `benchmark.report.experiments`).
 
 Everything comes from `results.csv` / `results.sqlite` and the run's recorded configuration;
-nothing is typed in by hand, and the same rows always give the same bytes (no timestamps).
+nothing is typed in by hand, and the same rows always give the same bytes (no timestamps). Both
+documents are written in two passes so that their "clear" calls are Holm-corrected together
+(see `claims`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from pandas.api.types import is_numeric_dtype
 
 from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.metrics import FIT_KEYS
-from benchmark.report import analysis, experiments, figures, findings, style, tables
+from benchmark.report import analysis, claims, experiments, figures, findings, gallery, style, tables
 from benchmark.report.html import HTML_NAME, write_html
-from benchmark.report.prepare import scenario_order, usable
+from benchmark.report.prepare import as_ranked, scenario_order, usable
 from benchmark.store import read_meta, read_results
 
 REPORT_NAME = "report.md"
@@ -75,15 +77,24 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "Normalised area under accuracy vs shift, effective robustness, gaps to the Bayes and "
               "invariant oracles, ECE and counterfactual flip rate (means over scenarios).",
               tables.robustness(frame)),
-        Table("paradigm_effects", "Paradigm effect on degradation (regression)",
-              "OLS of degradation on discriminative x centred shift with scenario fixed effects and "
-              "scenario x seed cluster-robust 95% CIs; `effect` is discriminative minus generative at "
-              "`centre_shift` (positive: discriminative models lose more), `slope_effect` its change "
-              "per unit shift.", analysis.paradigm_effects(frame)),
-        Table("paired_comparisons", "Best discriminative vs best generative model per scenario",
-              "Paired t-test over seeds of mean shifted accuracy, best discriminative minus best "
-              "generative (best = highest mean shifted accuracy), Holm-corrected across scenarios.",
-              analysis.paired_comparisons(frame)),
+        Table("effects", "Paradigm, group and pre-registered pair contrasts (family-level estimates)",
+              "Each contrast (first minus second) on each co-primary metric: the mixed model's intercept "
+              "over per-(scenario, seed) differences with its 95% interval (or the stated fallback in "
+              "`method`; `clusters`: the units the interval rests on); `best on validation` compares the "
+              "best model of each side chosen per scenario on validation accuracy; `flagged = included` "
+              "is the sensitivity analysis. p-values are unadjusted; the text's clear calls are "
+              "Holm-corrected.", analysis.effects(frame)),
+        Table("scenario_gaps", "Paradigm gap in drop per scenario",
+              "Discriminative minus generative drop per scenario (mean over seeds, 95% t-interval): the "
+              "forest plot's numbers.", analysis.scenario_gaps(analysis.paradigm_drop_differences(frame)),
+              folded=True),
+        Table("best_models", "Best model of each paradigm and group per scenario",
+              "Chosen on mean validation accuracy over seeds (never on test draws).",
+              analysis.best_models(frame), folded=True),
+        Table("exclusions", "Flagged fits",
+              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`, "
+              "`singular_covariance`) removes from paradigm and group averages.",
+              analysis.exclusions(frame)),
         Table("normalised_auc", "Normalised area under accuracy vs shift per scenario",
               "The heat map's numbers: per model and scenario, the trapezoid area under accuracy vs "
               "shift divided by the shift range (oracle rows included).",
@@ -97,14 +108,14 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
 def _render_figures(frame: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
     """Draw and save every figure; returns the Markdown blocks and the skipped-figure notes."""
     blocks, skipped = [], []
-    for spec in figures.FIGURES:
+    for plan in gallery.plans(frame):
         try:
-            fig = figures.draw(frame, spec)
+            fig = gallery.draw(plan)
         except figures.NotEnoughData as reason:
-            skipped.append(f"- `{spec.name}` skipped: {reason}.")
+            skipped.append(f"- `{plan.name}` skipped: {reason}.")
             continue
-        style.save(fig, out_dir, spec.name)
-        blocks.append(f"**{spec.name}**: {spec.caption}\n\n![{spec.name}]({FIGURES_DIR}/{spec.name}.png)")
+        style.save(fig, out_dir, plan.name)
+        blocks.append(f"**{plan.name}**: {plan.caption}\n\n![{plan.name}]({FIGURES_DIR}/{plan.name}.png)")
     return blocks, skipped
 
 
@@ -127,10 +138,11 @@ def _configuration(meta: dict[str, Any]) -> list[str]:
 
 
 EXPERIMENTS_INTRO = (
-    "Each section answers one question of the paper (issue 8) from this run's rows: the scenarios "
+    "Each section answers one question of the paper from this run's rows: the scenarios "
     "that carry its `experiment` tag (accuracy on the line reads every scenario with a shift), its "
     "figure, the findings stated by fixed rules from the numbers, and the tables behind them (also as "
-    "CSV). Conventions: base learners only in paradigm statistics (no oracles, no `+em` variants); a "
+    "CSV). Conventions: panel learners only in paradigm statistics (no oracles, no reference models, no "
+    "test-set-adapted `+em` variants, fits flagged `chance_fit` or `singular_covariance` excluded); a "
     "paradigm's value on one seed is the mean over its learners, and differences are discriminative "
     "minus generative with a 95% t-interval over seeds (Welch's interval when the two sides are "
     "different scenarios); worst-group accuracy and the counterfactual flip rate are read at shift 0.5, "
@@ -138,17 +150,23 @@ EXPERIMENTS_INTRO = (
     "shift summaries use each scenario's largest n_train unless a section says otherwise.")
 
 
-def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
-                      meta: dict[str, Any], run_dir: Path) -> list[str]:
-    """One experiment's section of `experiments.md`; saves its figures and table CSVs."""
-    lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
+def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame,
+             meta: dict[str, Any]) -> tuple[experiments.Section | None, pd.DataFrame]:
+    """An experiment's section and the rows it read (None when the run has none of its scenarios)."""
     params = experiments.experiment_params(meta, experiment.tag)
     if experiment.tag is None:
         params = {s: params.get(s, {}) for s in frame["scenario"].unique()}
     rows = experiment.rows(usable(frame), params)
-    if rows.empty:
+    return (None, rows) if rows.empty else (experiment.analyse(rows, params), rows)
+
+
+def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
+                      meta: dict[str, Any], run_dir: Path) -> list[str]:
+    """One experiment's section of `experiments.md`; saves its figures and table CSVs."""
+    lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
+    section, rows = _analyse(experiment, frame, meta)
+    if section is None:
         return [*lines, f"Skipped: no scenario of this run carries `experiment = \"{experiment.tag}\"`.", ""]
-    section = experiment.analyse(rows, params)
     lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
     for plan in section.figures:
         try:
@@ -168,15 +186,53 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
     return lines
 
 
-def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any]) -> Path:
-    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path."""
+def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
+                      book: claims.ClaimBook | None = None) -> Path:
+    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path.
+
+    `book` holds the claims already collected and adjusted with report.md's; without one, the
+    experiments' own claims are collected and corrected on their own.
+    """
+    if book is None:
+        book = _collect_claims(frame, meta)
+        with claims.session(book):
+            return write_experiments(run_dir, frame, meta, book)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
-    lines = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, ""]
-    for number, experiment in enumerate(experiments.EXPERIMENTS, start=1):
+    lines = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
+             claims.correction_note(book), ""]
+    for number, experiment in enumerate(experiments.discover(), start=1):
         lines += _experiment_lines(number, experiment, frame, meta, run_dir)
     path = run_dir / EXPERIMENTS_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
+
+
+def seeds_line(frame: pd.DataFrame) -> list[str]:
+    """Seeds per scenario, counted from the rows, and the warning that replaces interval claims
+    when some scenario has fewer than `claims.MIN_CLUSTERS`."""
+    counts = usable(frame).groupby("scenario")["seed"].nunique()
+    spread = ", ".join(f"{n} seeds: {k} scenario(s)" for n, k in counts.value_counts().sort_index().items())
+    lines = [f"Seeds per scenario (from the rows): {spread or 'none'}."]
+    few = counts[counts < claims.MIN_CLUSTERS]
+    if len(few):
+        lines.append(f"**Warning**: {len(few)} scenario(s) have fewer than {claims.MIN_CLUSTERS} seeds "
+                     f"({', '.join(f'`{s}`' for s in few.index)}); no interval over their seeds is called "
+                     "clear, so read their numbers as descriptive only.")
+    return lines
+
+
+def _collect_claims(frame: pd.DataFrame, meta: dict[str, Any], built: list[Table] | None = None,
+                    n_fits: int = 0) -> claims.ClaimBook:
+    """First pass: every claim of the documents (report.md's when `built` is given, and
+    experiments.md's), Holm-adjusted together."""
+    book = claims.ClaimBook()
+    with claims.session(book):
+        if built is not None:
+            findings.summary({t.name: t.frame for t in built}, n_fits)
+        for experiment in experiments.discover():
+            _analyse(experiment, frame, meta)
+    book.adjust()
+    return book
 
 
 def write_report(run_dir: Path) -> Path:
@@ -184,20 +240,28 @@ def write_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     frame, meta = read_results(run_dir), read_meta(run_dir)
     built = build_tables(frame)
+    n_fits = len(frame.drop_duplicates(FIT_KEYS))
+    book = _collect_claims(frame, meta, built, n_fits)
+    with claims.session(book):
+        return _write_documents(run_dir, frame, meta, built, book, n_fits)
+
+
+def _write_documents(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], built: list[Table],
+                     book: claims.ClaimBook, n_fits: int) -> Path:
+    """Second pass: tables, figures, report.md and experiments.md, with the adjusted decisions."""
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     for table in built:
         table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format="%.10g")
     blocks, skipped = _render_figures(frame, run_dir / FIGURES_DIR)
     ok = usable(frame)
-    n_fits = len(frame.drop_duplicates(FIT_KEYS))
-    lines = [f"# spurbench report: {run_dir.name}", "",
+    lines = [f"# spurbench report: {run_dir.name}", "", *findings.preregistration(), "",
              f"{len(frame)} result rows ({len(ok)} ok) over {frame['scenario'].nunique()} scenarios, "
-             f"{frame['model'].nunique()} models, {frame['seed'].nunique()} seeds and n_train in "
+             f"{frame['model'].nunique()} models and n_train in "
              f"{sorted(frame['n_train'].unique().tolist())}. Shift summaries use each scenario's "
-             "largest n_train; paradigm statistics compare the base learners (no oracles, no `+em` "
-             "variants); sign convention: discriminative minus generative.", "",
+             "largest n_train; sign convention: discriminative minus generative.", "", *seeds_line(frame), "",
              f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
-             "## What this run shows", "", *findings.summary({t.name: t.frame for t in built}, n_fits), "",
+             "## What this run shows", "", claims.correction_note(book), "",
+             *findings.summary({t.name: t.frame for t in built}, n_fits), "",
              "## Figures", "", *[b + "\n" for b in blocks], *skipped, "", "## Tables", ""]
     for table in built:
         body = markdown_table(table.frame)
@@ -205,10 +269,11 @@ def write_report(run_dir: Path) -> Path:
             body = f"<details><summary>show table</summary>\n\n{body}\n\n</details>"
         lines += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
                   "", body, ""]
-    lines += ["## Leaderboard", "", to_markdown(leaderboard(frame)), "",
-              f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(frame, run_dir).name}).", ""]
+    ranked = as_ranked(frame)
+    lines += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
+              f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
     lines += ["## Run configuration", "", *_configuration(meta)]
-    write_experiments(run_dir, frame, meta)
+    write_experiments(run_dir, frame, meta, book)
     path = run_dir / REPORT_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path

@@ -62,10 +62,24 @@ def add_model_legend(fig: plt.Figure, models: list[str], paradigm_of: dict[str, 
                 linestyle=("-" if dash == "" else (0, dash)) if lines else "none"))
             labels.append(model)
     legend = fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                        handlelength=2.6)
+                        handlelength=2.6, ncols=legend_columns(fig, len(labels)))
     for text in legend.get_texts():
         if text.get_text() in COLORMAPS:
             text.set_fontweight("bold")
+
+
+LEGEND_ENTRY_INCHES = 0.19  # one legend entry at the style's 8-point legend font, with spacing
+
+
+def legend_height(entries: int) -> float:
+    """Inches a one-column legend of `entries` takes."""
+    return entries * LEGEND_ENTRY_INCHES
+
+
+def legend_columns(fig: plt.Figure, entries: int) -> int:
+    """Columns a legend needs so that it is never taller than its figure."""
+    rows = max(int(fig.get_size_inches()[1] / LEGEND_ENTRY_INCHES), 1)
+    return -(-entries // rows)
 
 
 def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:

@@ -4,7 +4,10 @@ Per-model summaries average over scenarios the per-scenario means over seeds, at
 largest n_train; "largest shift" is each scenario's largest listed level, and scenarios that list
 shift 0 only (learning-curve specs) are left out. A model that ran on
 fewer scenarios (e.g. `+em` variants, only where priors shift) is averaged over those only,
-which the `scenarios` column shows.
+which the `scenarios` column shows. Beside every accuracy stand the baselines: the Bayes and
+invariant oracles' accuracy and the majority-class rate (always predicting the training majority)
+on the same test samples, and, in label-shift scenarios (where the majority rate can beat a
+model), balanced accuracy. Test-set-adapted (`+em`) variants are named as such.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from benchmark.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
     model_order,
+    ranked_name,
     scenario_order,
     usable,
     with_oracle_references,
     with_shift_levels,
 )
+
+LABEL_SHIFT = "label_shift"
+BASELINES = ("bayes_accuracy", "invariant_accuracy", "majority_accuracy")
+BASELINE_COLUMNS = [f"{b}_{at}" for at in ("shift0", "largest_shift") for b in BASELINES]
 
 
 def _at(rows: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -35,7 +43,8 @@ def _per_scenario(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def accuracy_by_scenario(frame: pd.DataFrame) -> pd.DataFrame:
     """Per scenario and model: accuracy and worst-group accuracy at shift 0 and largest shift."""
     rows = at_largest_n_train(with_shift_levels(usable(frame)))
-    columns = ["accuracy", "worst_group_accuracy"]
+    rows = rows.assign(balanced_accuracy=rows["balanced_accuracy"].where(rows["family"] == LABEL_SHIFT))
+    columns = ["accuracy", "worst_group_accuracy", "balanced_accuracy", *BASELINES]
     start = _per_scenario(_at(rows, "id"), columns).add_suffix("_shift0")
     end = _per_scenario(_at(rows, "largest"), columns).add_suffix("_largest_shift")
     table = start.join(end, how="outer").reset_index()
@@ -46,9 +55,11 @@ def accuracy_by_scenario(frame: pd.DataFrame) -> pd.DataFrame:
     ranks = {"scenario": scenario_order(rows), "model": model_order(rows)}
     table = table.sort_values(["scenario", "model"], key=lambda c: c.map(
         {name: i for i, name in enumerate(ranks[c.name])}))
+    table = table.assign(model=table["model"].map(ranked_name))
     return table[["scenario", "model", "paradigm", "accuracy_shift0", "accuracy_largest_shift",
                   "accuracy_drop", "worst_group_accuracy_shift0", "worst_group_accuracy_largest_shift",
-                  "worst_group_drop"]].reset_index(drop=True)
+                  "worst_group_drop", "balanced_accuracy_shift0", "balanced_accuracy_largest_shift",
+                  *BASELINE_COLUMNS]].reset_index(drop=True)
 
 
 def _mean_over_scenarios(per_scenario: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,8 +67,9 @@ def _mean_over_scenarios(per_scenario: pd.DataFrame, frame: pd.DataFrame) -> pd.
     values = per_scenario.drop(columns=["scenario", "paradigm"], errors="ignore")
     table = values.groupby("model").mean()
     table.insert(0, "scenarios", per_scenario.groupby("model")["scenario"].nunique())
-    table.insert(0, "paradigm", usable(frame).groupby("model")["paradigm"].first())
-    models = [m for m in model_order(usable(frame)) if m in table.index]
+    paradigm = usable(frame).groupby("model")["paradigm"].first()
+    table.insert(0, "paradigm", paradigm.rename(ranked_name))
+    models = [ranked_name(m) for m in model_order(usable(frame)) if ranked_name(m) in table.index]
     return table.loc[models].reset_index()
 
 
@@ -65,7 +77,8 @@ def model_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
     """Per model: accuracy and worst-group accuracy at shift 0 and at the largest shift, and drops."""
     per_scenario = accuracy_by_scenario(frame)
     columns = ["scenario", "model", "accuracy_shift0", "accuracy_largest_shift", "accuracy_drop",
-               "worst_group_accuracy_shift0", "worst_group_accuracy_largest_shift"]
+               "worst_group_accuracy_shift0", "worst_group_accuracy_largest_shift",
+               "balanced_accuracy_largest_shift", *BASELINE_COLUMNS]
     return _mean_over_scenarios(per_scenario[columns], frame)
 
 
@@ -83,7 +96,8 @@ def robustness(frame: pd.DataFrame) -> pd.DataFrame:
         _per_scenario(_at(rows, "id"), ["ece"])["ece"].rename("ece_shift0"),
         _per_scenario(shifted, ["ece", "spurious_reliance"]).add_suffix("_largest_shift"),
     ]
-    return _mean_over_scenarios(pd.concat(parts, axis=1).reset_index(), frame)
+    per_scenario = pd.concat(parts, axis=1).reset_index()
+    return _mean_over_scenarios(per_scenario.assign(model=per_scenario["model"].map(ranked_name)), frame)
 
 
 def oracle_auc(frame: pd.DataFrame) -> pd.DataFrame:

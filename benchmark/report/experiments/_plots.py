@@ -27,29 +27,17 @@ from benchmark.report.figures import (
     NotEnoughData,
     _probit_axes,
     rate_interval,
+    spaced,
 )
 from benchmark.report.prepare import PARADIGM_ORDER, model_order, paradigms
 
 MARKERS = {"generative": "o", "discriminative": "s", "oracle": "^"}
-MIN_LOG_TICK_GAP = np.log10(1.6)  # ticks closer than a factor 1.6 would overlap
-MAX_LOG_TICKS = 6
 
 
 def _set_ticks(ax: plt.Axes, positions: Sequence[float], labels: Sequence[object]) -> None:
     ax.xaxis.set_major_locator(FixedLocator(list(positions)))
     ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in labels]))
     ax.xaxis.set_minor_locator(NullLocator())
-
-
-def spaced(values: Sequence[float]) -> list[float]:
-    """Tick values for a log axis: from the largest down, every other value when there are more than
-    `MAX_LOG_TICKS`, and neighbours at least a factor 1.6 apart; sorted ascending."""
-    values = sorted(values, reverse=True)
-    kept: list[float] = []
-    for v in values[::2] if len(values) > MAX_LOG_TICKS else values:
-        if not kept or np.log10(kept[-1]) - np.log10(v) >= MIN_LOG_TICK_GAP:
-            kept.append(v)
-    return kept[::-1]
 
 
 def _nothing_below(key: object, col_order: list, col_wrap: int | None, row: str | None) -> bool:
@@ -71,9 +59,15 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
     """
     if long.empty:
         raise NotEnoughData("no rows to draw")
+    if col_wrap:  # fewer panels than a row holds: no empty columns widening the figure
+        col_wrap = min(col_wrap, len(col_order))
     models = model_order(long)
     look = style.model_styles(models, paradigms(long))
     values = np.sort(long[x].unique())
+    # Panels tall enough that the one-column legend is never taller than the grid.
+    n_rows = long[row].nunique() if row else -(-len(col_order) // col_wrap) if col_wrap else 1
+    entries = len(models) + len(set(paradigms(long).values()))
+    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
     data = long
     if xscale == "ordinal":
         data = long.assign(**{x: long[x].map({v: i for i, v in enumerate(values)})})
@@ -82,7 +76,8 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
         row_order=list(row_order) if row_order is not None else None, col_wrap=None if row else col_wrap,
         hue="model", hue_order=models, style="model", style_order=models, palette=look["palette"],
         dashes=look["dashes"], markers=look["markers"], errorbar=rate_interval,
-        err_kws={"alpha": BAND_ALPHA, "linewidth": 0}, legend=False, height=PANEL_HEIGHT, aspect=PANEL_ASPECT,
+        err_kws={"alpha": BAND_ALPHA, "linewidth": 0}, legend=False, height=height,
+        aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height),
         facet_kws={"sharey": "row" if row else sharey, "sharex": xscale != "log"},
     )
     for key, ax in grid.axes_dict.items():

@@ -16,10 +16,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
 from benchmark.report import style
-from benchmark.report.exp_common import FigurePlan, Params, Section
-from benchmark.report.exp_stats import crossing_point, interval, with_ci
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
+from benchmark.report.experiments._stats import clear_signs, crossing_point, interval, with_ci
 from benchmark.report.prepare import learners, model_order, paradigms, scenario_order
 
 REGULARISED, UNREGULARISED = "logistic_regression", "logistic_regression_mle"
@@ -28,7 +28,7 @@ CROSSING_LINESTYLES = {REGULARISED: ":", UNREGULARISED: "-."}
 COLUMNS = 3
 CROSSES = "clear crossing"
 REGULARISATION_COLUMNS = ["scenario", "n_train", "regularised", "unregularised", "difference", "ci_low",
-                          "ci_high"]
+                          "ci_high", "clear_sign"]
 
 
 def _sizes(sizes: pd.Index) -> str:
@@ -39,7 +39,8 @@ def _by_size(wide: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
     """`first` minus `second` per n_train (paired on the seed): mean and 95% t-interval (low, high)."""
     diff = (wide[first] - wide[second]).dropna().groupby(level="n_train")
     bounds = pd.DataFrame([interval(v) for _, v in diff], index=diff.mean().index, columns=["low", "high"])
-    return bounds.assign(mean=diff.mean())
+    bounds = bounds.assign(mean=diff.mean(), n=diff.count())
+    return bounds.assign(sign=clear_signs(bounds, "low", "high", "n"))
 
 
 def _curves(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -72,7 +73,8 @@ def _ends(diff: pd.DataFrame) -> dict:
     record = {}
     for end, size in (("smallest", diff.index[0]), ("largest", diff.index[-1])):
         record |= {f"n_{end}": size, f"difference_{end}": diff.at[size, "mean"],
-                   f"{end}_ci_low": diff.at[size, "low"], f"{end}_ci_high": diff.at[size, "high"]}
+                   f"{end}_ci_low": diff.at[size, "low"], f"{end}_ci_high": diff.at[size, "high"],
+                   f"{end}_sign": int(diff.at[size, "sign"])}
     return record
 
 
@@ -91,8 +93,8 @@ def learning_curve_table(rows: pd.DataFrame) -> pd.DataFrame:
                 diff = _by_size(wide, reference, model)
                 if len(diff) < 2:
                     continue
-                generative_ahead = diff.index[diff["high"] < 0]
-                reference_ahead = diff.index[diff["low"] > 0]
+                generative_ahead = diff.index[diff["sign"] < 0]
+                reference_ahead = diff.index[diff["sign"] > 0]
                 cross, changes = crossing_point(diff.index, diff["mean"].to_numpy())
                 key = {"reference": reference, "scenario": scenario, "model": model}
                 records.append(key | _ends(diff) | {
@@ -114,7 +116,7 @@ def regularisation_table(rows: pd.DataFrame) -> pd.DataFrame:
         means = wide[list(REFERENCES)].groupby(level="n_train").mean()
         for size, row in diff.iterrows():
             records.append([scenario, size, means.at[size, REGULARISED], means.at[size, UNREGULARISED],
-                            row["mean"], row["low"], row["high"]])
+                            row["mean"], row["low"], row["high"], int(row["sign"])])
     return pd.DataFrame(records, columns=REGULARISATION_COLUMNS)
 
 
@@ -132,9 +134,9 @@ def _reference_bullets(table: pd.DataFrame, reference: str) -> list[str]:
     lines = [
         f"Across {len(table)} (scenario, generative model) pairs, the generative model's mean accuracy "
         f"is above `{reference}`'s at the smallest training size in {int(gen_first.sum())} "
-        f"({int((table['smallest_ci_high'] < 0).sum())} with a 95% interval excluding 0), and "
+        f"({int((table['smallest_sign'] < 0).sum())} clearly, Holm-corrected), and "
         f"`{reference}`'s is above at the largest size in {int(lr_last.sum())} "
-        f"({int((table['largest_ci_low'] > 0).sum())} with an interval excluding 0; "
+        f"({int((table['largest_sign'] > 0).sum())} clearly; "
         f"{int(table['largest_ci_low'].isna().sum())} have no interval there, "
         "because the largest size is a real dataset's whole train pool and every seed trains on the same "
         "rows).",
@@ -158,7 +160,8 @@ def _regularisation_bullet(table: pd.DataFrame) -> str:
     parts = []
     for scenario, part in table.groupby("scenario", sort=True):
         first, last = part.iloc[0], part.iloc[-1]
-        ahead, behind = part.loc[part["ci_low"] > 0, "n_train"], part.loc[part["ci_high"] < 0, "n_train"]
+        ahead = part.loc[part["clear_sign"] > 0, "n_train"]
+        behind = part.loc[part["clear_sign"] < 0, "n_train"]
         parts.append(f"`{scenario}` {with_ci(first.difference, first.ci_low, first.ci_high)} at "
                      f"n = {first.n_train:g} and {with_ci(last.difference, last.ci_low, last.ci_high)} at "
                      f"n = {last.n_train:g} (regularised clearly ahead at n = {_sizes(pd.Index(ahead))}, "
@@ -192,7 +195,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         bullets=_bullets(table, regularisation) if not table.empty else [],
         tables=[("learning_curve_crossings", "Learning curves: each logistic regression (`reference`: L2 "
                  "or unregularised) minus each generative model (accuracy at shift 0) at the smallest and "
-                 "largest training size, the sizes where either is clearly ahead (95% interval excluding 0), "
+                 "largest training size, the sizes where either is clearly ahead (Holm-corrected), "
                  "and where the mean curves last cross", table),
                 ("learning_curve_regularisation", "Learning curves: L2-regularised minus unregularised "
                  "logistic regression (accuracy at shift 0) at every training size, with 95% t-intervals "
@@ -202,3 +205,10 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "Verticals: where the mean curves of a logistic regression and the generative model of the same "
             f"colour last cross (dotted: `{REGULARISED}`, dash-dotted: `{UNREGULARISED}`), drawn only where "
             "the crossing is clear (each side clearly ahead at some size).", lambda: _figure(rows, table))])
+
+
+EXPERIMENT = Experiment(
+    1, "sample_efficiency", "Sample efficiency (Ng & Jordan, 2001)",
+    "Does naive Bayes reach its (higher) asymptotic error with fewer examples than logistic "
+    "regression, so that the learning curves cross?",
+    analyse)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import (
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import (
     GROUP_SHIFT,
     SHORTCUT_METRICS,
     WGA,
+    Experiment,
     FigurePlan,
     Params,
     Section,
@@ -27,7 +28,7 @@ from benchmark.report.exp_common import (
     param,
     value_range,
 )
-from benchmark.report.exp_stats import at_level, paradigm_contrast
+from benchmark.report.experiments._stats import at_level, paradigm_contrast
 from benchmark.report.prepare import at_largest_n_train, learners, model_order
 
 
@@ -93,3 +94,10 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         return section
     sweep = _noise_sweep(rows, size)
     return Section(section.bullets + sweep.bullets, sweep.tables, section.figures + sweep.figures)
+
+
+EXPERIMENT = Experiment(
+    3, "subpopulation_shift", "Subpopulation shift and over-parameterisation",
+    "Which models keep the rare groups right, and do extra noise dimensions make it worse (Sagawa "
+    "et al., 2020)?",
+    analyse)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark import metrics
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import FigurePlan, Params, Section
-from benchmark.report.exp_stats import interval, paradigm_claim
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
+from benchmark.report.experiments._stats import interval, paradigm_claim
 from benchmark.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
@@ -58,7 +58,8 @@ def robustness_table(robust: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
                         "min_r2": fits["r2"].min(),
                         **{f"er_{p}": cell[p].mean() if p in cell else np.nan
                            for p in ("generative", "discriminative")},
-                        "difference": diff.mean() if len(diff) else np.nan, "ci_low": low, "ci_high": high})
+                        "difference": diff.mean() if len(diff) else np.nan, "ci_low": low, "ci_high": high,
+                        "n_scenarios": len(diff)})
     return pd.DataFrame(records)
 
 
@@ -75,12 +76,13 @@ def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> 
     for r in table[np.isfinite(table["difference"])].itertuples():
         out.append(f"`{r.family}` ({r.scenarios} scenario(s)): effective robustness generative "
                    f"{r.er_generative:+.3f}, discriminative {r.er_discriminative:+.3f}; difference "
-                   + paradigm_claim(r.difference, r.ci_low, r.ci_high, "effective robustness") + ".")
+                   + paradigm_claim(r.difference, r.ci_low, r.ci_high, r.n_scenarios,
+                                    "effective robustness") + ".")
     every = _differences(robust.groupby(["scenario", "paradigm"])["effective_robustness"].mean().unstack())
     low, high = interval(every)
     out.append(f"Over all {len(every)} shifted scenarios with both paradigms: discriminative minus "
                f"generative effective robustness "
-               f"{paradigm_claim(every.mean(), low, high, 'effective robustness')}.")
+               f"{paradigm_claim(every.mean(), low, high, len(every), 'effective robustness')}.")
     return out
 
 
@@ -103,3 +105,10 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "point per scenario and base learner (mean over seeds, largest n_train), one panel per family; "
             "grey: each scenario's probit line through its learners; dotted: no degradation.",
             lambda: plots.on_the_line(points, lines))])
+
+
+EXPERIMENT = Experiment(
+    8, None, "Accuracy on the line",
+    "Within each family, is shifted accuracy a function of in-distribution accuracy, and which "
+    "paradigm sits above the line?",
+    analyse, select=with_shift_levels)

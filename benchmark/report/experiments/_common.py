@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmark.report.exp_stats import (
+from benchmark.report.experiments._stats import (
     at_level,
+    clear_signs,
     paradigm_claim,
     paradigm_contrast,
     welch_difference,
@@ -29,6 +30,28 @@ SHIFTED = "accuracy at largest shift"
 SHORTCUT_METRICS = (WGA, FLIP, SHIFTED)
 
 Params = dict[str, dict]  # scenario name -> its spec's [params]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One paper experiment: its place in `experiments.md`, the tag of its scenarios (None: every
+    scenario), an optional further selection of their rows, and its analysis.
+
+    Each module of this package defines one as `EXPERIMENT`; the package finds them by itself, so
+    an experiment is added by adding one module.
+    """
+
+    order: int
+    tag: str | None
+    title: str
+    question: str
+    analyse: Callable[[pd.DataFrame, Params], Section]
+    select: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+
+    def rows(self, frame: pd.DataFrame, params: Params) -> pd.DataFrame:
+        """The rows of `frame` this experiment reads: its scenarios', then `select`."""
+        rows = frame[frame["scenario"].isin(params)]
+        return rows if self.select is None else self.select(rows)
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,9 @@ def fit_summary(rows: pd.DataFrame) -> pd.DataFrame:
     end = at_largest_shift(rows).set_index(keys)["accuracy"].rename("accuracy_largest_shift")
     wga = at_level(rows, GROUP_SHIFT).set_index(keys)["worst_group_accuracy"].rename("wga")
     fits = pd.concat([start, end, wga], axis=1).reset_index()
+    # Carry what `prepare.panel` selects on (shared by every row of a fit).
+    panel_columns = rows.drop_duplicates(keys)[[*keys, "reference", "fit_flags"]]
+    fits = fits.merge(panel_columns, on=keys, how="left")
     return fits.assign(drop=fits["accuracy_shift0"] - fits["accuracy_largest_shift"])
 
 
@@ -106,7 +132,8 @@ def model_change(rows: pd.DataFrame, x: str, value: str) -> pd.DataFrame:
         start, end = cell.loc[cell[x] == lo, value], cell.loc[cell[x] == hi, value]
         diff, low, high = welch_difference(end, start)
         records.append({"model": model, "paradigm": cell["paradigm"].iloc[0], f"{x}_{lo:g}": start.mean(),
-                        f"{x}_{hi:g}": end.mean(), "change": diff, "ci_low": low, "ci_high": high})
+                        f"{x}_{hi:g}": end.mean(), "change": diff, "ci_low": low, "ci_high": high,
+                        "n": min(start.count(), end.count())})
     return in_model_order(pd.DataFrame(records), rows)
 
 
@@ -117,10 +144,11 @@ def _listed(part: pd.DataFrame) -> str:
 def change_sentence(changes: pd.DataFrame, what: str, x_label: str) -> str:
     """How many learners' `what` clearly falls or rises from the smallest to the largest x."""
     learners = changes[changes["paradigm"] != "oracle"]
-    falls, rises = learners[learners["ci_high"] < 0], learners[learners["ci_low"] > 0]
+    signs = clear_signs(learners, "ci_low", "ci_high", "n")
+    falls, rises = learners[signs < 0], learners[signs > 0]
     return (f"From the smallest to the largest {x_label}, {what} clearly falls (Welch 95% interval below "
-            f"0) for {len(falls)} of {len(learners)} learners ({_listed(falls)}) and clearly rises for "
-            f"{len(rises)} ({_listed(rises)}).")
+            f"0, Holm-corrected) for {len(falls)} of {len(learners)} learners ({_listed(falls)}) and "
+            f"clearly rises for {len(rises)} ({_listed(rises)}).")
 
 
 def paradigm_path(contrast: pd.DataFrame, x: str, label: str) -> str:
@@ -129,7 +157,8 @@ def paradigm_path(contrast: pd.DataFrame, x: str, label: str) -> str:
     return (f"{label[0].upper()}{label[1:]} goes {first.generative:.3f} → {last.generative:.3f} "
             f"(generative) and {first.discriminative:.3f} → {last.discriminative:.3f} (discriminative) "
             f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g} the "
-            f"difference is {paradigm_claim(last.difference, last.ci_low, last.ci_high, label)}")
+            f"difference is "
+            f"{paradigm_claim(last.difference, last.ci_low, last.ci_high, last.n_seeds, label)}")
 
 
 def value_range(series: pd.Series) -> str:
@@ -159,9 +188,10 @@ def contrast_sentence(row: object, prefix: str, label: str) -> str:
     low, high = getattr(row, f"{prefix}_ci_low"), getattr(row, f"{prefix}_ci_high")
     return (f"{label} generative {getattr(row, f'{prefix}_generative'):.3f}, discriminative "
             f"{getattr(row, f'{prefix}_discriminative'):.3f}, difference "
-            f"{paradigm_claim(getattr(row, f'{prefix}_difference'), low, high, label)}")
+            f"{paradigm_claim(getattr(row, f'{prefix}_difference'), low, high, row.n_seeds, label)}")
 
 
 def clear_counts(table: pd.DataFrame, prefix: str) -> tuple[int, int]:
-    """How many cells' discriminative-minus-generative interval lies above 0, and how many below."""
-    return int((table[f"{prefix}_ci_low"] > 0).sum()), int((table[f"{prefix}_ci_high"] < 0).sum())
+    """How many cells' discriminative-minus-generative difference is clearly above 0, and below."""
+    signs = clear_signs(table, f"{prefix}_ci_low", f"{prefix}_ci_high", "n_seeds")
+    return int((signs > 0).sum()), int((signs < 0).sum())

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import (
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import (
     GROUP_SHIFT,
     SHORTCUT_METRICS,
+    Experiment,
     FigurePlan,
     Params,
     Section,
@@ -24,7 +25,7 @@ from benchmark.report.exp_common import (
     param,
     shortcut_table,
 )
-from benchmark.report.exp_stats import at_level, paradigm_contrast
+from benchmark.report.experiments._stats import at_level, paradigm_contrast
 
 
 def _bullets(contrast: pd.DataFrame, table: pd.DataFrame, changes: pd.DataFrame) -> list[str]:
@@ -59,3 +60,10 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "axis; fixed training correlation); 95% t-bands over seeds.",
             lambda: plots.facet_lines(long, "B", "spurious scale B", "metric", list(SHORTCUT_METRICS),
                                       xscale="log"))])
+
+
+EXPERIMENT = Experiment(
+    7, "spurious_scale", "Spurious scale",
+    "As the spurious feature's separation grows by a factor B, how does each paradigm's "
+    "worst-group accuracy move?",
+    analyse)

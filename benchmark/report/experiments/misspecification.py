@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report import exp_plots as plots
-from benchmark.report.exp_common import (
+from benchmark.report.experiments import _plots as plots
+from benchmark.report.experiments._common import (
+    Experiment,
     FigurePlan,
     Params,
     Section,
     common_models,
     fit_summary,
 )
-from benchmark.report.exp_stats import claim, paradigm_contrast, welch_difference
+from benchmark.report.experiments._stats import claim, paradigm_contrast, welch_difference
 from benchmark.report.prepare import at_largest_n_train, learners
 
 ASSUMPTIONS = ("shape", "feature_correlation", "df", "mixture_offset")
@@ -71,7 +72,8 @@ def _bullet(scenario: str, control: str | None, table: pd.DataFrame, gaps: pd.Se
         f"worst-group {ctl.wga_generative:.3f} and {ctl.wga_discriminative:.3f}). The paradigm gap in drop "
         f"(discriminative minus generative) moves from {ctl.drop_difference:+.3f} to "
         f"{mis.drop_difference:+.3f}, a change of "
-        + claim(diff, low, high, "generative models become relatively more robust",
+        + claim(diff, low, high, min(gaps[scenario].count(), gaps[control].count()),
+                "generative models become relatively more robust",
                 "generative models lose relative robustness") + ".")
 
 
@@ -101,3 +103,9 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             "models (models common to every scenario, largest n_train; 95% t-bands over seeds).",
             lambda: plots.facet_lines(long, "shift", "shift level", "scenario", order, row="metric",
                                       row_order=["accuracy", "worst-group accuracy"]))])
+
+
+EXPERIMENT = Experiment(
+    4, "misspecification", "Misspecification",
+    "Where generative models' assumptions break, do they lose their robustness?",
+    analyse)

@@ -1,12 +1,14 @@
 """The statistics the paper experiments state their findings with, and how they print them.
 
 Conventions (each stated once, here):
-* a paradigm's value on one seed is the mean over its base learners (no oracles, no `+em`
-  variants); every model of one (scenario, seed) saw the same data, so paradigm differences are
-  paired over seeds;
+* a paradigm's value on one seed is the mean over its panel learners (`prepare.panel`: no
+  oracles, no reference models, no `+em` variants, flagged fits excluded by the stated rule);
+  every model of one (scenario, seed) saw the same data, so paradigm differences are paired over
+  seeds;
 * differences are **discriminative minus generative**, as everywhere in the report, with a 95%
-  Student-t interval over seeds; an interval that excludes 0 is called a difference, one that
-  includes it "no clear difference";
+  Student-t interval over seeds; a difference is called clear only when it survives the joint Holm
+  correction of every claim in both documents (`benchmark.report.claims.decide`) and rests on at
+  least three seeds; otherwise "no clear difference";
 * comparisons across scenarios (different data) use Welch's interval instead;
 * there is no interval with fewer than two values, or when they are all equal (no spread to
   estimate it from: e.g. every seed trained on the same whole pool of a real dataset); such a
@@ -21,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmark.report.prepare import learners, t_interval
+from benchmark.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, decide
+from benchmark.report.prepare import panel, t_interval
 
 PARADIGMS = ("generative", "discriminative")
 
@@ -49,7 +52,7 @@ def paradigm_contrast(rows: pd.DataFrame, value: str, by: Sequence[str]) -> pd.D
     no learner are left out.
     """
     by = list(by)
-    per_seed = learners(rows).groupby([*by, "seed", "paradigm"])[value].mean().unstack("paradigm")
+    per_seed = panel(rows).groupby([*by, "seed", "paradigm"])[value].mean().unstack("paradigm")
     columns = [*by, "generative", "discriminative", "difference", "ci_low", "ci_high", "n_seeds"]
     if not set(PARADIGMS) <= set(per_seed.columns):
         return pd.DataFrame(columns=columns)
@@ -112,13 +115,21 @@ def crossing_point(sizes: Sequence[float], difference: Sequence[float]) -> tuple
     return float(np.exp(log_size)), len(changes)
 
 
-def verdict(low: float, high: float, above: str, below: str) -> str:
-    """`above` when the interval is above 0, `below` when under it, else no clear difference."""
-    if low > 0:
-        return above
-    if high < 0:
-        return below
-    return "no clear difference"
+def verdict(low: float, high: float, n: int, above: str, below: str) -> str:
+    """`above` when the difference is clearly above 0, `below` when clearly under it (`claims.decide`
+    over `n` units), else no clear difference, saying why when too few units stand behind it."""
+    sign = decide(low, high, n)
+    if sign:
+        return above if sign > 0 else below
+    return "no clear difference" + (f" ({FEW_CLUSTERS})" if n < MIN_CLUSTERS else "")
+
+
+def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Series:
+    """`claims.decide` for every row of `table` (interval columns `low`, `high`; units in column `n`
+    or the constant `n`): +1, -1 or 0 per row."""
+    units = table[n] if isinstance(n, str) else pd.Series(n, index=table.index)
+    signs = [decide(lo, hi, int(k)) for lo, hi, k in zip(table[low], table[high], units, strict=True)]
+    return pd.Series(signs, index=table.index, dtype=int)
 
 
 def with_ci(mean: float, low: float, high: float) -> str:
@@ -128,12 +139,14 @@ def with_ci(mean: float, low: float, high: float) -> str:
     return f"{mean:+.3f} (95% CI {low:+.3f} to {high:+.3f})"
 
 
-def claim(mean: float, low: float, high: float, above: str, below: str) -> str:
+def claim(mean: float, low: float, high: float, n: int, above: str, below: str) -> str:
     """A difference, its interval and what it shows (`verdict`); no verdict without an interval."""
     text = with_ci(mean, low, high)
-    return f"{text}: {verdict(low, high, above, below)}" if np.isfinite(low) and np.isfinite(high) else text
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return text
+    return f"{text}: {verdict(low, high, n, above, below)}"
 
 
-def paradigm_claim(mean: float, low: float, high: float, what: str) -> str:
+def paradigm_claim(mean: float, low: float, high: float, n: int, what: str) -> str:
     """`claim` of a discriminative-minus-generative difference in `what`."""
-    return claim(mean, low, high, f"discriminative {what} higher", f"generative {what} higher")
+    return claim(mean, low, high, n, f"discriminative {what} higher", f"generative {what} higher")

@@ -1,0 +1,144 @@
+"""Multiplicity control: every "clear" call of report.md and experiments.md is Holm-corrected together.
+
+A rule that wants to call a difference clear asks `decide` instead of reading its interval. The
+renderer writes both documents twice: the first pass (`collecting`) records every claim's p-value
+in the order the rules ask, the Holm step-down adjusts them jointly, and the second pass
+(`deciding`) answers each claim, by its position, with the adjusted decision. The rules are
+deterministic functions of the same rows, so both passes ask the same claims in the same order;
+a claim the first pass did not see is never called clear.
+
+Two further rules hold whatever the p-value: an interval from fewer than `MIN_CLUSTERS`
+independent units (seeds, scenarios or families, whichever the claim replicates over) is never
+called clear, and a claim without an interval (no spread, one value) is not a claim at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
+
+ALPHA = 0.05
+MIN_CLUSTERS = 3
+METHOD = "holm"
+# The difference a "not detected" verdict states its power for: two accuracy points.
+REFERENCE_EFFECT = 0.02
+FEW_CLUSTERS = f"fewer than {MIN_CLUSTERS} independent units, never called clear"
+
+
+def p_from_interval(low: float, high: float, n: int, level: float = 0.95) -> float:
+    """Two-sided p-value of "mean = 0" from a symmetric t-interval over `n` units (df n - 1)."""
+    dof = max(n - 1, 1)
+    half = (high - low) / 2
+    if not half > 0:
+        return np.nan
+    se = half / stats.t.ppf(0.5 + level / 2, dof)
+    return float(2 * stats.t.sf(abs((low + high) / 2) / se, dof))
+
+
+def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT) -> float:
+    """Power of the paired t-test behind a 95% interval over `n` units to detect `effect`.
+
+    The interval's half-width gives the standard error, hence the observed standard deviation
+    (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `ALPHA` (uncorrected, so
+    this is an upper bound on the power after the joint correction).
+    """
+    dof = max(n - 1, 1)
+    se = (high - low) / 2 / stats.t.ppf(0.975, dof)
+    if not (se > 0 and n >= 2):
+        return np.nan
+    size = effect / (se * np.sqrt(n))
+    value = TTestPower().power(effect_size=size, nobs=n, alpha=ALPHA)
+    if np.isfinite(value):
+        return float(value)
+    # scipy's non-central t returns NaN far in the tail (huge effect sizes): the normal
+    # approximation is exact enough there.
+    z = stats.norm.ppf(1 - ALPHA / 2)
+    return float(stats.norm.cdf(abs(size) * np.sqrt(n) - z) + stats.norm.cdf(-abs(size) * np.sqrt(n) - z))
+
+
+@dataclass
+class ClaimBook:
+    """The p-values of one rendering's claims and, once adjusted, their Holm-corrected decisions."""
+
+    p_values: list[float] = field(default_factory=list)
+    adjusted: np.ndarray | None = None
+    _position: int = 0
+
+    def ask(self, p_value: float) -> bool:
+        """Record (first pass) or answer (second pass) whether the next claim is significant."""
+        if self.adjusted is None:
+            self.p_values.append(p_value)
+            return p_value < ALPHA
+        index, self._position = self._position, self._position + 1
+        return index < len(self.adjusted) and bool(self.adjusted[index] < ALPHA)
+
+    def adjust(self) -> None:
+        """Holm-adjust every recorded p-value jointly; later `ask` calls answer with these."""
+        p = np.asarray(self.p_values, dtype=float)
+        self.adjusted = multipletests(p, ALPHA, METHOD)[1] if len(p) else np.array([])
+        self._position = 0
+
+    @property
+    def n_claims(self) -> int:
+        return len(self.p_values)
+
+
+_BOOK = ClaimBook()
+
+
+@contextmanager
+def session(book: ClaimBook) -> Iterator[ClaimBook]:
+    """Route every `decide` inside the block to `book` (the renderer's two passes)."""
+    global _BOOK
+    previous, _BOOK = _BOOK, book
+    try:
+        yield book
+    finally:
+        _BOOK = previous
+
+
+def decide(low: float, high: float, n: int, p_value: float | None = None) -> int:
+    """+1 (clearly above 0), -1 (clearly below) or 0, after the joint Holm correction.
+
+    Parameters
+    ----------
+    low, high : float
+        The claim's 95% interval.
+    n : int
+        Independent units behind it; fewer than `MIN_CLUSTERS` is never clear (and not counted
+        as a claim).
+    p_value : float, optional
+        The test's own p-value; by default derived from the interval as a t-interval over `n`.
+    """
+    if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
+        return 0
+    p = p_from_interval(low, high, n) if p_value is None else p_value
+    if not np.isfinite(p):
+        return 0
+    return int(np.sign(low + high)) if _BOOK.ask(p) else 0
+
+
+def paper_verdict(low: float, high: float, n: int, expected: int) -> str:
+    """The verdict on a published claim that predicts a difference of sign `expected` (+1 or -1):
+    reproduced, contradicted (clearly the other way), or not detected with the design's power for
+    a `REFERENCE_EFFECT` difference (the joint correction applies, via `decide`)."""
+    sign = decide(low, high, n)
+    if sign:
+        return "reproduced" if sign == expected else "contradicted"
+    if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
+        return f"not detected (no interval from {n} unit(s))"
+    return f"not detected (power {power(low, high, n):.2f} for a {100 * REFERENCE_EFFECT:g}-point difference)"
+
+
+def correction_note(book: ClaimBook) -> str:
+    """The sentence each document states its correction with."""
+    return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected jointly "
+            f"({book.n_claims} claims, family-wise level {ALPHA:g}); an interval from fewer than "
+            f"{MIN_CLUSTERS} independent units (seeds, scenarios or families, whichever the claim "
+            "replicates over) is never called clear.")

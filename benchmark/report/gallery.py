@@ -1,0 +1,104 @@
+"""Which figures report.md shows, in order, with their captions; `draw` builds one under the style.
+
+The main figure comes first: the four group means (`summaries.group_summary`); per-model detail
+follows in one figure per family (`per_family`), one panel per scenario, so no figure carries
+dozens of panels under one legend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from benchmark.report import style, summaries
+from benchmark.report.figures import (
+    NotEnoughData,
+    auc_heatmap,
+    calibration,
+    degradation_accuracy,
+    degradation_worst_group,
+    effective_robustness,
+    learning_curves_id,
+    learning_curves_shifted,
+    spurious_importance,
+    spurious_reliance,
+)
+from benchmark.report.prepare import usable
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    caption: str
+    build: Callable[[pd.DataFrame], plt.Figure]
+    per_family: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One figure file to draw: its name, caption and the rows it is drawn from."""
+
+    name: str
+    caption: str
+    build: Callable[[pd.DataFrame], plt.Figure]
+    rows: pd.DataFrame
+
+
+def plans(frame: pd.DataFrame) -> list[Plan]:
+    """Every figure file of the report, in order: per-family specs become one file per family."""
+    families = sorted(frame["family"].unique())
+    out = []
+    for spec in FIGURES:
+        if not spec.per_family:
+            out.append(Plan(spec.name, spec.caption, spec.build, frame))
+            continue
+        for family in families:
+            out.append(Plan(f"{spec.name}_{family}", f"{spec.caption} Family `{family}`.", spec.build,
+                            frame[frame["family"] == family]))
+    return out
+
+
+FIGURES = (
+    FigureSpec("group_summary", "Accuracy versus shift level per family: the mean of each model group "
+               "(panel models, flagged fits excluded, largest n_train; band: 95% t-interval over seeds), the "
+               "best model of each group chosen on validation accuracy (thin line with stars; names in the "
+               "best-model table), the Bayes and invariant oracles and the majority-class rate. Each point "
+               "averages the same scenarios: only levels every scenario of the family lists are drawn.",
+               summaries.group_summary),
+    FigureSpec("forest_drop", "Discriminative minus generative drop per scenario (mean and 95% t-interval "
+               "over seeds) and the family-level estimate (diamond).", summaries.forest),
+    FigureSpec("paradigm_summary", "Mean accuracy drop from shift 0 per paradigm and family (panel models, "
+               "largest n_train; band: 95% t-interval over seeds; only levels every scenario of the family "
+               "lists).", summaries.paradigm_summary),
+    FigureSpec("degradation_accuracy", "Accuracy versus shift level per scenario, every model (largest "
+               "n_train; bands: 95% t-interval over seeds; grey: Bayes and invariant oracles; black dotted: "
+               "majority-class rate).", degradation_accuracy, per_family=True),
+    FigureSpec("degradation_worst_group", "Worst-group accuracy versus shift level per scenario "
+               "(largest n_train; 95% t-bands over seeds).", degradation_worst_group, per_family=True),
+    FigureSpec("effective_robustness", "Accuracy at shift 0 versus at the largest shift on probit "
+               "axes; solid: line fitted through the learners, dotted: no degradation.",
+               effective_robustness),
+    FigureSpec("learning_curves_id", "Accuracy at shift 0 versus training size (log scale).",
+               learning_curves_id),
+    FigureSpec("learning_curves_shifted", "Accuracy at the largest shift versus training size "
+               "(log scale).", learning_curves_shifted),
+    FigureSpec("spurious_reliance", "Share of predictions that flip when only the spurious "
+               "attribute is flipped, versus shift level.", spurious_reliance, per_family=True),
+    FigureSpec("spurious_importance", "Share of each model's feature importance on the spurious "
+               "features (mean over shifts and seeds, largest n_train).", spurious_importance),
+    FigureSpec("calibration", "Expected calibration error (15 equal-width bins) versus shift level.",
+               calibration, per_family=True),
+    FigureSpec("auc_heatmap", "Normalised area under the accuracy-versus-shift curve (mean over "
+               "seeds, largest n_train): 1 is perfect at every level.", auc_heatmap),
+)
+
+
+def draw(plan: Plan) -> plt.Figure:
+    """Build one figure under the report style."""
+    if usable(plan.rows).empty:
+        raise NotEnoughData("no successful fit")
+    with plt.style.context(style.STYLE):
+        return plan.build(plan.rows)

@@ -1,0 +1,187 @@
+"""Summary figures: the four group means (the main figure), the paradigm drop, and the forest plot.
+
+Every point along a shift axis averages over the same scenarios: a family's panel keeps only the
+shift levels that every one of its scenarios lists (no interpolation), so adding a scenario with
+extra levels cannot make a curve kink. Group and paradigm values read the panel rows of
+`prepare.panel` (flagged fits excluded) at each scenario's largest n_train; one unit of a band is a
+seed (its mean over the family's scenarios), 95% Student-t.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from benchmark import metrics
+from benchmark.registry import GROUPS
+from benchmark.report import analysis, style
+from benchmark.report.figures import MAX_COLUMNS, PANEL_ASPECT, PANEL_HEIGHT, NotEnoughData
+from benchmark.report.prepare import at_largest_n_train, panel, t_interval, usable, with_shift_levels
+
+GROUP_LOOK = {  # colour family by paradigm, dark for the parametric / linear group
+    "parametric_generative": ("Blues", 0.85, ""),
+    "flexible_generative": ("Blues", 0.5, ""),
+    "linear_discriminative": ("Oranges", 0.8, (4, 1.5)),
+    "nonlinear_discriminative": ("Oranges", 0.5, (4, 1.5)),
+}
+BASELINE_LOOK = {"bayes_accuracy": ("Bayes oracle", (0, (5, 2))),
+                 "invariant_accuracy": ("invariant oracle", "-."),
+                 "majority_accuracy": ("majority-class rate", ":")}
+
+
+def group_colour(group: str) -> tuple[float, ...]:
+    cmap, shade, _ = GROUP_LOOK[group]
+    return plt.get_cmap(cmap)(shade)
+
+
+def common_levels(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows at the shift levels that every scenario of their family lists."""
+    levels = rows.groupby(["family", "scenario"])["shift"].agg(frozenset)
+    shared = {family: frozenset.intersection(*sets) for family, sets in levels.groupby(level="family")}
+    return rows[[s in shared[f] for f, s in zip(rows["family"], rows["shift"], strict=True)]]
+
+
+def _band(values: pd.Series) -> pd.Series:
+    low, high = t_interval(values)
+    return pd.Series({"mean": values.mean(), "low": low, "high": high})
+
+
+def _family_curves(rows: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
+    """Per (family, `by`, shift): mean over seeds of the seed's mean over scenarios, with its band."""
+    per_scenario = rows.groupby(["family", "scenario", "seed", "shift", by])[value].mean()
+    per_seed = per_scenario.groupby(["family", "seed", "shift", by]).mean()
+    return per_seed.groupby(["family", by, "shift"]).apply(_band).unstack().reset_index()
+
+
+def _axes(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
+    if not n_panels:
+        raise NotEnoughData("no family has a curve to draw")
+    columns = min(MAX_COLUMNS, n_panels)
+    n_rows = -(-n_panels // columns)
+    fig, axes = plt.subplots(n_rows, columns, squeeze=False, sharex=True,
+                             figsize=(PANEL_HEIGHT * PANEL_ASPECT * columns, PANEL_HEIGHT * n_rows))
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _summary_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = common_levels(with_shift_levels(panel(at_largest_n_train(usable(frame)))))
+    if rows.empty or rows["shift"].nunique() < 2:
+        raise NotEnoughData("no family has a shifted level shared by all its scenarios")
+    return rows
+
+
+def _best_of_groups(rows: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """Per (family, group): the model with the highest mean validation accuracy over the family."""
+    val = rows.groupby(["family", "group", "model"])["val_accuracy"].mean().dropna()
+    return {key: str(part.droplevel([0, 1]).sort_index().idxmax())
+            for key, part in val.groupby(level=["family", "group"])}
+
+
+def group_summary(frame: pd.DataFrame) -> plt.Figure:
+    """Accuracy versus shift per family: four group means with bands, the validation-chosen best
+    model of each group (thin line, named in the legend of its panel), oracles and majority rate."""
+    rows = _summary_rows(frame)
+    curves = _family_curves(rows, "group", "accuracy")
+    best = _best_of_groups(rows)
+    families = sorted(curves["family"].unique())
+    fig, axes = _axes(len(families))
+    for ax, family in zip(axes.flat, families, strict=False):
+        part = rows[rows["family"] == family]
+        for column, (_, dash) in BASELINE_LOOK.items():
+            line = part.groupby(["scenario", "shift"])[column].mean().groupby("shift").mean().dropna()
+            ax.plot(line.index, line.to_numpy(), color="0.35", linestyle=dash, linewidth=0.9)
+        for group in GROUPS:
+            line = curves[(curves["family"] == family) & (curves["group"] == group)]
+            if line.empty:
+                continue
+            colour, dash = group_colour(group), GROUP_LOOK[group][2]
+            ax.plot(line["shift"], line["mean"], color=colour, linestyle="-" if dash == "" else (0, dash),
+                    linewidth=1.8, marker="o", markersize=2.5)
+            ax.fill_between(line["shift"], line["low"], line["high"], color=colour, alpha=0.18, linewidth=0)
+            model = best.get((family, group))
+            if model is not None:
+                own = part[part["model"] == model].groupby(["scenario", "shift"])["accuracy"].mean()
+                own = own.groupby("shift").mean()
+                ax.plot(own.index, own.to_numpy(), color=colour, linewidth=0.8, marker="*", markersize=4)
+        ax.set_title(f"{family} ({part['scenario'].nunique()} scenario(s))")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("shift level")
+    _group_legend(fig)
+    return fig
+
+
+def _group_legend(fig: plt.Figure) -> None:
+    handles = [Line2D([], [], color=group_colour(g), linewidth=1.8,
+                      linestyle="-" if GROUP_LOOK[g][2] == "" else (0, GROUP_LOOK[g][2])) for g in GROUPS]
+    labels = [g.replace("_", " ") for g in GROUPS]
+    handles.append(Line2D([], [], color="0.3", linewidth=0.8, marker="*", markersize=4))
+    labels.append("best of group (chosen on validation)")
+    for label, dash in BASELINE_LOOK.values():
+        handles.append(Line2D([], [], color="0.35", linestyle=dash, linewidth=0.9))
+        labels.append(label)
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+
+
+def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
+    """Mean accuracy drop from shift 0 per paradigm and family, on levels all its scenarios share."""
+    rows = _summary_rows(frame)
+    rows = rows.assign(drop=metrics.degradation(rows))
+    rows = rows[rows["shift"] > 0].dropna(subset=["drop"])
+    if rows["paradigm"].nunique() < 2:
+        raise NotEnoughData("needs both paradigms and at least one shifted level")
+    curves = _family_curves(rows, "paradigm", "drop")
+    families = sorted(curves["family"].unique())
+    fig, axes = _axes(len(families))
+    for ax, family in zip(axes.flat, families, strict=False):
+        for paradigm in ("generative", "discriminative"):
+            line = curves[(curves["family"] == family) & (curves["paradigm"] == paradigm)]
+            colour, dash = style.paradigm_colour(paradigm), style.DASHES[paradigm]
+            ax.plot(line["shift"], line["mean"], color=colour, marker="o", markersize=2.5,
+                    linestyle="-" if dash == "" else (0, dash))
+            ax.fill_between(line["shift"], line["low"], line["high"], color=colour, alpha=0.2, linewidth=0)
+        ax.set_title(family)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy drop from shift 0")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("shift level")
+    handles = [Line2D([], [], color=style.paradigm_colour(p), marker="o", markersize=2.5,
+                      linestyle="-" if style.DASHES[p] == "" else (0, style.DASHES[p]))
+               for p in ("generative", "discriminative")]
+    fig.legend(handles, ["generative", "discriminative"], loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def forest(frame: pd.DataFrame) -> plt.Figure:
+    """Per-scenario paradigm gap in drop (mean and 95% t-interval over seeds) and, at the bottom,
+    the family-level estimate of the mixed model (or its stated fallback)."""
+    diffs = analysis.paradigm_drop_differences(frame)
+    gaps = analysis.scenario_gaps(diffs)
+    if gaps.empty:
+        raise NotEnoughData("no scenario has both paradigms and a shifted level")
+    overall = analysis.family_estimate(diffs)
+    labels = [f"{r.scenario} ({r.family})" for r in gaps.itertuples()]
+    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.2 * (len(gaps) + 2)))
+    y = np.arange(len(gaps))
+    ax.errorbar(100 * gaps["difference"], y, xerr=100 * np.abs(gaps[["ci_low", "ci_high"]].to_numpy().T
+                                                                - gaps["difference"].to_numpy()),
+                fmt="o", color="0.25", markersize=3, elinewidth=0.9, capsize=0)
+    bottom = len(gaps) + 0.5
+    if np.isfinite(overall["ci_low"]):
+        ax.fill([100 * overall["ci_low"], 100 * overall["estimate"], 100 * overall["ci_high"],
+                 100 * overall["estimate"]], [bottom, bottom - 0.35, bottom, bottom + 0.35], color="black")
+    else:
+        ax.plot(100 * overall["estimate"], bottom, marker="D", color="black")
+    ax.axvline(0, color="0.6", linewidth=0.8)
+    ax.set_yticks([*y, bottom], [*labels, f"family-level estimate ({overall['method'].split(' (')[0]})"])
+    ax.invert_yaxis()
+    ax.set_xlabel("discriminative minus generative drop (accuracy points)")
+    ax.grid(axis="y", visible=False)
+    return fig

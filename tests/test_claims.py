@@ -1,0 +1,70 @@
+"""The joint Holm correction: planted nulls are never called clear, planted strong effects are,
+and an interval from fewer than three units never is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from benchmark.report import claims
+
+
+def _two_passes(intervals: list[tuple[float, float, int]]) -> list[int]:
+    """Ask every claim once to collect it, adjust, then ask again for the corrected decisions."""
+    book = claims.ClaimBook()
+    with claims.session(book):
+        for low, high, n in intervals:
+            claims.decide(low, high, n)
+        book.adjust()
+        return [claims.decide(low, high, n) for low, high, n in intervals]
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, int]:
+    result = stats.ttest_1samp(values, 0.0).confidence_interval()
+    return float(result.low), float(result.high), len(values)
+
+
+def test_planted_nulls_are_never_clear_after_the_joint_correction():
+    # 200 null claims of 10 units each: uncorrected, about 10 would exclude 0; after Holm the
+    # family-wise error is at most 5%, and this fixed draw has none.
+    rng = np.random.default_rng(0)
+    intervals = [_interval(rng.normal(0, 1, 10)) for _ in range(200)]
+    raw = sum(low > 0 or high < 0 for low, high, _ in intervals)
+    assert raw >= 3  # the uncorrected intervals would have made false calls
+    assert _two_passes(intervals) == [0] * 200
+
+
+def test_planted_strong_effects_survive_among_nulls_with_their_sign():
+    rng = np.random.default_rng(1)
+    nulls = [_interval(rng.normal(0, 1, 10)) for _ in range(50)]
+    strong = [_interval(rng.normal(sign * 3, 1, 10)) for sign in (1, -1)]
+    decisions = _two_passes(nulls + strong)
+    assert decisions[-2:] == [1, -1]
+    assert decisions[:-2] == [0] * 50
+
+
+def test_the_p_value_from_an_interval_is_the_t_tests_and_holm_matches_statsmodels():
+    values = np.array([0.3, 0.1, 0.4, 0.2, 0.25])
+    low, high, n = _interval(values)
+    assert claims.p_from_interval(low, high, n) == pytest.approx(stats.ttest_1samp(values, 0).pvalue)
+    book = claims.ClaimBook(p_values=[0.01, 0.04, 0.03])
+    book.adjust()
+    assert book.adjusted == pytest.approx(multipletests([0.01, 0.04, 0.03], 0.05, "holm")[1])
+
+
+def test_fewer_than_three_units_are_never_clear_and_not_counted():
+    book = claims.ClaimBook()
+    with claims.session(book):
+        assert claims.decide(0.5, 0.6, 2, p_value=1e-12) == 0
+        assert claims.decide(0.5, 0.6, 3, p_value=1e-12) == 1
+    assert book.n_claims == 1
+
+
+def test_power_is_reported_for_the_observed_spread():
+    # se = half-width / t(0.975, 9); a 2-point effect against se 0.01 * ... checked against statsmodels
+    low, high, n = -0.01, 0.01, 10
+    power = claims.power(low, high, n)
+    assert 0 < power < 1
+    assert claims.power(-0.001, 0.001, 10) == pytest.approx(1.0)  # far in the tail: normal approximation
