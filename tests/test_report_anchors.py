@@ -225,6 +225,15 @@ def test_controllability_reproduces_a_planted_drop_equal_to_the_refit_and_a_shor
     assert len(_draws(section, tmp_path)) == 2
 
 
+def test_a_drop_that_equals_the_refit_on_every_seed_is_reproduced_exactly_without_a_test():
+    # naive Bayes: dropping a feature's factor is exactly refitting without it, so every seed's
+    # difference is the same 0 and there is no spread to build an interval from.
+    values = {"gaussian_nb": 0.6, "gaussian_nb+drop_spurious": 0.8, "gaussian_nb+refit_without_spurious": 0.8}
+    frame = _frame([_rows("control", values, np.random.default_rng(6), noise=0.0)])
+    section = controllability.analyse(frame, {})
+    assert "reproduced exactly (the same difference on all 8 seeds; no test needed)" in section.bullets[0]
+
+
 def test_an_imputation_as_good_as_the_refit_is_not_detected():
     section = controllability.analyse(_control_frame(imputation_short=False), {})
     assert "reproduced for 0 of 2 groups" in section.bullets[1]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.claims import decide, paper_verdict
+from benchmark.report.claims import decide
 from benchmark.report.experiments import _anchors as anchors
 from benchmark.report.experiments import _plots as plots
 from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, param
@@ -58,7 +58,7 @@ def contrast_table(last: pd.DataFrame) -> pd.DataFrame:
 def _bullets(table: pd.DataFrame) -> list[str]:
     strategy = table[table["contrast"].str.startswith("strategy")]
     paradigm = table[table["contrast"].str.startswith("paradigm")]
-    verdicts = [paper_verdict(r.ci_low, r.ci_high, r.n_seeds, expected=1) for r in strategy.itertuples()]
+    verdicts = [anchors.verdict(r.ci_low, r.ci_high, r.n_seeds, expected=1) for r in strategy.itertuples()]
     signs = [decide(r.ci_low, r.ci_high, r.n_seeds) for r in paradigm.itertuples()]
     lines = [f"Native minus mean-imputed accuracy at the largest shift within the {r.within} side "
              f"(`{r.model}` minus `{r.minus}`, paired over seeds): "
