@@ -6,12 +6,13 @@ User errors (`SpurbenchError`) are caught here once: one line on stderr, exit st
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark import __version__
-from benchmark.errors import SpurbenchError
+from benchmark.errors import Interrupted, SpurbenchError
 from benchmark.registry import get_model, list_generators, list_models, load_model_reference
 
 DEFAULT_OUT = Path("results/latest")
@@ -54,6 +55,9 @@ def _positive_float(text: str) -> float:
 def _model_names(args: argparse.Namespace) -> list[str] | None:
     """Models from --models a,b and --model package.module:factory, validated."""
     names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
+    if args.models is not None and not names:
+        raise SpurbenchError(f"--models: {args.models!r} names no model; give comma-separated "
+                             "names, or omit --models to run every registered one")
     for ref in args.model or []:
         names.append(load_model_reference(ref, args.paradigm).name)
     for name in names:
@@ -69,13 +73,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.quick:
         scenarios = [s.quick() for s in (scenarios if args.specs else one_per_family(scenarios))]
     backend = _backend_choice(args)
-    if args.scheduler:
-        _print_dashboard(args.scheduler)
     summary = harness.run(
         scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
         backend=backend, scheduler=args.scheduler, resume=args.resume,
         overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
-        progress=not args.no_progress)
+        progress=not args.no_progress, retry_errors=args.retry_errors)
     print(summary)
     _print_leaderboard(args.out)
     if not args.no_report:
@@ -90,19 +92,6 @@ def _backend_choice(args: argparse.Namespace) -> str:
     if args.scheduler and args.backend == "loky":
         raise SpurbenchError("--scheduler needs the dask backend; drop --backend loky")
     return "dask" if args.scheduler else args.backend or "loky"
-
-
-def _print_dashboard(scheduler: str) -> None:
-    """The Dask dashboard's address, to watch the run's tasks live (needs bokeh, in the dask extra)."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        return  # the harness reports the missing extra
-    try:
-        with Client(scheduler, timeout="10s") as client:
-            print(f"dask dashboard: {client.dashboard_link}")
-    except OSError as exc:
-        raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
 def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
@@ -229,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "no SPEC: one scenario per family)")
     run.add_argument("--resume", action="store_true", help="skip fits already stored in --out")
     run.add_argument("--overwrite", action="store_true", help="discard results stored in --out")
+    run.add_argument("--retry-errors", action="store_true", help="with --resume, also rerun the "
+                     "fits stored as errors (e.g. with a larger --timeout)")
     run.add_argument("--timeout", type=_positive_float, help="seconds a fit may take before it "
                      "is recorded as an error")
     run.add_argument("--run-seed", type=int, default=0, help="root of every random stream")
@@ -278,9 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpurbenchError as exc:
         print(f"spurbench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("spurbench: interrupted; stored fits are kept (rerun with --resume)", file=sys.stderr)
-        return 130
+        return 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
 
 
 if __name__ == "__main__":

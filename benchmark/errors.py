@@ -31,3 +31,11 @@ class SpecError(SpurbenchError):
 
 class UnknownNameError(SpurbenchError):
     """A model, generator or scenario name that is not registered."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT during a run: stored fits are kept, the command line exits 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

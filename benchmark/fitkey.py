@@ -3,8 +3,9 @@
 The key is canonical JSON (sorted keys) of the estimator's `get_params(deep=True)`, the
 scenario's resolved generator parameters (declared defaults included, so changing a family's
 default recomputes), the seed, n_train, the run seed, the versions of spurbench's dependencies
-and a hash of spurbench's own source (the modules that compute numbers). It never reads `repr(estimator)`: that text changes with
-`sklearn.set_config(print_changed_only=...)` while the numbers do not.
+and a hash of spurbench's own source (the modules that compute numbers). It never reads
+`repr(estimator)`: that text changes with `sklearn.set_config(print_changed_only=...)` while the
+numbers do not.
 """
 
 from __future__ import annotations

@@ -162,13 +162,27 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 def _aligned_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     """predict_proba with one column per class label 0..n_classes-1 (absent classes get 0)."""
-    proba = np.asarray(model.predict_proba(X), dtype=float)
+    proba = _checked_proba(np.asarray(model.predict_proba(X), dtype=float))
     classes = np.asarray(model.classes_).astype(int)
     if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
         return proba
     full = np.zeros((len(X), n_classes))
     full[:, classes] = proba
     return full
+
+
+def _checked_proba(proba: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+    """Refuse probabilities outside [0, 1] or rows not summing to 1: every metric assumes them,
+    so such a fit must be stored as an error with the reason, not scored as `ok`."""
+    if proba.ndim != 2 or not np.isfinite(proba).all():
+        raise ValueError("predict_proba returned non-finite values or not a 2-d array")
+    if proba.min() < -tolerance or proba.max() > 1 + tolerance:
+        raise ValueError(f"predict_proba returned values outside [0, 1] "
+                         f"(min {proba.min():.3g}, max {proba.max():.3g})")
+    worst = float(np.abs(proba.sum(axis=1) - 1).max())
+    if worst > tolerance:
+        raise ValueError(f"predict_proba rows do not sum to 1 (off by up to {worst:.3g})")
+    return proba
 
 
 class _FittedModel:
@@ -327,7 +341,6 @@ def run_fit(task: FitTask) -> FitResult:
     """Fit `task.model` once on the shift-0 training sample and score it at every level."""
     start = time.perf_counter()
     entry = task.entry
-    key = task.key
     gen = task.scenario.generator().resplit(task.split_rng())
     fit_seconds = float("nan")
     try:
@@ -344,12 +357,23 @@ def run_fit(task: FitTask) -> FitResult:
             raise FitTimeout(f"fit exceeded the {task.timeout:g} s timeout ({elapsed:.1f} s)")
         for row in rows:
             row.update(status="ok", error=None)
-    except Exception as exc:  # a model's failure is a result, not a crash of the run
+    except (Exception, SystemExit) as exc:  # a model's failure is a result, not a crash of the run
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         rows = _error_rows(task, detail)
+    return _result(task, entry, rows, fit_seconds, start)
+
+
+def failed_fit(task: FitTask, message: str) -> FitResult:
+    """Error rows for a fit that could not report itself (its worker died or was stopped)."""
+    return _result(task, task.entry, _error_rows(task, message), float("nan"),
+                   time.perf_counter())
+
+
+def _result(task: FitTask, entry: ModelEntry, rows: list[dict[str, Any]], fit_seconds: float,
+            start: float) -> FitResult:
     base = {"scenario": task.scenario.name, "family": task.scenario.family,
             "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference),
             "seed": task.seed, "n_train": task.n_train,
-            "n_test": task.scenario.n_test, "fit_seconds": fit_seconds, "fit_key": key,
+            "n_test": task.scenario.n_test, "fit_seconds": fit_seconds, "fit_key": task.key,
             "scenario_hash": task.scenario_hash}
-    return FitResult(key, [{**base, **row} for row in rows], time.perf_counter() - start)
+    return FitResult(task.key, [{**base, **row} for row in rows], time.perf_counter() - start)

@@ -1,37 +1,37 @@
 """The harness: expand the grid, skip what is stored, run the rest in parallel, store each fit.
 
 Grid = scenarios x models x seeds x n_train; each cell is one `FitTask` (see fitting.py), scored
-at every shift level of its scenario. Work goes through joblib (loky processes by default, or a
-Dask cluster); results stream back in completion order to the single writer in this process,
-which commits each fit's rows in one transaction.
+at every shift level of its scenario. Fits run in this process, on worker processes or on a Dask
+cluster (execution.py); results stream back in completion order to the single writer in this
+process, which commits each fit's rows in one transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import platform
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
 from benchmark import __version__
 from benchmark.errors import SpecError, SpurbenchError
-from benchmark.fitting import FitResult, FitTask, run_fit
+from benchmark.execution import dask_client, execute, signals_interrupt
+from benchmark.fitting import FitTask
 from benchmark.registry import ModelEntry, get_generator, get_model, list_models
-from benchmark.spec import Scenario
+from benchmark.spec import MAX_SEEDS, Scenario
 from benchmark.store import ResultStore
 
 BACKENDS = ("loky", "dask")
+MAX_TIMEOUT = 7 * 24 * 3600.0  # a week: longer is a typo, and would overflow the alarm timer
 DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "statsmodels", "seaborn", "matplotlib",
                 "joblib", "tqdm", "scipy")
 
@@ -89,8 +89,8 @@ def expand_grid(scenarios: Sequence[Scenario], models: Sequence[ModelRef] | None
 
     Each task carries its model's entry, so workers never look a model up by name.
     """
-    if seeds is not None and seeds < 1:
-        raise SpurbenchError(f"--seeds: must be a positive integer, got {seeds}")
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise SpurbenchError(f"--seeds: must be an integer from 1 to {MAX_SEEDS}, got {seeds}")
     return [FitTask(scenario, entry, seed, n_train, run_seed, timeout)
             for scenario in scenarios
             for entry in models_for(scenario, models)
@@ -130,79 +130,58 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
     }
 
 
-@contextlib.contextmanager
-def _backend(name: str, jobs: int, scheduler: str | None) -> Iterator[int]:
-    """Configure joblib for `name`; yields the n_jobs to pass to Parallel."""
-    if name == "loky":
-        yield jobs
-        return
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise SpurbenchError("--backend dask needs the dask extra: pip install 'spurbench[dask]'"
-                             ) from None
-    with contextlib.ExitStack() as stack:
-        if scheduler is None:
-            workers = jobs if jobs > 0 else os.cpu_count() or 1
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None))
-            client = stack.enter_context(Client(cluster))
-        else:
-            try:
-                client = stack.enter_context(Client(scheduler, timeout="10s"))
-            except OSError as exc:
-                raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        stack.enter_context(parallel_config(backend="dask", wait_for_workers_timeout=60))
-        yield len(client.scheduler_info()["workers"]) or 1
-
-
-def _execute(tasks: Sequence[FitTask], jobs: int, backend: str, scheduler: str | None,
-             progress: bool) -> Iterator[FitResult]:
+def _check_options(jobs: int, backend: str, scheduler: str | None, timeout: float | None,
+                   resume: bool, retry_errors: bool) -> None:
+    """Refuse bad options with one line naming the flag, before anything is opened."""
+    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT:
+        raise SpurbenchError(f"--timeout: must be a number of seconds in (0, {MAX_TIMEOUT}], "
+                             f"got {timeout}")
+    if jobs == 0:
+        raise SpurbenchError("--jobs: must be a positive integer, or negative (-1 = all cores)")
     if backend not in BACKENDS:
         raise SpurbenchError(f"--backend: {backend!r} is not allowed; use one of {BACKENDS}")
-    with _backend(backend, jobs, scheduler) as n_jobs:
-        if n_jobs == 1 and backend == "loky":
-            results: Any = map(run_fit, tasks)  # in-process, no pool to start
-        else:
-            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(run_fit)(task) for task in tasks)
-        yield from tqdm(results, total=len(tasks), desc="fits", unit="fit", disable=not progress,
-                        dynamic_ncols=True)
+    if scheduler is not None and backend != "dask":
+        raise SpurbenchError("--scheduler: only applies with --backend dask")
+    if retry_errors and not resume:
+        raise SpurbenchError("--retry-errors: only applies with --resume")
 
 
 def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
         out_dir: str | Path = "results/latest", seeds: int | None = None, jobs: int = -1,
         backend: str = "loky", scheduler: str | None = None, resume: bool = False,
         overwrite: bool = False, timeout: float | None = None, run_seed: int = 0,
-        progress: bool = True) -> RunSummary:
+        progress: bool = True, retry_errors: bool = False) -> RunSummary:
     """Run the grid and store its rows in `out_dir`; see the module docstring.
 
-    Everything the user can get wrong is checked before the store is opened, so a bad input
-    never touches stored results. Without `resume` or `overwrite`, a directory that already
-    holds results is refused.
+    Everything the user can get wrong is checked (and a Dask cluster connected) before the store
+    is opened, so a bad input never touches stored results. Without `resume` or `overwrite`, a
+    directory that already holds results is refused; `retry_errors` (with `resume`) reruns the
+    fits stored as errors. The exports of an earlier run are removed before any fit runs, so an
+    interrupted run never leaves another run's CSV behind.
     """
     start = time.perf_counter()
-    if timeout is not None and timeout <= 0:
-        raise SpurbenchError(f"--timeout: must be a positive number of seconds, got {timeout}")
-    if jobs == 0:
-        raise SpurbenchError("--jobs: must be a positive integer, or negative (-1 = all cores)")
+    _check_options(jobs, backend, scheduler, timeout, resume, retry_errors)
     tasks = expand_grid(scenarios, models, seeds=seeds, run_seed=run_seed, timeout=timeout)
     if not tasks:
         raise SpurbenchError("the grid is empty: no scenario has a model to run")
     keys = [task.key for task in tasks]  # cached on the task, which carries it to the worker
     summary = RunSummary(Path(out_dir), len(tasks))
-    with ResultStore(out_dir) as store:
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(dask_client(jobs, scheduler)) if backend == "dask" else None
+        store = stack.enter_context(ResultStore(out_dir))
         if store.has_results() and not (resume or overwrite):
             raise SpurbenchError(f"{out_dir}: already holds results; pass --resume to finish or "
                                  "extend them, or --overwrite to start afresh")
         if overwrite:
             store.clear()
         store.set_manifest(keys, _meta(scenarios, tasks, run_seed))
-        done = store.completed_keys() if resume else set()
+        done = store.completed_keys(include_errors=not retry_errors) if resume else set()
         pending = [t for t, k in zip(tasks, keys, strict=True) if k not in done]
         summary.skipped = len(tasks) - len(pending)
-        for result in _execute(pending, jobs, backend, scheduler, progress):
+        stack.enter_context(signals_interrupt())
+        results = stack.enter_context(contextlib.closing(execute(pending, jobs, timeout, client)))
+        for result in tqdm(results, total=len(pending), desc="fits", unit="fit",
+                           disable=not progress, dynamic_ncols=True):
             store.write_fit(result.key, result.rows)
             summary.done += 1
             summary.failed += result.failed

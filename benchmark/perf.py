@@ -122,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         bare = _timed(bare_loop, scenario, MODELS)
         one = harness_run(scenario, MODELS, tmp / "one", jobs=1)
         resume = harness_run(scenario, MODELS, tmp / "one", jobs=1, resume=True)
-        # First use of the 2-worker pool: its start cost, on a one-fit grid. joblib keeps the
-        # pool alive afterwards, so the speed-up below is measured with a warm pool.
+        # Starting worker processes, on a one-fit grid: a time limit sends even one fit to
+        # workers (the first start also brings up the fork server, which later runs reuse).
         single = replace(scenario, seeds=1, n_train=(200,))
-        pool_start = (harness_run(single, ["lda"], tmp / "pool2", jobs=2)
+        pool_start = (harness_run(single, ["lda"], tmp / "pool2", jobs=2, timeout=600)
                       - harness_run(single, ["lda"], tmp / "pool1", jobs=1))
+        # A small grid with the default --jobs runs in this process: no pool to start.
+        small = replace(scenario, seeds=2, n_train=(200,))
+        small_default = harness_run(small, ["lda", "gaussian_nb"], tmp / "small_default", jobs=-1)
+        small_one = harness_run(small, ["lda", "gaussian_nb"], tmp / "small_one", jobs=1)
         big = perf_scenario(args.parallel_seeds)
         big_one = harness_run(big, MODELS, tmp / "big1", jobs=1)
         two = harness_run(big, MODELS, tmp / "big2", jobs=2)
@@ -136,13 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     results.update(bare_seconds=bare, jobs1_seconds=one, resume_seconds=resume,
                    parallel_grid_fits=len(harness.expand_grid([big], MODELS)),
                    parallel_jobs1_seconds=big_one, parallel_jobs2_seconds=two,
-                   pool_start_seconds=pool_start)
+                   pool_start_seconds=pool_start, small_grid_default_jobs_seconds=small_default,
+                   small_grid_jobs1_seconds=small_one)
     throughput = generator_throughput()
     scale = scaling(max(1, args.seeds // 2))
     lines = [
         ("harness overhead (jobs 1 / bare loop)", one / bare, "<= 1.10", one / bare <= 1.10),
         ("parallel speed-up (jobs 1 / jobs 2)", big_one / two, ">= 1.70", big_one / two >= 1.7),
         ("resume of a finished grid / cold run", resume / one, "<= 0.05", resume / one <= 0.05),
+        ("4-fit grid, default --jobs / --jobs 1", small_default / small_one, "<= 2.00",
+         small_default / small_one <= 2.0),
         ("generator throughput / numpy normal", throughput["ratio"], ">= 0.50",
          throughput["ratio"] >= 0.5),
         ("scaling slope over 1x, 2x, 4x fits", scale["slope"], "~ 1.00",

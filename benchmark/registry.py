@@ -231,7 +231,9 @@ def _load_plugins() -> None:
             obj = ep.load()
             if ep.name not in _MODELS:  # the module may have registered itself on import
                 _MODELS[ep.name] = _entry_from_object(ep.name, obj)
-        except Exception as exc:  # a plugin's bug must not break the host
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plugin's bug, even sys.exit at import, must not break the host
             warnings.warn(
                 f"spurbench plugin {ep.name!r} ({ep.value}) failed to load and is skipped: {exc}",
                 stacklevel=2,
@@ -254,11 +256,12 @@ def _unknown(kind: str, name: str, known: Iterable[str]) -> UnknownNameError:
 def load_model_reference(ref: str, paradigm: str | None = None) -> ModelEntry:
     """Register and return the model named by a `package.module:factory` string."""
     module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise SpurbenchError(f"--model {ref!r}: expected 'package.module:factory'")
+    if not module_name or not attr or module_name.startswith("."):
+        raise SpurbenchError(f"--model {ref!r}: expected 'package.module:factory' (an absolute "
+                             "module name)")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError) as exc:
         raise SpurbenchError(f"--model {ref!r}: cannot import it ({exc})") from None
     entry = _entry_from_object(ref, obj, paradigm)
     _MODELS[ref] = entry

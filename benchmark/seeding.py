@@ -8,13 +8,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 
 import numpy as np
 
 
+def _normal(part: object) -> object:
+    """One spelling per value: numpy scalars become Python numbers, a whole float becomes an
+    int (so `3`, `np.int64(3)` and `3.0` are one stream), sequences become lists."""
+    if isinstance(part, bool | np.bool_):
+        return bool(part)
+    if isinstance(part, numbers.Integral):
+        return int(part)
+    if isinstance(part, numbers.Real):
+        value = float(part)
+        return int(value) if math.isfinite(value) and value.is_integer() else value
+    if isinstance(part, list | tuple | np.ndarray):
+        return [_normal(p) for p in part]
+    if isinstance(part, dict):
+        return {str(k): _normal(v) for k, v in part.items()}
+    return part
+
+
 def stable_hash(*parts: object) -> tuple[int, ...]:
-    """Four 32-bit words of the SHA-256 of `parts` (JSON, so stable across processes and runs)."""
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()
+    """Four 32-bit words of the SHA-256 of `parts` (normalised JSON, so stable across processes,
+    runs and numeric types)."""
+    text = json.dumps(_normal(parts), sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).digest()
     return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
 
 

@@ -10,15 +10,19 @@ import difflib
 import hashlib
 import inspect
 import json
+import os
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmark.errors import ParameterError, SpecError, SpurbenchError
 from benchmark.generators.base import Generator
-from benchmark.registry import get_generator
+from benchmark.registry import get_generator, get_model
 
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
 
@@ -30,6 +34,16 @@ _TABLES = {
 }
 QUICK_N_TEST = 1000
 QUICK_SEEDS = 2
+# Upper bounds: a typo such as 10**12 must be refused before anything is generated.
+MAX_SAMPLES = 1_000_000  # n_train and n_test
+MAX_SEEDS = 1000
+MAX_NAME = 80
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # safe in file names and URLs
+MAX_SPEC_BYTES = 1_000_000
+# A fit holds the training and test matrices several times over (counterfactual copy, imputed
+# copy, the model's own work arrays); the largest fit must fit in this share of the machine.
+MEMORY_COPIES = 10
+MEMORY_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,9 +98,9 @@ def _string(path: Path, value: Any, where: str) -> str:
     return value
 
 
-def _int(path: Path, value: Any, where: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(path, where, f"must be an integer >= {minimum}, got {value!r}")
+def _int(path: Path, value: Any, where: str, minimum: int = 1, maximum: int = MAX_SAMPLES) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise SpecError(path, where, f"must be an integer from {minimum} to {maximum}, got {value!r}")
     return value
 
 
@@ -94,6 +108,54 @@ def _flag(path: Path, value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise SpecError(path, where, f"must be true or false, got {value!r}")
     return value
+
+
+def _name(path: Path, value: Any) -> str:
+    name = _string(path, value, "scenario.name")
+    if len(name) > MAX_NAME or not NAME_PATTERN.fullmatch(name):
+        shown = name if len(name) <= MAX_NAME else name[:MAX_NAME] + "..."
+        raise SpecError(path, "scenario.name", f"must be at most {MAX_NAME} letters, digits, '_', "
+                        f"'.' or '-' (it names files), got {shown!r}")
+    return name
+
+
+def _models(path: Path, value: Any) -> tuple[str, ...] | None:
+    """Registered model names only: a scenario file is data, so it never names code to import
+    (`package.module:factory` is for the command line and the Python API)."""
+    where = "run.models"
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        raise SpecError(path, where, f"must be a list of model names, got {value!r}")
+    if not value:
+        raise SpecError(path, where, "is empty; name at least one model, or omit it to run all")
+    for name in value:
+        if ":" in name:
+            raise SpecError(path, where, f"{name!r}: a scenario file may name only registered "
+                            "models; pass code references with --model on the command line")
+        try:
+            get_model(name)
+        except SpurbenchError as exc:
+            raise SpecError(path, where, str(exc)) from None
+    return tuple(value)
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (the memory budget of one fit is a share of it)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_memory(path: Path, scenario: Scenario) -> None:
+    """Refuse a scenario whose largest fit would not fit in memory, before generating anything."""
+    n_features = scenario.generator().sample(4, 0.0, np.random.default_rng(0)).X.shape[1]
+    n_rows = max(scenario.n_train) + scenario.n_test
+    need = n_rows * n_features * 8 * MEMORY_COPIES
+    budget = MEMORY_SHARE * physical_memory()
+    if need > budget:
+        raise SpecError(path, "run.n_train", f"the largest fit ({n_rows} rows x {n_features} "
+                        f"features) needs about {need / 2**30:.1f} GiB, more than the budget of "
+                        f"{budget / 2**30:.1f} GiB ({MEMORY_SHARE:.0%} of this machine's memory); "
+                        "use fewer rows or features")
 
 
 def _levels(path: Path, value: Any) -> tuple[float, ...]:
@@ -145,7 +207,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
     if "scenario" not in data:
         raise SpecError(path, "scenario", "the [scenario] table is required")
     head = data["scenario"]
-    name = _string(path, _require(path, head, "name", "scenario"), "scenario.name")
+    name = _name(path, _require(path, head, "name", "scenario"))
     family = _string(path, _require(path, head, "family", "scenario"), "scenario.family")
     try:
         get_generator(family)
@@ -154,11 +216,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
     params = data.get("params", {})
     _check_params(path, family, params)
     run = data.get("run", {})
-    models = run.get("models")
-    if models is not None and (not isinstance(models, list)
-                               or not all(isinstance(m, str) for m in models)):
-        raise SpecError(path, "run.models", f"must be a list of model names, got {models!r}")
-    return Scenario(
+    scenario = Scenario(
         name=name,
         family=family,
         description=str(head.get("description", "")),
@@ -166,13 +224,15 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
         shift_levels=_levels(path, _require(path, data.get("shift", {}), "levels", "shift")),
         n_train=_sizes(path, run.get("n_train", [500])),
         n_test=_int(path, run.get("n_test", 2000), "run.n_test"),
-        seeds=_int(path, run.get("seeds", 3), "run.seeds"),
-        models=tuple(models) if models is not None else None,
+        seeds=_int(path, run.get("seeds", 3), "run.seeds", maximum=MAX_SEEDS),
+        models=_models(path, run.get("models")),
         experiment=_string(path, head["experiment"], "scenario.experiment")
         if "experiment" in head else None,
         spurious_controls=_flag(path, run.get("spurious_controls", False), "run.spurious_controls"),
         path=path,
     )
+    _check_memory(path, scenario)
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -180,11 +240,21 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise SpecError(path, None, "no such file") from None
+    except OSError as exc:  # a symlink loop, a directory, no permission
+        raise SpecError(path, None, f"cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(path, None, f"larger than {MAX_SPEC_BYTES} bytes; not a scenario file")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SpecError(path, None, "not UTF-8 text; a scenario file is TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(path, None, f"malformed TOML ({exc})") from None
+    except RecursionError:
+        raise SpecError(path, None, "malformed TOML (nested too deeply)") from None
     return parse_scenario(data, path)
 
 

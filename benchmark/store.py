@@ -7,13 +7,17 @@ A run holds an exclusive lock on the directory: a second writer is refused with 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import math
+import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -60,6 +64,36 @@ class StoreLockedError(SpurbenchError):
     """Another process is writing to the same run directory."""
 
 
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A full disk (or a file-size limit) is the user's to fix, and loses nothing committed:
+    say so in one line instead of a traceback."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OSError) as exc:
+        if isinstance(exc, OSError):
+            full, reason = exc.errno in _FULL, exc.strerror
+        else:
+            full, reason = "full" in str(exc) or "disk I/O" in str(exc), str(exc)
+        if not full:
+            raise
+        raise SpurbenchError(f"{path}: disk full ({reason}); every fit stored so far is intact: "
+                             "free some space and rerun with --resume") from None
+
+
+def _damaged(db_path: Path, exc: Exception) -> SpurbenchError:
+    return SpurbenchError(f"{db_path}: the results database is damaged ({exc}); restore it from "
+                          "a copy, or move it away and rerun with --overwrite")
+
+
+def _connect_read_only(db_path: Path) -> sqlite3.Connection:
+    """A read-only connection; the path is escaped, so '#', '?' or '%' in it are file names."""
+    return sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?mode=ro", uri=True)
+
+
 def _clean(value: Any) -> Any:
     """SQLite stores NaN as NULL; keep it explicit so CSV round-trips are exact."""
     if isinstance(value, float) and math.isnan(value):
@@ -77,8 +111,12 @@ class ResultStore:
         self.conn: sqlite3.Connection | None = None
 
     def __enter__(self) -> ResultStore:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = (self.run_dir / LOCK_NAME).open("w")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_file = (self.run_dir / LOCK_NAME).open("w")
+        except OSError as exc:  # a file in the way, a path under a file, no permission
+            raise SpurbenchError(f"{self.run_dir}: cannot be used as a run directory "
+                                 f"({exc.strerror or exc}); pick another --out") from None
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -87,30 +125,44 @@ class ResultStore:
                 f"{self.run_dir}: another spurbench run is writing here; wait for it or use --out"
             ) from None
         self.conn = sqlite3.connect(self.db_path, timeout=60)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(_SCHEMA)
+        try:
+            with _writing(self.db_path):
+                check = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise sqlite3.DatabaseError(check)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.__exit__()
+            raise _damaged(self.db_path, exc) from None
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.conn is not None:
             self.conn.close()
+            self.conn = None
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
+            self._lock_file = None
 
     def has_results(self) -> bool:
         return self.conn.execute("SELECT EXISTS(SELECT 1 FROM fits)").fetchone()[0] == 1
 
     def clear(self) -> None:
         """Forget every stored row (a fresh run in the same directory)."""
-        with self.conn:
+        with _writing(self.db_path), self.conn:
             for table in ("results", "fits", "manifest", "meta"):
                 self.conn.execute(f"DELETE FROM {table}")
 
-    def completed_keys(self) -> set[str]:
-        """Keys of the fits whose rows are stored (successful or not)."""
-        return {k for (k,) in self.conn.execute("SELECT fit_key FROM fits")}
+    def completed_keys(self, include_errors: bool = True) -> set[str]:
+        """Keys of the fits whose rows are stored (with `include_errors`, failed ones too)."""
+        query = "SELECT fit_key FROM fits" + ("" if include_errors else " WHERE status = 'ok'")
+        return {k for (k,) in self.conn.execute(query)}
 
     def write_fit(self, fit_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store one fit's rows atomically, replacing any earlier attempt at the same fit."""
@@ -118,7 +170,7 @@ class ResultStore:
         columns = list(COLUMNS)
         placeholders = ", ".join("?" for _ in columns)
         quoted = ", ".join(f'"{c}"' for c in columns)
-        with self.conn:
+        with _writing(self.db_path), self.conn:
             self.conn.execute("DELETE FROM results WHERE fit_key = ?", (fit_key,))
             self.conn.executemany(
                 f"INSERT INTO results ({quoted}) VALUES ({placeholders})",
@@ -127,8 +179,11 @@ class ResultStore:
             self.conn.execute("INSERT OR REPLACE INTO fits VALUES (?, ?)", (fit_key, status))
 
     def set_manifest(self, keys: Iterable[str], meta: Mapping[str, Any]) -> None:
-        """Record which fits make up the current grid, and the run's configuration."""
-        with self.conn:
+        """Record which fits make up the current grid, and the run's configuration; the exports
+        of an earlier run go, so that no report can read them before this run's are written."""
+        for name in (CSV_NAME, PARQUET_NAME, META_NAME):
+            (self.run_dir / name).unlink(missing_ok=True)
+        with _writing(self.db_path), self.conn:
             self.conn.execute("DELETE FROM manifest")
             self.conn.executemany("INSERT OR IGNORE INTO manifest VALUES (?)",
                                   [(k,) for k in keys])
@@ -142,17 +197,20 @@ class ResultStore:
     def export(self) -> Path:
         """Write the committed forms of the run: `results.csv` and `run.json` (configuration)."""
         path = self.run_dir / CSV_NAME
-        self.frame().to_csv(path, index=False)  # shortest round-trip floats: exactly the stored values
         meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
-        (self.run_dir / META_NAME).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        self.export_parquet()
+        with _writing(path):
+            # pandas writes the shortest repr of each float, which reads back exactly.
+            _atomic(path, lambda tmp: self.frame().to_csv(tmp, index=False))
+            _atomic(self.run_dir / META_NAME, lambda tmp: tmp.write_text(
+                json.dumps(meta, indent=2, sort_keys=True) + "\n"))
+            self.export_parquet()
         return path
 
     def export_parquet(self) -> Path:
         """Write `results.parquet`: the CSV's rows with the declared column types kept, for
         readers (pandas, polars, DuckDB) that should not guess types from text."""
         path = self.run_dir / PARQUET_NAME
-        typed(self.frame()).to_parquet(path, index=False)
+        _atomic(path, lambda tmp: typed(self.frame()).to_parquet(tmp, index=False))
         return path
 
 
@@ -172,12 +230,27 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _atomic(path: Path, write: Any) -> None:
+    """Write through a temporary file and rename it: a reader sees the old file or the new one,
+    never a half-written one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def read_sqlite(db_path: str | Path) -> pd.DataFrame:
     """The rows of the fits listed in the run's manifest, in the canonical order."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
-        df = pd.read_sql_query(
-            "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key", conn
-        )
+    db_path = Path(db_path)
+    try:
+        with contextlib.closing(_connect_read_only(db_path)) as conn:
+            df = pd.read_sql_query(
+                "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key", conn
+            )
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+        raise _damaged(db_path, exc.__cause__ or exc) from None
     return df[list(COLUMNS)].sort_values(SORT_ORDER, kind="stable").reset_index(drop=True)
 
 
@@ -188,15 +261,41 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
     db = Path(run_dir) / DB_NAME
     if not db.exists():
         return {}
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    try:
+        with contextlib.closing(_connect_read_only(db)) as conn:
+            return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(db, exc) from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """The committed CSV, refused with one line when it is empty, cut mid-row or not ours."""
+    text = path.read_bytes()
+    problem = None
+    if not text.strip():
+        problem = "is empty"
+    elif not text.endswith(b"\n"):
+        problem = "ends mid-row (the file was cut short)"
+    else:
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            problem = f"is not a results table ({str(exc).strip()})"
+        else:
+            missing = [c for c in SORT_ORDER if c not in df.columns]
+            if not missing:
+                return df
+            problem = f"lacks the columns {', '.join(missing)}"
+    raise SpurbenchError(f"{path}: {problem}; rerun with --resume to rewrite it from "
+                         f"{DB_NAME}, or restore it from a copy")
 
 
 def read_results(run_dir: str | Path) -> pd.DataFrame:
-    """A run's rows: from `results.csv` when present (the committed form), else from SQLite."""
+    """A run's rows: from SQLite when present (what the run stored), else from `results.csv`
+    (the committed form, as in results/paper)."""
     run_dir = Path(run_dir)
-    if (run_dir / CSV_NAME).exists():
-        return pd.read_csv(run_dir / CSV_NAME)
     if (run_dir / DB_NAME).exists():
         return read_sqlite(run_dir / DB_NAME)
+    if (run_dir / CSV_NAME).exists():
+        return _read_csv(run_dir / CSV_NAME)
     raise SpurbenchError(f"{run_dir}: no {CSV_NAME} or {DB_NAME} here; run `spurbench run` first")

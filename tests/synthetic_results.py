@@ -130,7 +130,8 @@ def _fit_columns(fit: dict, flag: str) -> dict:
     """Columns shared by every shift row of one fit: flags, training and validation accuracy."""
     val = float(np.clip(_collapse(fit["val_accuracy"], flag, 0.5), 0, 1))
     return {"fit_flags": fit["fit_flags"], "val_accuracy": val,
-            "val_worst_group_accuracy": max(0.0, val - 0.1), "train_accuracy": min(1.0, val + 0.02)}
+            "val_worst_group_accuracy": max(0.0, val - 0.1), "train_accuracy": min(1.0, val + 0.02),
+            "train_worst_group_accuracy": max(0.0, val - 0.08)}
 
 
 def _row(scenario: str, family: str, shift: float, model: str, paradigm: str, seed: int,

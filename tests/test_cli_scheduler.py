@@ -17,9 +17,8 @@ def test_scheduler_alone_runs_on_that_cluster_and_prints_its_dashboard(tiny_spec
         code = main(["run", str(tiny_spec), "--models", "gaussian_nb", "--seeds", "1", "--scheduler",
                      cluster.scheduler_address, "--out", str(tmp_path / "run"), "--no-report",
                      "--no-progress"])
-    out = capsys.readouterr().out
     assert code == 0
-    assert "dask dashboard: http://127.0.0.1:" in out
+    assert "dask dashboard: http://127.0.0.1:" in capsys.readouterr().err
     assert (pd.read_csv(tmp_path / "run" / "results.csv")["status"] == "ok").all()
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from sklearn import datasets
 
 from benchmark.errors import ParameterError
-from benchmark.generators.base import SPLITS, check_choice, check_int, check_probability
+from benchmark.generators.base import MAX_SEED, SPLITS, check_choice, check_int, check_probability
 
 DEFAULT_TEST_FRACTION = 0.3
 _LOADERS: dict[str, Callable[..., Any]] = {
@@ -91,7 +91,7 @@ class RowPool:
     def __init__(self, y: np.ndarray, test_fraction: float = DEFAULT_TEST_FRACTION,
                  split_seed: int = 0, rng: np.random.Generator | None = None):
         self.test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
-        self.split_seed = check_int("split_seed", split_seed, minimum=0)
+        self.split_seed = check_int("split_seed", split_seed, minimum=0, maximum=MAX_SEED)
         self.y = np.asarray(y)
         rng = np.random.default_rng(self.split_seed) if rng is None else rng
         test, train = [], []
@@ -116,7 +116,7 @@ class RowPool:
 
     def draw(self, n: int, split: str, rng: np.random.Generator) -> np.ndarray:
         """Indices of `n` rows from pool `split`, stratified by class, in random order."""
-        n = check_int("n", n, minimum=1)
+        n = check_int("n", n, minimum=1, maximum=None)
         pool = self.rows(split)
         classes, counts = np.unique(self.y[pool], return_counts=True)
         picked = []

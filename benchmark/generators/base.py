@@ -19,6 +19,8 @@ import numpy as np
 from benchmark.errors import ParameterError
 
 ROLES = ("core", "spurious", "noise")
+MAX_COUNT = 10_000
+MAX_SEED = 2**32 - 1
 SPLITS = ("train", "test")
 
 
@@ -143,8 +145,9 @@ def check_real(name: str, value: Any, *, minimum: float | None = None,
     return v
 
 
-def check_int(name: str, value: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
-    """An integer >= `minimum` (and <= `maximum`)."""
+def check_int(name: str, value: Any, *, minimum: int = 0, maximum: int | None = MAX_COUNT) -> int:
+    """An integer >= `minimum` and <= `maximum` (by default `MAX_COUNT`: counts of features,
+    classes or copies; a typo such as 10**9 must not allocate memory before it is refused)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ParameterError(name, f"must be an integer, got {value!r}")
     if value < minimum:

@@ -46,6 +46,7 @@ from benchmark.generators._gaussian import (
 )
 from benchmark.generators._synthetic import binary_gaussian_accuracy, draw_labels, simplex_accuracy
 from benchmark.generators.base import (
+    MAX_SEED,
     Generator,
     Sample,
     check_int,
@@ -79,7 +80,7 @@ class NoiseShift(Generator):
         self.rescale_fraction = check_probability("rescale_fraction", rescale_fraction)
         self.rescale_factor = check_real("rescale_factor", rescale_factor, minimum=0,
                                          exclusive_minimum=True)
-        self.rescale_seed = check_int("rescale_seed", rescale_seed, minimum=0)
+        self.rescale_seed = check_int("rescale_seed", rescale_seed, minimum=0, maximum=MAX_SEED)
         self.roles = ("core",) * self.n_core + ("noise",) * self.n_noise
         d = len(self.roles)
         self.prior = np.full(self.n_classes, 1.0 / self.n_classes)

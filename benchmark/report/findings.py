@@ -51,7 +51,8 @@ def judged(row: object, metric: str) -> str:
     if row.clusters < claims.MIN_CLUSTERS:
         return f"{text}: not clear ({claims.FEW_CLUSTERS})"
     power = claims.power(row.ci_low, row.ci_high, int(row.clusters))
-    return f"{text}: no clear difference (power {power:.2f} for a 2-point difference)"
+    why = " after the joint Holm correction" if row.ci_low > 0 or row.ci_high < 0 else ""
+    return f"{text}: no clear difference{why} (power {power:.2f} for a 2-point difference)"
 
 
 def effect_lines(effects: pd.DataFrame) -> list[str]:

@@ -59,9 +59,15 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
     """
     if long.empty:
         raise NotEnoughData("no rows to draw")
+    if col_wrap:  # fewer panels than a row holds: no empty columns widening the figure
+        col_wrap = min(col_wrap, len(col_order))
     models = model_order(long)
     look = style.model_styles(models, paradigms(long))
     values = np.sort(long[x].unique())
+    # Panels tall enough that the one-column legend is never taller than the grid.
+    n_rows = long[row].nunique() if row else -(-len(col_order) // col_wrap) if col_wrap else 1
+    entries = len(models) + len(set(paradigms(long).values()))
+    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
     data = long
     if xscale == "ordinal":
         data = long.assign(**{x: long[x].map({v: i for i, v in enumerate(values)})})
@@ -70,7 +76,8 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
         row_order=list(row_order) if row_order is not None else None, col_wrap=None if row else col_wrap,
         hue="model", hue_order=models, style="model", style_order=models, palette=look["palette"],
         dashes=look["dashes"], markers=look["markers"], errorbar=rate_interval,
-        err_kws={"alpha": BAND_ALPHA, "linewidth": 0}, legend=False, height=PANEL_HEIGHT, aspect=PANEL_ASPECT,
+        err_kws={"alpha": BAND_ALPHA, "linewidth": 0}, legend=False, height=height,
+        aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height),
         facet_kws={"sharey": "row" if row else sharey, "sharex": xscale != "log"},
     )
     for key, ax in grid.axes_dict.items():

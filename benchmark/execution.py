@@ -1,0 +1,291 @@
+"""Where fits run: in this process, on a pool of worker processes of our own, or on Dask.
+
+A fit is allowed to misbehave, and the run must survive it. A worker that dies (the OOM killer,
+`os._exit`) costs one fit, stored as error rows, not the run; a fit stuck in C code that holds
+the GIL is stopped from outside by killing its process; a signal to the parent takes the workers
+down with it. joblib's generators abort the whole run on a dead worker and cannot say which fit
+killed it, hence a small pool of our own: long-lived processes (no spawn per fit) that each
+receive one task at a time over a pipe, so the parent always knows which fit a dead or late
+worker was running and replaces just that worker. Small grids without a time limit run in this
+process: starting workers would cost more than the fits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import importlib.util
+import math
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import cloudpickle
+
+from benchmark.errors import Interrupted, SpurbenchError
+from benchmark.fitting import FitResult, FitTask, failed_fit, run_fit
+
+IN_PROCESS_MAX = 50  # pending fits below which, without --timeout, no pool is started
+GRACE_SECONDS = 1.0  # the worker's own alarm fires first; the parent kills only fits deaf to it
+_PR_SET_PDEATHSIG = 1
+
+
+def _timeout_message(timeout: float) -> str:
+    return f"fit exceeded the {timeout:g} s timeout (stopped from outside the fit)"
+
+
+def _remote_fit(task: FitTask) -> FitResult:
+    """What a worker (ours or Dask's) runs: the fit; the task carries its model's entry."""
+    return run_fit(task)
+
+
+def _exit_with_parent(run_pid: int) -> None:
+    """A worker must not outlive the run. On Linux the kernel kills it when its parent process
+    (the fork server, itself bound to the run) dies, even mid-fit in C code; a thread watching
+    the run's pid covers other systems."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(run_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker(conn: Connection, run_pid: int, sys_path: list[str]) -> None:
+    """A worker's loop: receive a task (it carries its model), send back the result, until the
+    pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sys.path[:] = sys_path  # models importable in the parent are importable here
+    _exit_with_parent(run_pid)
+    conn.send_bytes(b"ready")
+    while True:
+        try:
+            task = cloudpickle.loads(conn.recv_bytes())
+        except EOFError:
+            return
+        conn.send_bytes(pickle.dumps(_remote_fit(task)))
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a worker without multiprocessing re-importing the caller's script in it: a script
+    that calls `spurbench.run` without an `if __name__ == "__main__"` guard would run again in
+    every worker. Workers need nothing from it (models defined there travel by value)."""
+    main = sys.modules["__main__"]
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        for key in ("__file__", "__spec__"):
+            main.__dict__.pop(key, None)
+        main.__dict__.update(saved)
+
+
+class _Slot:
+    """One worker process and the fit it is running (with its deadline)."""
+
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+        self.task: FitTask | None = None
+        self.deadline = math.inf
+        self._start()
+
+    def _start(self) -> None:
+        self.conn, child = self.ctx.Pipe()
+        self.process = self.ctx.Process(target=_worker, args=(child, os.getpid(), sys.path),
+                                        daemon=True)
+        with _main_module_hidden():
+            self.process.start()
+        child.close()
+        # Wait until the worker runs: a cold fork server's imports must not count against the
+        # first fit's time limit, which starts when the task is sent.
+        self.conn.recv_bytes()
+
+    def send(self, task: FitTask, timeout: float | None) -> None:
+        self.task = task
+        self.deadline = time.monotonic() + timeout + GRACE_SECONDS if timeout else math.inf
+        self.conn.send_bytes(cloudpickle.dumps(task))
+
+    def collect(self, ready: list[Any], timeout: float | None) -> FitResult | None:
+        """The fit's result if it is over (returned, died or late), else None."""
+        task = self.task
+        if self.conn in ready or self.process.sentinel in ready:
+            try:
+                result = pickle.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                self.process.join()
+                result = failed_fit(task, f"the worker running this fit died ({_death(self.process)})")
+                self.restart()
+        elif time.monotonic() >= self.deadline:
+            result = failed_fit(task, _timeout_message(timeout))
+            self.restart()
+        else:
+            return None
+        self.task, self.deadline = None, math.inf
+        return result
+
+    def restart(self) -> None:
+        self.stop()
+        self._start()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _death(process: multiprocessing.Process) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        return f"killed by {name}" + (", perhaps out of memory" if name == "SIGKILL" else "")
+    return f"exit status {code}"
+
+
+def _pool_results(tasks: Sequence[FitTask], jobs: int, timeout: float | None) -> Iterator[FitResult]:
+    """Run `tasks` on `jobs` worker processes; yields results in completion order."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["benchmark.fitting"])  # workers start with the imports done
+    queue = deque(tasks)
+    slots = [_Slot(ctx) for _ in range(min(jobs, len(tasks)))]
+    try:
+        for slot in slots:
+            slot.send(queue.popleft(), timeout)
+        while busy := [s for s in slots if s.task is not None]:
+            nearest = min(s.deadline for s in busy)
+            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy],
+                         None if nearest == math.inf else max(0.0, nearest - time.monotonic()))
+            for slot in busy:
+                result = slot.collect(ready, timeout)
+                if result is not None:
+                    yield result
+                    if queue:
+                        slot.send(queue.popleft(), timeout)
+    finally:
+        for slot in slots:
+            slot.stop()
+
+
+def _dask_results(client: Any, tasks: Sequence[FitTask], timeout: float | None
+                  ) -> Iterator[FitResult]:
+    """Run `tasks` on a Dask cluster. With a time limit, only as many fits as the cluster has
+    threads are in flight, so each starts when submitted; a late one is cancelled and its
+    worker restarted (its thread cannot be stopped otherwise). A fit whose worker keeps dying
+    comes back as KilledWorker and is stored as an error."""
+    from distributed import wait as dask_wait
+
+    threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()) or 1
+    window = threads if timeout else 4 * threads
+    queue = deque(tasks)
+    flight: dict[Any, tuple[FitTask, float]] = {}
+    while queue or flight:
+        while queue and len(flight) < window:
+            task = queue.popleft()
+            future = client.submit(_remote_fit, task, pure=False)
+            flight[future] = (task, time.monotonic() + timeout + GRACE_SECONDS if timeout
+                              else math.inf)
+        nearest = min(deadline for _, deadline in flight.values())
+        wait_for = None if nearest == math.inf else max(0.0, nearest - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            dask_wait(list(flight), timeout=wait_for, return_when="FIRST_COMPLETED")
+        for future in [f for f in flight if f.done()]:
+            task, _ = flight.pop(future)
+            try:
+                yield future.result()
+            except Exception as exc:  # the worker died; Dask has given up on this fit
+                yield failed_fit(task, f"the Dask worker running this fit died ({exc})")
+        late = [f for f, (_, deadline) in flight.items() if time.monotonic() >= deadline]
+        if late:
+            running = {key: addr for addr, keys in client.processing().items() for key in keys}
+            client.cancel(late)
+            client.restart_workers(sorted({running[f.key] for f in late if f.key in running}))
+            for future in late:
+                yield failed_fit(flight.pop(future)[0], _timeout_message(timeout))
+
+
+@contextlib.contextmanager
+def dask_client(jobs: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client: on a LocalCluster of `jobs` single-thread workers, or on `scheduler`.
+    Called before the store is opened, so a failed connection changes nothing stored."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise SpurbenchError("--backend dask needs the dask extra: pip install 'spurbench[dask]'"
+                             ) from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            workers = jobs if jobs > 0 else os.cpu_count() or 1
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0" if _has_bokeh() else None))
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
+            except (OSError, ValueError, TypeError) as exc:
+                raise SpurbenchError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        # Import the fitting code on every worker now, so that a fit's clock (which starts when
+        # it is submitted) does not count a cold worker's imports.
+        try:
+            client.run(importlib.import_module, "benchmark.fitting")
+        except ImportError as exc:
+            raise SpurbenchError(f"--backend dask: the workers cannot import spurbench ({exc}); "
+                                 "install it on every worker") from None
+        if client.dashboard_link:  # to watch the run's tasks live
+            print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
+        yield client
+
+
+def _has_bokeh() -> bool:
+    """Whether Dask can serve its dashboard (bokeh is in the dask extra; without it, no link)."""
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def execute(tasks: Sequence[FitTask], jobs: int, timeout: float | None,
+            client: Any = None) -> Iterator[FitResult]:
+    """Results of `tasks` in completion order: on Dask when a client is given, in this process
+    with one job or a small grid and no time limit, else on the pool. Close the iterator to
+    stop early: its workers are killed."""
+    workers = jobs if jobs > 0 else os.cpu_count() or 1
+    if client is not None:
+        yield from _dask_results(client, tasks, timeout)
+    elif timeout is None and (workers == 1 or len(tasks) < IN_PROCESS_MAX):
+        yield from map(run_fit, tasks)
+    else:
+        yield from _pool_results(tasks, workers, timeout)
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT raise `Interrupted` in the main thread, so the pool's cleanup kills
+    the workers and the command line says how to resume; the previous handlers come back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, _raise) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
