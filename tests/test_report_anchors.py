@@ -221,6 +221,7 @@ def test_controllability_reproduces_a_planted_drop_equal_to_the_refit_and_a_shor
     table = section.tables[0][2].set_index("group")
     assert table.loc["linear_discriminative", "accuracy_dropped"] == pytest.approx(0.7, abs=0.01)
     assert table.loc["parametric_generative", "learners"] == 2
+    assert table.loc["all generative", "learners"] == 3
     assert "the refit is one more fit per model" in section.bullets[2]
     assert len(_draws(section, tmp_path)) == 2
 

@@ -56,6 +56,10 @@ def with_cell(rows: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 
 def _population(cell: pd.Series, spurious_noise: float) -> dict[str, float]:
+    """The closed-form population values of `cell`'s setting (NaN when the spec leaves one unset)."""
+    setting = [cell["core_noise"], spurious_noise, cell["majority_share"]]
+    if not np.isfinite(np.asarray(setting, dtype=float)).all():
+        return {"gap": np.nan}
     return population_worst_group(float(cell["core_noise"]), float(spurious_noise),
                                   float(cell["majority_share"]), int(cell["n_core"]), int(cell["n_spurious"]))
 
@@ -86,6 +90,8 @@ def gap_table(middle: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     groups = anchors.group_sides(middle, "worst_group_accuracy", ["scenario"])
+    if groups.empty:
+        return table
     means = groups.groupby(["scenario", "group"])["value"].mean().unstack("group")
     means = means.reindex(columns=[g for g in GROUPS if g in means.columns]).add_prefix("wga_")
     return table.merge(means.reset_index(), on="scenario", how="left").sort_values(
@@ -106,6 +112,9 @@ def _where(table: pd.DataFrame) -> list[str]:
             f"d/n = {ratio:g}: the LDA-type side is clearly ahead on worst-group accuracy in {len(ahead)} of "
             f"{len(part)} (core noise, spurious noise) cells: {_cells(ahead)}; clearly behind in "
             f"{len(behind)}: {_cells(behind)}; gaps (logistic minus LDA-type) {value_range(part['gap'])}.")
+    if table["population_gap"].isna().all():
+        return [*lines, "No population gap: the scenarios do not state their noise levels and majority "
+                "share."]
     widest = table.loc[table["population_gap"].idxmax()]
     sharpest = widest["spurious_noise"] == table["spurious_noise"].min()
     lines.append(
