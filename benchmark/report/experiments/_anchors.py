@@ -32,7 +32,24 @@ Look = tuple[tuple[float, ...], object, str]
 
 
 def side(rows: pd.DataFrame, value: str, models: Iterable[str], by: Sequence[str] = ()) -> pd.Series:
-    """Per (`by`, seed): the mean of `value` over those of `models` that ran (one seed, one value)."""
+    """One side of a comparison: per (`by`, seed), the mean of `value` over `models`.
+
+    Parameters
+    ----------
+    rows : pd.DataFrame
+        Result rows (one shift level, so one row per model, seed and `by` cell).
+    value : str
+        The metric column.
+    models : iterable of str
+        The side's models; those that did not run are simply absent from the mean.
+    by : sequence of str
+        Further keys (e.g. "scenario") kept in the index.
+
+    Returns
+    -------
+    pd.Series
+        Indexed by (*by, seed): one value per seed, the unit the intervals count.
+    """
     part = rows[rows["model"].isin(list(models))]
     return part.groupby([*by, "seed"])[value].mean().dropna()
 
@@ -44,14 +61,33 @@ def group_sides(rows: pd.DataFrame, value: str, by: Sequence[str] = ()) -> pd.Da
 
 
 def paired(first: pd.Series, second: pd.Series) -> tuple[float, float, float, int]:
-    """`second` minus `first` on the seeds (index entries) both have: mean, 95% t-interval, count."""
+    """Paired difference of two sides measured on the same data.
+
+    Parameters
+    ----------
+    first, second : pd.Series
+        Sides from `side` on the same scenario, so their index entries (seeds) match.
+
+    Returns
+    -------
+    tuple of (float, float, float, int)
+        Mean of `second` minus `first` over the seeds both have, its 95% t-interval (NaN without
+        spread) and the number of seeds.
+    """
     diff = (second - first).dropna()
     low, high = interval(diff)
     return (float(diff.mean()) if len(diff) else np.nan), low, high, len(diff)
 
 
 def welch(after: pd.Series, before: pd.Series) -> tuple[float, float, float, int]:
-    """`welch_difference` with the smaller sample's size as its count of independent units."""
+    """Difference of two sides from different scenarios (different data, so unpaired).
+
+    Returns
+    -------
+    tuple of (float, float, float, int)
+        Mean of `after` minus mean of `before`, Welch's 95% interval, and the smaller sample's size
+        (the count `claims.decide` checks against its minimum number of units).
+    """
     diff, low, high = welch_difference(after, before)
     return diff, low, high, int(min(after.count(), before.count()))
 
@@ -106,7 +142,21 @@ def equivalence(diffs: pd.Series, margin: float) -> str:
 
 
 def bands(long: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Per `keys`: mean of `value` over seeds with its 95% t-interval (a point for one seed)."""
+    """Mean and band per line point.
+
+    Parameters
+    ----------
+    long : pd.DataFrame
+        One row per seed and point, with the columns `keys` and value.
+    keys : sequence of str
+        What identifies a point (e.g. x value and line label).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns `keys`, mean, low, high (95% Student-t interval over seeds, a point for one seed)
+        and n (seeds).
+    """
     def _band(values: pd.Series) -> pd.Series:
         low, high = t_interval(values)
         return pd.Series({"mean": values.mean(), "low": low, "high": high, "n": values.count()})
