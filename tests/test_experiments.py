@@ -327,8 +327,8 @@ def test_the_main_report_links_the_experiments(tmp_path, fabricated):
 
 def test_experiments_are_discovered_from_their_modules_in_their_declared_order():
     found = experiments.discover()
-    assert [e.order for e in found] == list(range(1, 9))
-    assert found[0].tag == "sample_efficiency" and found[-1].tag is None
+    assert [e.order for e in found] == list(range(1, len(found) + 1))
+    assert found[0].tag == "sample_efficiency" and found[7].tag is None
 
 
 def test_a_new_experiment_module_is_discovered_and_one_without_experiment_is_an_error(tmp_path, monkeypatch):
