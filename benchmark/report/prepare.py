@@ -16,12 +16,17 @@ Conventions (each stated once, here):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from benchmark.registry import list_models
+
 PARADIGM_ORDER = ("generative", "discriminative", "oracle")
 ADAPTED_SUFFIX = "+em"
+VARIANT_MARK = "+"  # `<model>+<how>`: rows scored from another model's fit
 ORACLE_COLUMNS = {"bayes_oracle": "bayes_accuracy", "invariant_oracle": "invariant_accuracy"}
 EXCLUDED_FLAGS = ("chance_fit", "singular_covariance")
 TEST_ADAPTED = "test-set-adapted"
@@ -48,9 +53,18 @@ def with_shift_levels(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def learners(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the base learners: no oracle, no prior-adapted variant."""
-    adapted = frame["model"].str.endswith(ADAPTED_SUFFIX)
-    return frame[(frame["paradigm"] != "oracle") & ~adapted]
+    """Rows of the base learners: no oracle, no variant scored from another model's fit
+    (`<model>+em`, `<model>+drop_spurious`, ...), no model trained with group labels."""
+    variant = frame["model"].str.contains(VARIANT_MARK, regex=False)
+    return frame[(frame["paradigm"] != "oracle") & ~variant
+                 & ~frame["model"].isin(models_trained_with_groups(frame["model"].unique()))]
+
+
+def models_trained_with_groups(names: Iterable[str]) -> set[str]:
+    """The registered models among `names` that receive training group labels (tag `groups`):
+    they answer what group labels buy, so only the experiment about that reads them."""
+    known = {entry.name: entry for entry in list_models()}
+    return {name for name in names if name in known and "groups" in known[name].tags}
 
 
 def fit_flags(frame: pd.DataFrame) -> pd.Series:
