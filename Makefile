@@ -32,7 +32,7 @@ quick: $(STAMP) ## a small grid in seconds; results in results/quick
 paper: $(STAMP) ## rerun the committed reference run (results/paper) from scratch
 	$(PY) -m benchmark run --out $(PAPER) --overwrite --jobs $(JOBS)
 
-figures: $(STAMP) $(PAPER)/results.csv ## regenerate results/paper figures and report from the committed CSV (no refit)
+figures: $(STAMP) $(PAPER)/results.parquet ## regenerate results/paper figures and report from the committed rows (no refit)
 	$(PY) -m benchmark report $(PAPER)
 
 test: $(STAMP) ## run the test suite

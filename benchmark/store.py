@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import json
 import math
 import os
@@ -291,11 +292,36 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def read_results(run_dir: str | Path) -> pd.DataFrame:
-    """A run's rows: from SQLite when present (what the run stored), else from `results.csv`
-    (the committed form, as in results/paper)."""
+    """A run's rows: from SQLite when present (what the run stored), else from `results.csv`,
+    else from `results.parquet` (the committed form of results/paper: typed, a sixth of the CSV)."""
     run_dir = Path(run_dir)
     if (run_dir / DB_NAME).exists():
-        return read_sqlite(run_dir / DB_NAME)
+        return _as_csv_reads(read_sqlite(run_dir / DB_NAME))
     if (run_dir / CSV_NAME).exists():
         return _read_csv(run_dir / CSV_NAME)
-    raise SpurbenchError(f"{run_dir}: no {CSV_NAME} or {DB_NAME} here; run `spurbench run` first")
+    if (run_dir / PARQUET_NAME).exists():
+        return _read_parquet(run_dir / PARQUET_NAME)
+    raise SpurbenchError(f"{run_dir}: no {DB_NAME}, {CSV_NAME} or {PARQUET_NAME} here; "
+                         "run `spurbench run` first")
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """The rows of an exported `results.parquet`, as its CSV would read (`_as_csv_reads`)."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's errors have no common base class
+        raise SpurbenchError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc}); "
+                             "rerun the run or restore the file") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise SpurbenchError(f"{path}: not a spurbench results file (no {', '.join(missing[:3])})")
+    return _as_csv_reads(frame[list(COLUMNS)])
+
+
+def _as_csv_reads(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with exactly the values and dtypes its CSV export reads back as (a text round trip
+    in memory; floats are written exactly), so a report is the same whichever form it read."""
+    text = io.StringIO()
+    frame.to_csv(text, index=False)
+    text.seek(0)
+    return pd.read_csv(text)

@@ -195,3 +195,30 @@ def test_seeds_hash_by_value_not_by_numeric_type(a, b):
 def test_a_csv_written_by_the_run_reads_back_through_the_cli_report_path(stored):
     os.remove(stored / "results.sqlite")
     assert len(read_results(stored)) == 6
+
+
+def test_a_run_kept_as_parquet_alone_reads_back_as_its_csv_would(stored):
+    # The committed reference run keeps only results.parquet (a sixth of the CSV's size).
+    from_csv = read_results_without_database(stored)
+    (stored / "results.csv").unlink()
+    pd.testing.assert_frame_equal(read_results(stored), from_csv, check_exact=True)
+
+
+def test_a_damaged_parquet_alone_is_one_line(stored, capsys):
+    (stored / "results.sqlite").unlink()
+    (stored / "results.csv").unlink()
+    (stored / "results.parquet").write_bytes(b"PAR1 not really")
+    _one_line(capsys, main(["report", str(stored)]), "results.parquet")
+
+
+def read_results_without_database(run_dir):
+    """What the report reads from the exports once the database is gone."""
+    (run_dir / "results.sqlite").unlink()
+    return read_results(run_dir)
+
+
+def test_the_database_reads_back_exactly_as_its_csv(stored):
+    # The report reads SQLite when present, else the CSV, else the parquet: one frame either way.
+    from_db = read_results(stored)
+    assert_same = pd.testing.assert_frame_equal
+    assert_same(from_db, read_results_without_database(stored), check_exact=True)
