@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from benchmark.registry import PANEL
+from benchmark.store import read_results
 
 PAPER = Path(__file__).resolve().parent.parent / "results" / "paper"
-ROWS = pd.read_csv(PAPER / "results.csv", low_memory=False)
+ROWS = read_results(PAPER)
 OK = ROWS[ROWS["status"] == "ok"]
 
 
