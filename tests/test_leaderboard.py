@@ -31,3 +31,13 @@ def test_leaderboard_means_at_the_largest_shift_and_normalised_auc():
     assert to_markdown(leaderboard(frame)).splitlines()[2].startswith("| 1 | b | discriminative")
     oracle = pd.DataFrame(_rows("oracle", "oracle", [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])).assign(reference=1)
     assert list(leaderboard(pd.concat([frame, oracle]))["model"]) == ["b", "a", "oracle"]  # panel first
+
+
+def test_variants_rank_as_reference_rows_and_unshifted_scenarios_are_left_out():
+    frame = pd.DataFrame(_rows("a", "generative", [0.9, 0.7, 0.5], [0.8, 0.6, 0.2])
+                         + _rows("a+em", "generative", [0.9, 0.9, 0.9], [0.9, 0.9, 0.9]))
+    curve = pd.DataFrame(_rows("c", "discriminative", [0.99] * 3, [0.99] * 3)).assign(
+        scenario="learning_curve", shift=0.0)  # one level: no shift to summarise
+    board = leaderboard(pd.concat([frame, curve]))
+    assert list(board["model"]) == ["a", "a+em"]
+    assert board.set_index("model").loc["a+em", "reference"] == 1
