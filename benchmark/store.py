@@ -279,7 +279,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         problem = "ends mid-row (the file was cut short)"
     else:
         try:
-            df = pd.read_csv(path)
+            df = pd.read_csv(path, low_memory=False)  # one dtype per column, not per chunk
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             problem = f"is not a results table ({str(exc).strip()})"
         else:
@@ -324,4 +324,4 @@ def _as_csv_reads(frame: pd.DataFrame) -> pd.DataFrame:
     text = io.StringIO()
     frame.to_csv(text, index=False)
     text.seek(0)
-    return pd.read_csv(text)
+    return pd.read_csv(text, low_memory=False)

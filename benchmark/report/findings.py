@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.registry import PANEL
 from benchmark.report import analysis, claims
 from benchmark.report.prepare import ADAPTED_SUFFIX, EXCLUDED_FLAGS
 
@@ -125,13 +126,17 @@ def best_model_sentences(by_scenario: pd.DataFrame) -> list[str]:
 
 
 def robustness_sentences(robust: pd.DataFrame) -> list[str]:
-    """The learner most above the accuracy-on-the-line trend."""
+    """The panel learner most above the accuracy-on-the-line trend (reference rows, which may see
+    group labels or the test set, are in the table, not in this sentence; without panel models,
+    any learner)."""
     learners = robust[robust["paradigm"] != "oracle"].dropna(subset=["effective_robustness"])
+    if learners["model"].isin(PANEL).any():
+        learners = learners[learners["model"].isin(PANEL)]
     if learners.empty:
         return []
     best = learners.sort_values("effective_robustness", ascending=False, kind="stable").iloc[0]
     return [
-        f"`{best.model}` has the highest effective robustness at the largest shift "
+        f"Of the panel, `{best.model}` has the highest effective robustness at the largest shift "
         f"({best.effective_robustness:+.3f} accuracy above the line through all learners, mean over "
         f"{best.scenarios} scenario(s))."
     ]
