@@ -122,6 +122,8 @@ def test_flags_a_fit_at_chance_and_a_fit_that_did_not_converge():
     train_accuracy = float(np.mean(constant.predict(X) == y))
     assert chance_fit(train_accuracy, y) and fit_flags(constant, [], train_accuracy, y) == "chance_fit"
     assert not chance_fit(0.9, y)
+    # a weak but real fit on 50 rows (majority 0.5) is not chance: 0.64 is seven rows better
+    assert not chance_fit(0.64, np.repeat([0, 1], 25)) and chance_fit(0.52, np.repeat([0, 1], 25))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         MLPClassifier(max_iter=1, random_state=0).fit(X, X[:, 0] > 0)
