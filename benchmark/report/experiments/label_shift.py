@@ -83,8 +83,8 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
         f"At the largest shift the most accurate unadapted model is `{best_plain.model}` "
         f"({best_plain.paradigm}, {best_plain.accuracy:.3f}) and the most accurate adapted one "
         f"`{ranked_name(best_em.model)}` ({best_em.accuracy:.3f}); the Bayes accuracy, which knows the new "
-        f"prior, is {last['bayes_accuracy'].mean():.3f} and always predicting the training majority class "
-        f"scores {last['majority_accuracy'].mean():.3f}.")
+        f"prior, is {last['bayes_accuracy'].mean():.3f} and always predicting the test distribution's "
+        f"majority class scores {last['majority_accuracy'].mean():.3f}.")
     disc, gen = em[em["paradigm"] == "discriminative"], em[em["paradigm"] == "generative"]
     if len(disc) and len(gen):
         d, g = best_of(disc).model, best_of(gen).model

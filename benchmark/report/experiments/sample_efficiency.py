@@ -136,10 +136,9 @@ def _reference_bullets(table: pd.DataFrame, reference: str) -> list[str]:
         f"is above `{reference}`'s at the smallest training size in {int(gen_first.sum())} "
         f"({int((table['smallest_sign'] < 0).sum())} clearly, Holm-corrected), and "
         f"`{reference}`'s is above at the largest size in {int(lr_last.sum())} "
-        f"({int((table['largest_sign'] > 0).sum())} clearly; "
-        f"{int(table['largest_ci_low'].isna().sum())} have no interval there, "
-        "because the largest size is a real dataset's whole train pool and every seed trains on the same "
-        "rows).",
+        f"({int((table['largest_sign'] > 0).sum())} clearly"
+        + (f"; {int(table['largest_ci_low'].isna().sum())} have no interval there (no spread over seeds)"
+           if table["largest_ci_low"].isna().any() else "") + ").",
         f"Against `{reference}`, the curves clearly cross (one side clearly ahead at some size, the other "
         f"at a larger one) in {len(crossed)} pairs: " + ("; ".join(
             f"`{r.scenario}` / `{r.model}` (the generative model clearly ahead at n = "
