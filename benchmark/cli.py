@@ -140,14 +140,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    """Every file named, each with all its problems (one line each), or its grid size."""
+    from benchmark.errors import SpecErrors
     from benchmark.harness import expand_grid
-    from benchmark.spec import load_scenarios
+    from benchmark.spec import load_scenario, load_scenarios, scenario_paths
 
-    for scenario in load_scenarios(args.specs):
+    failed = False
+    for path in scenario_paths(args.specs):
+        try:
+            scenario = load_scenario(path)
+        except SpecErrors as exc:
+            failed = True
+            for error in exc.errors:
+                print(f"spurbench: error: {error}", file=sys.stderr)
+            continue
         fits = len(expand_grid([scenario]))
         print(f"ok  {scenario.path}: {scenario.name} ({scenario.family}), {fits} fits x "
               f"{len(scenario.shift_levels)} shift levels")
-    return 0
+    if not failed:
+        load_scenarios(args.specs)  # names must be unique across the files
+    return 2 if failed else 0
 
 
 def _scenario(name: str):

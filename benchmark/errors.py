@@ -29,6 +29,17 @@ class SpecError(SpurbenchError):
         self.field = field
 
 
+class SpecErrors(SpecError):
+    """Every problem found in one scenario file. As an error message it is one line (the first
+    problem and how many more); `spurbench validate` lists them all."""
+
+    def __init__(self, errors: list[SpecError]):
+        more = f" (and {len(errors) - 1} more: `spurbench validate` lists them)" if len(errors) > 1 else ""
+        first = errors[0]
+        SpurbenchError.__init__(self, f"{first}{more}")
+        self.path, self.field, self.errors = first.path, first.field, errors
+
+
 class UnknownNameError(SpurbenchError):
     """A model, generator or scenario name that is not registered."""
 

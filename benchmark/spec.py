@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.errors import ParameterError, SpecError, SpurbenchError
+from benchmark.errors import ParameterError, SpecError, SpecErrors, SpurbenchError
 from benchmark.generators.base import Generator
 from benchmark.registry import get_generator, get_model
 
@@ -192,45 +192,81 @@ def _check_params(path: Path, family: str, params: dict[str, Any]) -> None:
         raise SpecError(path, f"params.{exc.field}", exc.message) from None
 
 
-def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
-    """Validate one parsed TOML document into a `Scenario`."""
-    for table, value in data.items():
-        if table not in _TABLES:
-            raise SpecError(path, table, f"unknown table; allowed: {', '.join(_TABLES)}")
+class _Problems:
+    """Runs each check of a scenario file on its own and keeps every SpecError it raises, so that
+    one reading of a file reports all its problems."""
+
+    def __init__(self) -> None:
+        self.errors: list[SpecError] = []
+
+    def check(self, check: Any, *args: Any, default: Any = None) -> Any:
+        try:
+            return check(*args)
+        except SpecError as exc:
+            self.errors.append(exc)
+            return default
+
+
+def _check_tables(path: Path, data: dict[str, Any], problems: _Problems) -> None:
+    def table(name: str, value: Any) -> None:
+        if name not in _TABLES:
+            raise SpecError(path, name, f"unknown table; allowed: {', '.join(_TABLES)}")
         if not isinstance(value, dict):
-            raise SpecError(path, table, "must be a table ([...])")
-        keys = _TABLES[table]
-        for key in value if keys is not None else ():
-            if key not in keys:
-                raise SpecError(path, f"{table}.{key}",
-                                f"unknown field; allowed: {', '.join(sorted(keys))}")
-    if "scenario" not in data:
-        raise SpecError(path, "scenario", "the [scenario] table is required")
-    head = data["scenario"]
-    name = _name(path, _require(path, head, "name", "scenario"))
+            raise SpecError(path, name, "must be a table ([...])")
+
+    def field_name(name: str, key: str) -> None:
+        keys = _TABLES[name]
+        if key not in keys:
+            raise SpecError(path, f"{name}.{key}", f"unknown field; allowed: {', '.join(sorted(keys))}")
+
+    for name, value in data.items():
+        problems.check(table, name, value)
+        if name in _TABLES and isinstance(value, dict) and _TABLES[name] is not None:
+            for key in value:
+                problems.check(field_name, name, key)
+
+
+def _family(path: Path, head: dict[str, Any]) -> str:
     family = _string(path, _require(path, head, "family", "scenario"), "scenario.family")
     try:
         get_generator(family)
     except SpurbenchError as exc:
         raise SpecError(path, "scenario.family", str(exc)) from None
-    params = data.get("params", {})
-    _check_params(path, family, params)
-    run = data.get("run", {})
-    scenario = Scenario(
-        name=name,
-        family=family,
-        description=str(head.get("description", "")),
-        params=params,
-        shift_levels=_levels(path, _require(path, data.get("shift", {}), "levels", "shift")),
-        n_train=_sizes(path, run.get("n_train", [500])),
-        n_test=_int(path, run.get("n_test", 2000), "run.n_test"),
-        seeds=_int(path, run.get("seeds", 3), "run.seeds", maximum=MAX_SEEDS),
-        models=_models(path, run.get("models")),
-        experiment=_string(path, head["experiment"], "scenario.experiment")
-        if "experiment" in head else None,
-        spurious_controls=_flag(path, run.get("spurious_controls", False), "run.spurious_controls"),
-        path=path,
-    )
+    return family
+
+
+def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
+    """Validate one parsed TOML document into a `Scenario`; every problem is reported at once
+    (`SpecErrors`)."""
+    problems = _Problems()
+    _check_tables(path, data, problems)
+    if "scenario" not in data or not isinstance(data["scenario"], dict):
+        problems.errors.append(SpecError(path, "scenario", "the [scenario] table is required"))
+        raise SpecErrors(problems.errors)
+    head = data["scenario"]
+    table = lambda name: data.get(name) if isinstance(data.get(name), dict) else {}  # noqa: E731
+    run = table("run")
+    name = problems.check(lambda: _name(path, _require(path, head, "name", "scenario")))
+    family = problems.check(_family, path, head)
+    params = table("params")
+    if family is not None:
+        problems.check(_check_params, path, family, params)
+    fields = {
+        "shift_levels": problems.check(lambda: _levels(path, _require(path, table("shift"), "levels",
+                                                                       "shift"))),
+        "n_train": problems.check(_sizes, path, run.get("n_train", [500])),
+        "n_test": problems.check(_int, path, run.get("n_test", 2000), "run.n_test"),
+        "seeds": problems.check(lambda: _int(path, run.get("seeds", 3), "run.seeds", maximum=MAX_SEEDS)),
+        "models": problems.check(_models, path, run.get("models")),
+        "experiment": problems.check(lambda: _string(path, head["experiment"], "scenario.experiment")
+                                     if "experiment" in head else None),
+        "spurious_controls": problems.check(_flag, path, run.get("spurious_controls", False),
+                                            "run.spurious_controls", default=False),
+    }
+    if problems.errors:
+        raise SpecErrors(problems.errors)
+    scenario = Scenario(name=name, family=family, description=str(head.get("description", "")),
+                        params=params, path=path, **fields)
     _check_memory(path, scenario)
     return scenario
 

@@ -110,6 +110,22 @@ def test_validate_reports_each_spec(tiny_spec, capsys):
     assert "ok" in capsys.readouterr().out
 
 
+def test_validate_reports_every_error_of_a_file_at_once_and_run_names_the_first(tmp_path, capsys):
+    bad = TINY_SPEC.format(name="bad", n_train="-3", seeds=0).replace(
+        "train_correlation = 0.9", "train_correlation = 1.5").replace("[0.0, 0.5, 1.0]", "[0.0, 2.0]")
+    path = write_spec(tmp_path, "bad", body=bad + "colour = 1\n")
+    good = write_spec(tmp_path, "good")
+    assert main(["validate", str(path), str(good)]) == 2
+    out, err = capsys.readouterr()
+    fields = [line.split(": ")[3] for line in err.strip().splitlines()]
+    assert fields == ["run.colour", "params.train_correlation", "shift.levels", "run.n_train",
+                      "run.seeds"]
+    assert "ok" in out and "good" in out  # the other file is still checked
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run.colour" in err and "and 4 more" in err
+
+
 def test_list_models_shows_both_paradigms(capsys):
     assert main(["list", "models"]) == 0
     out = capsys.readouterr().out
