@@ -34,7 +34,7 @@ import cloudpickle
 from benchmark.errors import Interrupted, SpurbenchError
 from benchmark.fitting import FitResult, FitTask, failed_fit, run_fit
 
-IN_PROCESS_MAX = 50  # pending fits below which, without --timeout, no pool is started
+IN_PROCESS_MAX = 50  # pending fits below which, with automatic --jobs and no --timeout, no pool starts
 GRACE_SECONDS = 1.0  # the worker's own alarm fires first; the parent kills only fits deaf to it
 _PR_SET_PDEATHSIG = 1
 
@@ -260,13 +260,15 @@ def _has_bokeh() -> bool:
 
 def execute(tasks: Sequence[FitTask], jobs: int, timeout: float | None,
             client: Any = None) -> Iterator[FitResult]:
-    """Results of `tasks` in completion order: on Dask when a client is given, in this process
-    with one job or a small grid and no time limit, else on the pool. Close the iterator to
-    stop early: its workers are killed."""
+    """Results of `tasks` in completion order: on Dask when a client is given; in this process
+    with no time limit and one job, or a small grid with the job count left automatic
+    (`jobs` < 0); else on the pool. An explicit `jobs` >= 2 always gets workers: the isolation
+    (a dying model costs one fit) is what the user asked for. Close the iterator to stop early:
+    its workers are killed."""
     workers = jobs if jobs > 0 else os.cpu_count() or 1
     if client is not None:
         yield from _dask_results(client, tasks, timeout)
-    elif timeout is None and (workers == 1 or len(tasks) < IN_PROCESS_MAX):
+    elif timeout is None and (workers == 1 or (jobs < 0 and len(tasks) < IN_PROCESS_MAX)):
         yield from map(run_fit, tasks)
     else:
         yield from _pool_results(tasks, workers, timeout)

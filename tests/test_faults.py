@@ -52,6 +52,15 @@ def test_a_dying_model_becomes_error_rows_and_resume_does_not_rerun_it(tiny_spec
     assert again.skipped == 2 and again.done == 0
 
 
+def test_an_explicit_jobs_2_runs_even_a_small_grid_on_workers_so_os_exit_costs_one_fit(tiny_spec,
+                                                                                      tmp_path):
+    # no time limit: only the explicit --jobs 2 keeps this 4-fit grid off the parent process
+    summary = _run(tiny_spec, tmp_path / "o", ["faulty_os_exit", "lda"], jobs=2)
+    df = read_results(tmp_path / "o")
+    assert summary.done == 2 and summary.failed == 1
+    assert df[df.model == "faulty_os_exit"].error.str.contains("exit status 3").all()
+
+
 def test_a_fit_hung_in_c_code_holding_the_gil_is_stopped_from_outside(tiny_spec, tmp_path):
     start = time.monotonic()
     summary = _run(tiny_spec, tmp_path / "o", ["faulty_gil_hang", "lda"], jobs=1, timeout=1)
