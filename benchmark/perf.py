@@ -30,9 +30,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmark import harness
+from benchmark.fitting import VALIDATION_SIZE
 from benchmark.generators.base import Generator
 from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions
+from benchmark.oracles import oracle_accuracies
 from benchmark.registry import get_generator, get_model
 from benchmark.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
 
@@ -52,8 +54,9 @@ def _timed(fn, *args, **kwargs) -> float:
 
 
 def bare_loop(scenario: Scenario, models: list[str]) -> None:
-    """The same data, fits and scorings (metrics and feature importance) as the harness, written
-    as the plainest loop: no keys, store, error handling, pool or progress bar."""
+    """The same data, fits and scorings as the harness (metrics, feature importance, training and
+    validation accuracy, oracle accuracies), written as the plainest loop: no keys, store, error
+    handling, flags, pool or progress bar."""
     gen = scenario.generator()
     with threadpool_limits(limits=1):
         for task in harness.expand_grid([scenario], models):
@@ -61,10 +64,14 @@ def bare_loop(scenario: Scenario, models: list[str]) -> None:
             model = get_model(task.model).build(task.model_seed()).fit(train.X, train.y)
             spurious_share(role_importance(model, train.X, train.y, train.roles,
                                            task.model_seed()))
+            model.predict(train.X)
+            val = gen.sample(min(scenario.n_test, VALIDATION_SIZE), 0.0, task.validation_rng())
+            model.predict(val.X)
             for level in scenario.shift_levels:
                 test = gen.sample(scenario.n_test, level, task.test_rng(level), split="test")
                 score_predictions(test.y, model.predict_proba(test.X), test.group,
                                   model.predict_proba(test.X_counterfactual))
+                oracle_accuracies(gen, task.scenario_hash, level)
 
 
 def harness_run(scenario: Scenario, models: list[str], out: Path, **kwargs) -> float:
