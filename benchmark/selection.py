@@ -38,7 +38,7 @@ def fixed(rows: pd.DataFrame) -> pd.DataFrame:
     analysis but the selection experiment reads. Rows stored before selection existed count."""
     if "selection" not in rows:
         return rows
-    return rows[rows["selection"].fillna("fixed") == "fixed"]
+    return rows[rows["selection"].isna() | (rows["selection"] == "fixed")]
 
 
 def _best(frame: pd.DataFrame, by: list[str], criterion: str) -> pd.DataFrame:
