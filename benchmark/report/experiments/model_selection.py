@@ -203,7 +203,8 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         bullets=[*_gap_bullets(protocols), *_robust_bullets(protocols),
                  *_label_free_bullets(protocols)],
         tables=[("selection_groups", "Panel group means per selection protocol (95% t-interval over "
-                 "seeds, scenarios weighted equally); the oracle reads test draws", table),
+                 "seeds, scenarios weighted equally); the oracle reads test draws",
+                 table.assign(selection=table["selection"].astype(str).map(label))),
                 ("selection_gaps", "Paradigm gap (discriminative minus generative) per protocol, its "
                  "change from the defaults and the share of the default gap removed", gap_table(protocols)),
                 ("selection_defaults", "Share of cells where each protocol kept the registered "
