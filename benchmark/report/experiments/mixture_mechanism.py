@@ -21,7 +21,7 @@ import pandas as pd
 
 from benchmark.report.experiments import _anchors as anchors
 from benchmark.report.experiments._common import GROUP_SHIFT, Experiment, FigurePlan, Params, Section, param
-from benchmark.report.experiments._stats import at_level
+from benchmark.report.experiments._stats import at_level, judged
 from benchmark.report.figures import NotEnoughData
 
 MIXTURE = "gmm_classifier"
@@ -55,7 +55,7 @@ def _bullets(middle: pd.DataFrame) -> list[str]:
         f"`{MIXTURE}` and {start_parametric.mean():.3f} → {parametric.mean():.3f} for the parametric "
         f"generative group from B {middle['B'].min():g} to {middle['B'].max():g}.",
         f"At B {middle['B'].max():g}, `{MIXTURE}` minus the parametric generative group (paired over seeds): "
-        f"{anchors.judged(diff, low, high, n, expected=1)} (the stated mechanism predicts the mixture "
+        f"{judged(diff, low, high, n, expected=1)} (the stated mechanism predicts the mixture "
         "avoids the collapse)."]
 
 

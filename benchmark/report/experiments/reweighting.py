@@ -26,7 +26,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from benchmark.report.experiments import _anchors as anchors
 from benchmark.report.experiments._common import GROUP_SHIFT, Experiment, FigurePlan, Params, Section, param
-from benchmark.report.experiments._stats import at_level, clear_signs, with_ci
+from benchmark.report.experiments._stats import at_level, clear_signs, judged, with_ci
 from benchmark.report.figures import NotEnoughData
 
 REWEIGHTED, UPWEIGHTED = "lr_mle_group_balanced", "lr_mle_upweighted"
@@ -72,7 +72,7 @@ def _over_parameterisation(middle: pd.DataFrame) -> list[str]:
             f"`{model}` ({role}): worst-group accuracy at shift {GROUP_SHIFT:g} is {before.mean():.3f} "
             f"without noise features and {after.mean():.3f} with >= {MANY_NOISE} (pooled over "
             f"{many['scenario'].nunique()} scenario(s)); the change (Welch) is "
-            f"{anchors.judged(*anchors.welch(after, before), expected=-1)} (published: it falls).")
+            f"{judged(*anchors.welch(after, before), expected=-1)} (published: it falls).")
     return lines
 
 
@@ -83,7 +83,7 @@ def _regularisation(middle: pd.DataFrame) -> list[str]:
         strong = anchors.side(cell, "worst_group_accuracy", [STRONG])
         if not weak.empty and not strong.empty:
             lines.append(f"With {n_noise:g} noise features, `{STRONG}` minus `{REWEIGHTED}` (paired over "
-                         f"seeds): {anchors.judged(*anchors.paired(weak, strong), expected=1)} "
+                         f"seeds): {judged(*anchors.paired(weak, strong), expected=1)} "
                          "(published: strong L2 is higher).")
         standardised = anchors.side(cell, "worst_group_accuracy", [STRONG_STD])
         if not strong.empty and not standardised.empty:
