@@ -163,9 +163,10 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
     -------
     str
         "reproduced"; "contradicted (...)", saying whether the difference is clearly the other way
-        or clearly smaller than `effect` (then with the margin and the observed difference and
-        interval); "not detected (power X for `effect`; ...)"; or "no verdict (...)" without an
-        interval from at least three units.
+        or clearly smaller than `effect` (then with the margin and where the interval stops; the
+        caller states the difference and its interval before it, as `judged` does); "not detected
+        (power X for `effect`; ...)"; or "no verdict (...)" without an interval from at least
+        three units.
     """
     outcome = paper_outcome(low, high, n, expected, effect)
     if outcome == REPRODUCED:
@@ -173,8 +174,9 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
     if outcome == OPPOSITE:
         return "contradicted (clearly the other way)"
     if outcome == SMALLER:
-        return (f"contradicted (clearly smaller than the pre-registered {effect:.3f} in the claimed "
-                f"direction: {with_ci(mean, low, high)})")
+        bound = high if expected > 0 else low
+        return (f"contradicted (clearly smaller in size than the pre-registered {effect:.3f}: the "
+                f"interval stops at {bound:+.3f})")
     if outcome == NOT_DETECTED:
         return (f"not detected (power {power(low, high, n, effect):.2f} for a difference of {effect:.3f}; "
                 f"80% power from {detectable(low, high, n):.3f})")
