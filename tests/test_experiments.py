@@ -354,3 +354,17 @@ def test_label_shift_states_the_verdict_and_what_em_does_to_balanced_accuracy(wr
                      section)
     assert "EM adaptation changes balanced accuracy at the largest shift by" in section
     assert "Holm-corrected jointly" in text
+
+
+def test_each_paper_section_opens_with_its_published_claim_and_judges_in_three_words(written):
+    text = (written / render.EXPERIMENTS_NAME).read_text()
+    sections = re.split(r"^## \d+\. ", text, flags=re.MULTILINE)[1:]
+    assert len(sections) == len(experiments.discover())
+    for section in sections[:8]:  # the eight older experiments; the rest state theirs the same way
+        head = section.split("Scenarios:")[0].split("Skipped:")[0]
+        assert "Published claim" in head and "Pre-registered test" in head
+        assert "**Reproduced**" in head and "**contradicted**" in head and "**not detected**" in head
+        findings = section.split("### Findings")[-1].split("####")[0]
+        assert "no clear difference" not in findings and "clear crossing" not in findings
+    verdicts = re.findall(r": (reproduced|not detected|contradicted|no verdict)\b", text)
+    assert {"reproduced", "contradicted"} <= set(verdicts)
