@@ -43,24 +43,25 @@ def p_from_interval(low: float, high: float, n: int, level: float = 0.95) -> flo
     return float(2 * stats.t.sf(abs((low + high) / 2) / se, dof))
 
 
-def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT) -> float:
+def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT, alpha: float = ALPHA) -> float:
     """Power of the paired t-test behind a 95% interval over `n` units to detect `effect`.
 
     The interval's half-width gives the standard error, hence the observed standard deviation
-    (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `ALPHA` (uncorrected, so
-    this is an upper bound on the power after the joint correction).
+    (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `alpha` (by default `ALPHA`,
+    uncorrected, so an upper bound on the power after the joint correction; `corrected_alpha`
+    gives a lower bound).
     """
     dof = max(n - 1, 1)
     se = (high - low) / 2 / stats.t.ppf(0.975, dof)
     if not (se > 0 and n >= 2):
         return np.nan
     size = effect / (se * np.sqrt(n))
-    value = TTestPower().power(effect_size=size, nobs=n, alpha=ALPHA)
+    value = TTestPower().power(effect_size=size, nobs=n, alpha=alpha)
     if np.isfinite(value):
         return float(value)
     # scipy's non-central t returns NaN far in the tail (huge effect sizes): the normal
     # approximation is exact enough there.
-    z = stats.norm.ppf(1 - ALPHA / 2)
+    z = stats.norm.ppf(1 - alpha / 2)
     return float(stats.norm.cdf(abs(size) * np.sqrt(n) - z) + stats.norm.cdf(-abs(size) * np.sqrt(n) - z))
 
 
@@ -105,6 +106,13 @@ def session(book: ClaimBook) -> Iterator[ClaimBook]:
         _BOOK = previous
 
 
+def corrected_alpha() -> float:
+    """The level a claim of the current book faces at least: Bonferroni's `ALPHA` / (number of
+    claims) once the book is adjusted (Holm's step-down never asks more of a claim), `ALPHA` while
+    claims are still being collected or outside a rendering."""
+    return ALPHA / max(_BOOK.n_claims, 1) if _BOOK.adjusted is not None else ALPHA
+
+
 def decide(low: float, high: float, n: int, p_value: float | None = None) -> int:
     """+1 (clearly above 0), -1 (clearly below) or 0, after the joint Holm correction.
 
@@ -143,8 +151,8 @@ def paper_outcome(low: float, high: float, n: int, expected: int, effect: float 
     * `SMALLER` (contradicted) when it is clearly short of `expected * effect`: a real effect in
       the claimed direction may exist, but the claim of one at least `effect` large is refuted;
     * `REPRODUCED` when it is clearly on the claimed side of 0 (and not clearly short of `effect`);
-    * `NOT_DETECTED` otherwise, its interval holding both 0 and `effect` (the sentence states the
-      design's power for `effect`);
+    * `NOT_DETECTED` otherwise: neither test is clear after the correction (the sentence states
+      the design's power for `effect` at `corrected_alpha`);
     * `UNTESTED` without an interval or with fewer than `MIN_CLUSTERS` units (nothing is asked).
     """
     if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:

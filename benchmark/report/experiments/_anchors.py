@@ -21,7 +21,7 @@ from scipy import stats
 
 from benchmark.registry import GROUPS
 from benchmark.report import style
-from benchmark.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, decide
+from benchmark.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
 from benchmark.report.experiments._stats import interval, welch_difference, with_ci
 from benchmark.report.figures import BAND_ALPHA, NotEnoughData
 from benchmark.report.prepare import panel, t_interval
@@ -100,9 +100,10 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
     clearly below +margin. Reproduced when both hold; contradicted when it is clearly beyond either
     bound (the sentence names the margin and the observed difference); else not detected, with the
     power to show equivalence if the true difference were 0 (normal approximation from the
-    interval's standard error). When every unit gives the same difference within the margin (e.g.
-    naive Bayes, where dropping a feature's factor is exactly a refit without it), there is nothing
-    to test: reproduced exactly, said as such.
+    interval's standard error; each one-sided test at `claims.corrected_alpha`). When every unit
+    gives the same difference within the margin (e.g. naive Bayes, where dropping a feature's
+    factor is exactly a refit without it), there is nothing to test: reproduced exactly, said as
+    such.
     """
     diffs = diffs.dropna()
     n = len(diffs)
@@ -120,9 +121,9 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
         return (f"contradicted (clearly outside +-{margin:.3f}: "
                 f"{with_ci(float(diffs.mean()), low, high)})")
     se = (high - low) / 2 / stats.t.ppf(0.975, max(n - 1, 1))
-    reach = margin / se - stats.norm.ppf(0.975)
-    return (f"not detected (power {max(0.0, 2 * stats.norm.cdf(reach) - 1):.2f} to show it within "
-            f"+-{margin:.3f} at a true 0)")
+    reach = margin / se - stats.norm.ppf(1 - corrected_alpha() / 2)
+    chance = max(0.0, 2 * stats.norm.cdf(reach) - 1)
+    return f"not detected (power {chance:.2f} to show it within +-{margin:.3f} at a true 0, corrected level)"
 
 
 def bands(long: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -83,7 +83,8 @@ def rule(claimed: str, effect: float = REFERENCE_EFFECT) -> str:
             f"claim of both documents, at least {MIN_CLUSTERS} units); **contradicted** when the "
             f"difference is clearly on the other side of 0, or clearly smaller than the pre-registered "
             f"size {effect:.3f} in the claimed direction; otherwise **not detected**, stated with the "
-            f"test's power to detect {effect:.3f} (at level 0.05 before the correction: an upper bound).")
+            f"test's power to detect {effect:.3f} at the corrected level (0.05 over the number of claims: "
+            "a lower bound under Holm's step-down).")
 
 
 def param(rows: pd.DataFrame, params: Params, key: str, default: object = None) -> pd.Series:

@@ -12,7 +12,8 @@ Conventions (each stated once, here):
   and its verdict is one of three words (`verdict`, by the rule of `claims.paper_outcome`, which
   puts both of its tests through the joint Holm correction of every claim in both documents):
   **reproduced**, **not detected (power X)** or **contradicted**; a "not detected" verdict states
-  the power (uncorrected, so an upper bound) of the test to detect the pre-registered size;
+  the power of the test to detect the pre-registered size at the corrected level (Bonferroni's
+  level over the book's claims, `claims.corrected_alpha`: a lower bound under Holm's step-down);
 * there is no interval with fewer than two values, or when they are all equal (no spread to
   estimate it from: e.g. every seed trained on the same whole pool of a real dataset); such a
   difference is reported without a verdict.
@@ -32,6 +33,7 @@ from benchmark.report.claims import (
     REFERENCE_EFFECT,
     REPRODUCED,
     SMALLER,
+    corrected_alpha,
     decide,
     paper_outcome,
     power,
@@ -135,12 +137,12 @@ def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Se
     return pd.Series(signs, index=table.index, dtype=int)
 
 
-def detectable(low: float, high: float, n: int) -> float:
-    """The smallest difference a t-test over `n` units with this interval's standard error detects
-    with 80% power at level 0.05 (before the joint correction, so a lower bound)."""
+def detectable(low: float, high: float, n: int, alpha: float = 0.05) -> float:
+    """The smallest difference a two-sided t-test at level `alpha` over `n` units with this
+    interval's standard error detects with 80% power."""
     dof = max(n - 1, 1)
     se = (high - low) / 2 / stats.t.ppf(0.975, dof)
-    return float(se * (stats.t.ppf(0.975, dof) + stats.t.ppf(0.8, dof)))
+    return float(se * (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(0.8, dof)))
 
 
 def verdict(mean: float, low: float, high: float, n: int, expected: int,
@@ -178,8 +180,9 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
         return (f"contradicted (clearly smaller in size than the pre-registered {effect:.3f}: the "
                 f"interval stops at {bound:+.3f})")
     if outcome == NOT_DETECTED:
-        return (f"not detected (power {power(low, high, n, effect):.2f} for a difference of {effect:.3f}; "
-                f"80% power from {detectable(low, high, n):.3f})")
+        alpha = corrected_alpha()
+        return (f"not detected (power {power(low, high, n, effect, alpha):.2f} for a difference of "
+                f"{effect:.3f} at the corrected level; 80% power from {detectable(low, high, n, alpha):.3f})")
     if not (np.isfinite(low) and np.isfinite(high)):
         return "no verdict (no interval)"
     return f"no verdict ({FEW_CLUSTERS})"
