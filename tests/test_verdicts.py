@@ -88,7 +88,8 @@ def test_a_known_null_among_many_claims_is_not_detected_with_its_corrected_power
     others = [(*_draws(0.0, 1.0, 10, seed=10 + i), 1) for i in range(100)]
     found = _judge_jointly([(mean, low, high, n, 1), *others])[0]
     stated = float(re.search(r"^not detected \(power (\d\.\d\d) for a difference of 0\.020 at the "
-                             r"corrected level; 80% power from 0\.0\d\d\)$", found).group(1))
+                             r"corrected level; 80% power from 0\.0\d\d; the 95% interval excludes \+0\.020, "
+                             r"but not after the joint correction\)$", found).group(1))
     assert claims.power(low, high, n, EFFECT) >= 0.8
     assert stated == pytest.approx(claims.power(low, high, n, EFFECT, alpha=0.05 / 202), abs=0.005)
     assert stated < 0.8
@@ -117,7 +118,9 @@ def test_reproduced_and_contradicted_need_the_corrected_test():
     alone = (0.02, 0.005, 0.035, 20, 1)
     assert _judge_jointly([alone]) == ["reproduced"]
     crowd = [(*_draws(0.0, 1.0, 10, seed=20 + i), 1) for i in range(100)]
-    assert _judge_jointly([alone, *crowd])[0].startswith("not detected (power")
+    found = _judge_jointly([alone, *crowd])[0]
+    assert found.startswith("not detected (power")
+    assert found.endswith("the 95% interval excludes 0, but not after the joint correction)")
 
 
 def test_no_interval_or_too_few_units_gives_no_verdict_and_asks_nothing():

@@ -167,8 +167,9 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
         "reproduced"; "contradicted (...)", saying whether the difference is clearly the other way
         or clearly smaller than `effect` (then with the margin and where the interval stops; the
         caller states the difference and its interval before it, as `judged` does); "not detected
-        (power X for `effect`; ...)"; or "no verdict (...)" without an interval from at least
-        three units.
+        (power X for `effect`; ...)", saying when the uncorrected 95% interval excludes 0 or the
+        claimed size although the corrected test does not; or "no verdict (...)" without an
+        interval from at least three units.
     """
     outcome = paper_outcome(low, high, n, expected, effect)
     if outcome == REPRODUCED:
@@ -181,8 +182,13 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
                 f"interval stops at {bound:+.3f})")
     if outcome == NOT_DETECTED:
         alpha = corrected_alpha()
+        bounds = [name for name, bound in (("0", 0.0), (f"{expected * effect:+.3f}", expected * effect))
+                  if not low <= bound <= high]
+        excluded = (f"; the 95% interval excludes {' and '.join(bounds)}, but not after the joint correction"
+                    if bounds else "")
         return (f"not detected (power {power(low, high, n, effect, alpha):.2f} for a difference of "
-                f"{effect:.3f} at the corrected level; 80% power from {detectable(low, high, n, alpha):.3f})")
+                f"{effect:.3f} at the corrected level; 80% power from {detectable(low, high, n, alpha):.3f}"
+                f"{excluded})")
     if not (np.isfinite(low) and np.isfinite(high)):
         return "no verdict (no interval)"
     return f"no verdict ({FEW_CLUSTERS})"
