@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from benchmark.report import style
-from benchmark.report.claims import power
+from benchmark.report.claims import corrected_alpha, power
 from benchmark.report.experiments import _plots as plots
 from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
 from benchmark.report.experiments._stats import crossing_point, interval, tally, verdict, with_ci
@@ -70,14 +70,14 @@ def _curves(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def _ends(diff: pd.DataFrame) -> dict:
-    """The difference, its interval, the verdict on the claim and the test's power for `EFFECT` at
-    the smallest and the largest size."""
+    """The difference, its interval, the verdict on the claim and the test's power for `EFFECT` (at
+    the corrected level, as the verdict states it) at the smallest and the largest size."""
     record = {}
     for end, size in (("smallest", diff.index[0]), ("largest", diff.index[-1])):
         row = diff.loc[size]
         record |= {f"n_{end}": size, f"difference_{end}": row["mean"], f"{end}_ci_low": row["low"],
                    f"{end}_ci_high": row["high"], f"{end}_seeds": int(row["n"]),
-                   f"{end}_power": power(row["low"], row["high"], int(row["n"]), EFFECT),
+                   f"{end}_power": power(row["low"], row["high"], int(row["n"]), EFFECT, corrected_alpha()),
                    f"{end}_verdict": verdict(row["mean"], row["low"], row["high"], int(row["n"]),
                                              ENDS[end], EFFECT)}
     return record
@@ -208,8 +208,8 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         tables=[("learning_curve_crossings", "Learning curves: each logistic regression (`reference`: L2 "
                  "or unregularised) minus each generative model (accuracy at shift 0) at the smallest and "
                  f"largest training size (95% t-intervals over seeds), the verdicts on the claim there, the "
-                 f"tests' power for a difference of {EFFECT:.3f}, whether the published shape holds (both "
-                 "ends reproduced) and where the mean curves last cross", table),
+                 f"tests' power for a difference of {EFFECT:.3f} at the corrected level, whether the "
+                 "published shape holds (both ends reproduced) and where the mean curves last cross", table),
                 ("learning_curve_regularisation", "Learning curves: L2-regularised minus unregularised "
                  "logistic regression (accuracy at shift 0) at every training size, with 95% t-intervals "
                  "over seeds", regularisation)],
