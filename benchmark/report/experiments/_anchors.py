@@ -123,7 +123,10 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
     se = (high - low) / 2 / stats.t.ppf(0.975, max(n - 1, 1))
     reach = margin / se - stats.norm.ppf(1 - corrected_alpha() / 2)
     chance = max(0.0, 2 * stats.norm.cdf(reach) - 1)
-    return f"not detected (power {chance:.2f} to show it within +-{margin:.3f} at a true 0, corrected level)"
+    outside = ("; the 95% interval lies outside it, but not after the joint correction"
+               if low > margin or high < -margin else "")
+    return (f"not detected (power {chance:.2f} to show it within +-{margin:.3f} at a true 0, corrected "
+            f"level{outside})")
 
 
 def bands(long: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
