@@ -26,7 +26,9 @@ from statsmodels.stats.power import TTestPower
 ALPHA = 0.05
 MIN_CLUSTERS = 3
 METHOD = "holm"
-# The difference a "not detected" verdict states its power for: two accuracy points.
+# The pre-registered effect size of a published claim unless its experiment states another (two
+# accuracy points): the claim is of a difference at least this large, and a "not detected"
+# verdict states its design's power for it.
 REFERENCE_EFFECT = 0.02
 FEW_CLUSTERS = f"fewer than {MIN_CLUSTERS} independent units, never called clear"
 
@@ -41,24 +43,25 @@ def p_from_interval(low: float, high: float, n: int, level: float = 0.95) -> flo
     return float(2 * stats.t.sf(abs((low + high) / 2) / se, dof))
 
 
-def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT) -> float:
+def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT, alpha: float = ALPHA) -> float:
     """Power of the paired t-test behind a 95% interval over `n` units to detect `effect`.
 
     The interval's half-width gives the standard error, hence the observed standard deviation
-    (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `ALPHA` (uncorrected, so
-    this is an upper bound on the power after the joint correction).
+    (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `alpha` (by default `ALPHA`,
+    uncorrected, so an upper bound on the power after the joint correction; `corrected_alpha`
+    gives a lower bound).
     """
     dof = max(n - 1, 1)
     se = (high - low) / 2 / stats.t.ppf(0.975, dof)
     if not (se > 0 and n >= 2):
         return np.nan
     size = effect / (se * np.sqrt(n))
-    value = TTestPower().power(effect_size=size, nobs=n, alpha=ALPHA)
+    value = TTestPower().power(effect_size=size, nobs=n, alpha=alpha)
     if np.isfinite(value):
         return float(value)
     # scipy's non-central t returns NaN far in the tail (huge effect sizes): the normal
     # approximation is exact enough there.
-    z = stats.norm.ppf(1 - ALPHA / 2)
+    z = stats.norm.ppf(1 - alpha / 2)
     return float(stats.norm.cdf(abs(size) * np.sqrt(n) - z) + stats.norm.cdf(-abs(size) * np.sqrt(n) - z))
 
 
@@ -103,6 +106,13 @@ def session(book: ClaimBook) -> Iterator[ClaimBook]:
         _BOOK = previous
 
 
+def corrected_alpha() -> float:
+    """The level a claim of the current book faces at least: Bonferroni's `ALPHA` / (number of
+    claims) once the book is adjusted (Holm's step-down never asks more of a claim), `ALPHA` while
+    claims are still being collected or outside a rendering."""
+    return ALPHA / max(_BOOK.n_claims, 1) if _BOOK.adjusted is not None else ALPHA
+
+
 def decide(low: float, high: float, n: int, p_value: float | None = None) -> int:
     """+1 (clearly above 0), -1 (clearly below) or 0, after the joint Holm correction.
 
@@ -124,16 +134,36 @@ def decide(low: float, high: float, n: int, p_value: float | None = None) -> int
     return int(np.sign(low + high)) if _BOOK.ask(p) else 0
 
 
-def paper_verdict(low: float, high: float, n: int, expected: int) -> str:
-    """The verdict on a published claim that predicts a difference of sign `expected` (+1 or -1):
-    reproduced, contradicted (clearly the other way), or not detected with the design's power for
-    a `REFERENCE_EFFECT` difference (the joint correction applies, via `decide`)."""
-    sign = decide(low, high, n)
-    if sign:
-        return "reproduced" if sign == expected else "contradicted"
+# What `paper_outcome` finds for a published claim.
+REPRODUCED, OPPOSITE, SMALLER, NOT_DETECTED, UNTESTED = (
+    "reproduced", "contradicted: the other way", "contradicted: smaller", "not detected", "untested")
+
+
+def paper_outcome(low: float, high: float, n: int, expected: int, effect: float = REFERENCE_EFFECT) -> str:
+    """The outcome of a published claim of a difference of at least `effect` in the direction
+    `expected` (+1 or -1), from its 95% interval over `n` units.
+
+    Two tests, both asked of the claim book every time (so both passes of the renderer ask the
+    same claims, and the joint Holm correction covers both): the difference against 0, and against
+    `expected * effect`. After the correction:
+
+    * `OPPOSITE` (contradicted) when the difference is clearly on the other side of 0;
+    * `SMALLER` (contradicted) when it is clearly short of `expected * effect`: a real effect in
+      the claimed direction may exist, but the claim of one at least `effect` large is refuted;
+    * `REPRODUCED` when it is clearly on the claimed side of 0 (and not clearly short of `effect`);
+    * `NOT_DETECTED` otherwise: neither test is clear after the correction (the sentence states
+      the design's power for `effect` at `corrected_alpha`);
+    * `UNTESTED` without an interval or with fewer than `MIN_CLUSTERS` units (nothing is asked).
+    """
     if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
-        return f"not detected (no interval from {n} unit(s))"
-    return f"not detected (power {power(low, high, n):.2f} for a {100 * REFERENCE_EFFECT:g}-point difference)"
+        return UNTESTED
+    sign = decide(low, high, n)
+    short = decide(low - expected * effect, high - expected * effect, n)
+    if sign == -expected:
+        return OPPOSITE
+    if short == -expected:
+        return SMALLER
+    return REPRODUCED if sign == expected else NOT_DETECTED
 
 
 def correction_note(book: ClaimBook) -> str:

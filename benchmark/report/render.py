@@ -164,6 +164,7 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
                       meta: dict[str, Any], run_dir: Path) -> list[str]:
     """One experiment's section of `experiments.md`; saves its figures and table CSVs."""
     lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
+    lines += [experiment.claim, ""] if experiment.claim else []
     section, rows = _analyse(experiment, frame, meta)
     if section is None:
         return [*lines, f"Skipped: no scenario of this run carries `experiment = \"{experiment.tag}\"`.", ""]

@@ -6,8 +6,8 @@ with each other or with a group of the panel, rather than paradigm with paradigm
 seed, as everywhere: a side's value on one seed is the mean over its models (or over the panel
 learners of a group, `prepare.panel`), and two sides measured on the same scenario are paired on
 the seed (every model of one (scenario, seed) saw the same data); sides from different scenarios
-are compared with Welch's interval. Every verdict goes through the claim book
-(`claims.paper_verdict`, `claims.decide`), so the joint Holm correction covers them.
+are compared with Welch's interval. Every verdict goes through the claim book (`_stats.verdict`,
+`equivalence`, both by `claims.decide`), so the joint Holm correction covers them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from scipy import stats
 
 from benchmark.registry import GROUPS
 from benchmark.report import style
-from benchmark.report.claims import MIN_CLUSTERS, decide, paper_verdict
+from benchmark.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
 from benchmark.report.experiments._stats import interval, welch_difference, with_ci
 from benchmark.report.figures import BAND_ALPHA, NotEnoughData
 from benchmark.report.prepare import panel, t_interval
@@ -92,53 +92,41 @@ def welch(after: pd.Series, before: pd.Series) -> tuple[float, float, float, int
     return diff, low, high, int(min(after.count(), before.count()))
 
 
-def detectable(low: float, high: float, n: int) -> float:
-    """The smallest difference a paired t-test over `n` units with this interval's standard error
-    detects with 80% power at level 0.05 (before the joint correction, so a lower bound)."""
-    dof = max(n - 1, 1)
-    se = (high - low) / 2 / stats.t.ppf(0.975, dof)
-    return float(se * (stats.t.ppf(0.975, dof) + stats.t.ppf(0.8, dof)))
-
-
-def verdict(low: float, high: float, n: int, expected: int) -> str:
-    """`claims.paper_verdict` on a claim predicting the sign `expected`; a "not detected" verdict
-    also states the smallest difference the design could detect."""
-    found = paper_verdict(low, high, n, expected)
-    if found.startswith("not detected") and np.isfinite(low) and np.isfinite(high) and n >= MIN_CLUSTERS:
-        found += f"; 80% power only for a difference of {detectable(low, high, n):.3f} or more"
-    return found
-
-
-def judged(diff: float, low: float, high: float, n: int, expected: int) -> str:
-    """A difference with its interval and the `verdict` on a claim predicting the sign `expected`."""
-    return f"{with_ci(diff, low, high)}: {verdict(low, high, n, expected)}"
-
-
-def equivalence(diffs: pd.Series, margin: float) -> str:
-    """The verdict on a claim that a paired difference (`diffs`, one per seed) lies within +-`margin`.
+def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
+    """The verdict on a claim that a difference (`diffs`, one per unit: seed or scenario) lies within
+    +-`margin`; `unit` names what `diffs` are counted over.
 
     Two one-sided tests, each bound one claim of the book: the difference clearly above -margin and
     clearly below +margin. Reproduced when both hold; contradicted when it is clearly beyond either
-    bound; else not detected, with the power to show equivalence if the true difference were 0
-    (normal approximation from the interval's standard error). When every seed gives the same
-    difference within the margin (e.g. naive Bayes, where dropping a feature's factor is exactly a
-    refit without it), there is nothing to test: reproduced exactly, said as such.
+    bound (the sentence names the margin and the observed difference); else not detected, with the
+    power to show equivalence if the true difference were 0 (normal approximation from the
+    interval's standard error; each one-sided test at `claims.corrected_alpha`). When every unit
+    gives the same difference within the margin (e.g. naive Bayes, where dropping a feature's
+    factor is exactly a refit without it), there is nothing to test: reproduced exactly, said as
+    such.
     """
     diffs = diffs.dropna()
     n = len(diffs)
     low, high = interval(diffs)
     if n >= MIN_CLUSTERS and np.ptp(diffs) == 0 and abs(diffs.iloc[0]) <= margin:
-        return f"reproduced exactly (the same difference on all {n} seeds; no test needed)"
-    if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
-        return f"not detected (no interval from {n} unit(s))"
+        return f"reproduced exactly (the same difference on all {n} {unit}; no test needed)"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "no verdict (no interval)"
+    if n < MIN_CLUSTERS:
+        return f"no verdict ({FEW_CLUSTERS})"
     above, below = decide(low + margin, high + margin, n), decide(low - margin, high - margin, n)
     if above > 0 and below < 0:
-        return "reproduced"
+        return f"reproduced (clearly within +-{margin:.3f})"
     if above < 0 or below > 0:
-        return "contradicted"
+        return (f"contradicted (clearly outside +-{margin:.3f}: "
+                f"{with_ci(float(diffs.mean()), low, high)})")
     se = (high - low) / 2 / stats.t.ppf(0.975, max(n - 1, 1))
-    reach = margin / se - stats.norm.ppf(0.975)
-    return f"not detected (power {max(0.0, 2 * stats.norm.cdf(reach) - 1):.2f} to show it at a true 0)"
+    reach = margin / se - stats.norm.ppf(1 - corrected_alpha() / 2)
+    chance = max(0.0, 2 * stats.norm.cdf(reach) - 1)
+    outside = ("; the 95% interval lies outside it, but not after the joint correction"
+               if low > margin or high < -margin else "")
+    return (f"not detected (power {chance:.2f} to show it within +-{margin:.3f} at a true 0, corrected "
+            f"level{outside})")
 
 
 def bands(long: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

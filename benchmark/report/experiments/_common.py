@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from benchmark.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
 from benchmark.report.experiments._stats import (
     at_level,
-    clear_signs,
-    paradigm_claim,
+    judged,
     paradigm_contrast,
+    tally,
+    verdict,
     welch_difference,
 )
 from benchmark.report.prepare import at_largest_shift, model_order
@@ -36,7 +38,8 @@ Params = dict[str, dict]  # scenario name -> its spec's [params]
 @dataclass(frozen=True)
 class Experiment:
     """One paper experiment: its place in `experiments.md`, the tag of its scenarios (None: every
-    scenario), an optional further selection of their rows, and its analysis.
+    scenario), an optional further selection of their rows, its analysis, and the published claim
+    with its pre-registered test (`claim`, stated before any number: see `rule`).
 
     Each module of this package defines one as `EXPERIMENT`; the package finds them by itself, so
     an experiment is added by adding one module.
@@ -48,6 +51,7 @@ class Experiment:
     question: str
     analyse: Callable[[pd.DataFrame, Params], Section]
     select: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    claim: str = ""
     protocols: bool = False  # reads every selection protocol's rows, not only `fixed`
 
     def rows(self, frame: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -74,6 +78,17 @@ class Section:
     bullets: list[str] = field(default_factory=list)
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
     figures: list[FigurePlan] = field(default_factory=list)
+
+
+def rule(claimed: str, effect: float = REFERENCE_EFFECT) -> str:
+    """What counts as reproduced, contradicted and not detected for a claim that `claimed` (e.g.
+    "the difference is below 0") by at least `effect` (`_stats.verdict`)."""
+    return (f"**Reproduced** when {claimed} clearly (95% interval, jointly Holm-corrected with every "
+            f"claim of both documents, at least {MIN_CLUSTERS} units); **contradicted** when the "
+            f"difference is clearly on the other side of 0, or clearly smaller than the pre-registered "
+            f"size {effect:.3f} in the claimed direction; otherwise **not detected**, stated with the "
+            f"test's power to detect {effect:.3f} at the corrected level (0.05 over the number of claims: "
+            "a lower bound under Holm's step-down).")
 
 
 def param(rows: pd.DataFrame, params: Params, key: str, default: object = None) -> pd.Series:
@@ -145,24 +160,29 @@ def _listed(part: pd.DataFrame) -> str:
     return ", ".join(f"`{m}`" for m in part["model"]) or "none"
 
 
-def change_sentence(changes: pd.DataFrame, what: str, x_label: str) -> str:
-    """How many learners' `what` clearly falls or rises from the smallest to the largest x."""
+def change_sentence(changes: pd.DataFrame, what: str, x_label: str, expected: int) -> str:
+    """The per-learner verdicts on a claim that `what` moves in the direction `expected` from the
+    smallest to the largest x (`model_change`: Welch intervals), counted and named."""
     learners = changes[changes["paradigm"] != "oracle"]
-    signs = clear_signs(learners, "ci_low", "ci_high", "n")
-    falls, rises = learners[signs < 0], learners[signs > 0]
-    return (f"From the smallest to the largest {x_label}, {what} clearly falls (Welch 95% interval below "
-            f"0, Holm-corrected) for {len(falls)} of {len(learners)} learners ({_listed(falls)}) and "
-            f"clearly rises for {len(rises)} ({_listed(rises)}).")
+    verdicts = pd.Series([verdict(r.change, r.ci_low, r.ci_high, int(r.n), expected)
+                          for r in learners.itertuples()], index=learners.index, dtype=object)
+    named = "; ".join(f"{word}: {_listed(learners[verdicts.str.startswith(word)])}"
+                      for word in ("reproduced", "not detected", "contradicted"))
+    claimed = "rises" if expected > 0 else "falls"
+    return (f"From the smallest to the largest {x_label}, {what} per learner (Welch; claim: it {claimed}): "
+            f"{tally(list(verdicts))} ({named}); changes {value_range(learners['change'])}.")
 
 
-def paradigm_path(contrast: pd.DataFrame, x: str, label: str) -> str:
-    """A paradigm contrast (`stats.paradigm_contrast` by `x`) from its smallest to its largest `x`."""
+def paradigm_path(contrast: pd.DataFrame, x: str, label: str, expected: int) -> str:
+    """A paradigm contrast (`stats.paradigm_contrast` by `x`) from its smallest to its largest `x`,
+    with the verdict at the largest on a claim that discriminative minus generative has the sign
+    `expected`."""
     first, last = contrast.sort_values(x).iloc[[0, -1]].itertuples()
     return (f"{label[0].upper()}{label[1:]} goes {first.generative:.3f} → {last.generative:.3f} "
             f"(generative) and {first.discriminative:.3f} → {last.discriminative:.3f} (discriminative) "
-            f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g} the "
-            f"difference is "
-            f"{paradigm_claim(last.difference, last.ci_low, last.ci_high, last.n_seeds, label)}")
+            f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g}, "
+            f"discriminative minus generative "
+            f"{judged(last.difference, last.ci_low, last.ci_high, last.n_seeds, expected)}")
 
 
 def value_range(series: pd.Series) -> str:
@@ -187,15 +207,10 @@ def shortcut_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.concat([*parts, contrast["n_seeds"]], axis=1).reset_index()
 
 
-def contrast_sentence(row: object, prefix: str, label: str) -> str:
-    """One `shortcut_table` row's contrast on `prefix` ("flip" or "wga"), with the verdict."""
+def contrast_sentence(row: object, prefix: str, label: str, expected: int) -> str:
+    """One `shortcut_table` row's contrast on `prefix` ("flip" or "wga"), with the verdict on a claim
+    that discriminative minus generative has the sign `expected`."""
     low, high = getattr(row, f"{prefix}_ci_low"), getattr(row, f"{prefix}_ci_high")
     return (f"{label} generative {getattr(row, f'{prefix}_generative'):.3f}, discriminative "
             f"{getattr(row, f'{prefix}_discriminative'):.3f}, difference "
-            f"{paradigm_claim(getattr(row, f'{prefix}_difference'), low, high, row.n_seeds, label)}")
-
-
-def clear_counts(table: pd.DataFrame, prefix: str) -> tuple[int, int]:
-    """How many cells' discriminative-minus-generative difference is clearly above 0, and below."""
-    signs = clear_signs(table, f"{prefix}_ci_low", f"{prefix}_ci_high", "n_seeds")
-    return int((signs > 0).sum()), int((signs < 0).sum())
+            f"{judged(getattr(row, f'{prefix}_difference'), low, high, row.n_seeds, expected)}")

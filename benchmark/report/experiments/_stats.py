@@ -6,15 +6,18 @@ Conventions (each stated once, here):
   every model of one (scenario, seed) saw the same data, so paradigm differences are paired over
   seeds;
 * differences are **discriminative minus generative**, as everywhere in the report, with a 95%
-  Student-t interval over seeds; a difference is called clear only when it survives the joint Holm
-  correction of every claim in both documents (`benchmark.report.claims.decide`) and rests on at
-  least three seeds; otherwise "no clear difference";
-* comparisons across scenarios (different data) use Welch's interval instead;
+  Student-t interval over seeds; comparisons across scenarios (different data) use Welch's
+  interval instead;
+* a published claim is of a difference of at least a pre-registered size in a stated direction,
+  and its verdict is one of three words (`verdict`, by the rule of `claims.paper_outcome`, which
+  puts both of its tests through the joint Holm correction of every claim in both documents):
+  **reproduced**, **not detected (power X)** or **contradicted**; a "not detected" verdict states
+  the power of the test to detect the pre-registered size at the corrected level (Bonferroni's
+  level over the book's claims, `claims.corrected_alpha`: a lower bound under Holm's step-down);
 * there is no interval with fewer than two values, or when they are all equal (no spread to
   estimate it from: e.g. every seed trained on the same whole pool of a real dataset); such a
   difference is reported without a verdict.
 """
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,7 +26,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmark.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, decide
+from benchmark.report.claims import (
+    FEW_CLUSTERS,
+    NOT_DETECTED,
+    OPPOSITE,
+    REFERENCE_EFFECT,
+    REPRODUCED,
+    SMALLER,
+    corrected_alpha,
+    decide,
+    paper_outcome,
+    power,
+)
 from benchmark.report.prepare import panel, t_interval
 
 PARADIGMS = ("generative", "discriminative")
@@ -115,15 +129,6 @@ def crossing_point(sizes: Sequence[float], difference: Sequence[float]) -> tuple
     return float(np.exp(log_size)), len(changes)
 
 
-def verdict(low: float, high: float, n: int, above: str, below: str) -> str:
-    """`above` when the difference is clearly above 0, `below` when clearly under it (`claims.decide`
-    over `n` units), else no clear difference, saying why when too few units stand behind it."""
-    sign = decide(low, high, n)
-    if sign:
-        return above if sign > 0 else below
-    return "no clear difference" + (f" ({FEW_CLUSTERS})" if n < MIN_CLUSTERS else "")
-
-
 def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Series:
     """`claims.decide` for every row of `table` (interval columns `low`, `high`; units in column `n`
     or the constant `n`): +1, -1 or 0 per row."""
@@ -132,21 +137,81 @@ def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Se
     return pd.Series(signs, index=table.index, dtype=int)
 
 
+def detectable(low: float, high: float, n: int, alpha: float = 0.05) -> float:
+    """The smallest difference a two-sided t-test at level `alpha` over `n` units with this
+    interval's standard error detects with 80% power."""
+    dof = max(n - 1, 1)
+    se = (high - low) / 2 / stats.t.ppf(0.975, dof)
+    return float(se * (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(0.8, dof)))
+
+
+def verdict(mean: float, low: float, high: float, n: int, expected: int,
+            effect: float = REFERENCE_EFFECT) -> str:
+    """The verdict on a published claim of a difference of at least `effect` in the direction
+    `expected` (+1: above 0, -1: below), by `claims.paper_outcome`.
+
+    Parameters
+    ----------
+    mean, low, high : float
+        The observed difference and its 95% interval.
+    n : int
+        Independent units behind the interval (seeds, or scenarios).
+    expected : int
+        The sign the claim predicts.
+    effect : float
+        The pre-registered size (a positive difference of the metric).
+
+    Returns
+    -------
+    str
+        "reproduced"; "contradicted (...)", saying whether the difference is clearly the other way
+        or clearly smaller than `effect` (then with the margin and where the interval stops; the
+        caller states the difference and its interval before it, as `judged` does); "not detected
+        (power X for `effect`; ...)", saying when the uncorrected 95% interval excludes 0 or the
+        claimed size although the corrected test does not; or "no verdict (...)" without an
+        interval from at least three units.
+    """
+    outcome = paper_outcome(low, high, n, expected, effect)
+    if outcome == REPRODUCED:
+        return "reproduced"
+    if outcome == OPPOSITE:
+        return "contradicted (clearly the other way)"
+    if outcome == SMALLER:
+        bound = high if expected > 0 else low
+        return (f"contradicted (clearly smaller in size than the pre-registered {effect:.3f}: the "
+                f"interval stops at {bound:+.3f})")
+    if outcome == NOT_DETECTED:
+        alpha = corrected_alpha()
+        bounds = [name for name, bound in (("0", 0.0), (f"{expected * effect:+.3f}", expected * effect))
+                  if not low <= bound <= high]
+        excluded = (f"; the 95% interval excludes {' and '.join(bounds)}, but not after the joint correction"
+                    if bounds else "")
+        return (f"not detected (power {power(low, high, n, effect, alpha):.2f} for a difference of "
+                f"{effect:.3f} at the corrected level; 80% power from {detectable(low, high, n, alpha):.3f}"
+                f"{excluded})")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "no verdict (no interval)"
+    return f"no verdict ({FEW_CLUSTERS})"
+
+
+def judged(mean: float, low: float, high: float, n: int, expected: int,
+           effect: float = REFERENCE_EFFECT) -> str:
+    """A difference with its interval and the `verdict` on the claim, e.g. "+0.041 (95% CI +0.020 to
+    +0.062): reproduced"."""
+    return f"{with_ci(mean, low, high)}: {verdict(mean, low, high, n, expected, effect)}"
+
+
+def tally(verdicts: Sequence[str]) -> str:
+    """How many of `verdicts` are each of the three words, e.g. "reproduced 2, not detected 1,
+    contradicted 0 (of 3)"."""
+    counts = [sum(v.startswith(word) for v in verdicts)
+              for word in ("reproduced", "not detected", "contradicted")]
+    return (f"reproduced {counts[0]}, not detected {counts[1]}, contradicted {counts[2]} "
+            f"(of {len(verdicts)})")
+
+
 def with_ci(mean: float, low: float, high: float) -> str:
     """A signed difference with its interval, e.g. "+0.041 (95% CI +0.020 to +0.062)"."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return f"{mean:+.3f} (no interval)"
     return f"{mean:+.3f} (95% CI {low:+.3f} to {high:+.3f})"
-
-
-def claim(mean: float, low: float, high: float, n: int, above: str, below: str) -> str:
-    """A difference, its interval and what it shows (`verdict`); no verdict without an interval."""
-    text = with_ci(mean, low, high)
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return text
-    return f"{text}: {verdict(low, high, n, above, below)}"
-
-
-def paradigm_claim(mean: float, low: float, high: float, n: int, what: str) -> str:
-    """`claim` of a discriminative-minus-generative difference in `what`."""
-    return claim(mean, low, high, n, f"discriminative {what} higher", f"generative {what} higher")

@@ -4,24 +4,37 @@ The harness scores every model tagged `prior_shift` twice: as fitted, and as `<m
 posteriors re-weighted to the class prior EM estimates from the unlabelled test sample (generative
 models, and logistic regression on its calibrated probabilities). The gain is paired within a fit.
 
-Published claim (Saerens et al., 2002): re-estimating the prior raises accuracy under label shift;
-it is reproduced for a model when its accuracy gain at the largest shift is clearly above 0. The
-adapted variants saw the unlabelled test set, so they are test-set-adapted and never ranked with
-the others unmarked. Under label shift the majority-class rate climbs towards the new majority,
-so the effect on balanced accuracy (which adaptation can lower) is stated beside it.
+The claim and its test are `CLAIM`. The adapted variants saw the unlabelled test set, so they are
+test-set-adapted and never ranked with the others unmarked. Under label shift the majority-class
+rate climbs towards the new majority, so the effect on balanced accuracy (which adaptation can
+lower) is stated beside it, as numbers with intervals (no claim is tested on it).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.report.claims import paper_verdict
 from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, best_of, value_range
-from benchmark.report.experiments._stats import claim, clear_signs, paired_difference, with_ci
+from benchmark.report.experiments._common import (
+    Experiment,
+    FigurePlan,
+    Params,
+    Section,
+    best_of,
+    rule,
+    value_range,
+)
+from benchmark.report.experiments._stats import paired_difference, tally, verdict, with_ci
 from benchmark.report.prepare import ADAPTED_SUFFIX, at_largest_n_train, model_order, ranked_name
 
 ORACLE = "bayes_oracle"
+CLAIM = (
+    "Published claim (Saerens, Latinne & Decaestecker, Neural Computation 2002, \"Adjusting the outputs "
+    "of a classifier to new a priori probabilities\"): re-estimating the class prior by EM on the "
+    "unlabelled test sample raises accuracy under label shift. Pre-registered test, per adapted model: "
+    "accuracy at the largest shift, adapted (`+em`) minus as fitted, paired over seeds (one fit scored "
+    "twice), largest n_train, claimed above 0 by at least the pre-registered 0.020. "
+    + rule("the gain is above 0"))
 
 
 def em_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -48,30 +61,28 @@ def em_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _balanced_sentence(table: pd.DataFrame) -> str:
-    """What EM adaptation does to balanced accuracy at the largest shift, by the same rule."""
-    signs = clear_signs(table, "balanced_gain_ci_low", "balanced_gain_ci_high", "balanced_gain_n")
+    """What EM adaptation does to balanced accuracy at the largest shift (numbers, no claim)."""
     listed = "; ".join(
         f"`{r.model}` "
         f"{with_ci(r.balanced_gain_largest_shift, r.balanced_gain_ci_low, r.balanced_gain_ci_high)}"
         for r in table.itertuples())
-    return (f"EM adaptation clearly lowers balanced accuracy at the largest shift for "
-            f"{int((signs < 0).sum())} and clearly raises it for {int((signs > 0).sum())} of {len(table)} "
-            f"models ({listed}): accuracy rewards predicting the new majority class, balanced accuracy "
-            "does not.")
+    return (f"EM adaptation changes balanced accuracy at the largest shift by "
+            f"{value_range(table['balanced_gain_largest_shift'])} ({listed}; no claim tested): accuracy "
+            "rewards predicting the new majority class, balanced accuracy does not.")
 
 
 def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     lines = []
     for paradigm, part in table.groupby("paradigm", sort=False):
-        verdicts = [paper_verdict(r.gain_largest_shift_ci_low, r.gain_largest_shift_ci_high,
-                                  int(r.gain_largest_shift_n), 1) for r in part.itertuples()]
+        verdicts = [verdict(r.gain_largest_shift, r.gain_largest_shift_ci_low, r.gain_largest_shift_ci_high,
+                            int(r.gain_largest_shift_n), expected=1) for r in part.itertuples()]
         gains = "; ".join(
             f"`{r.model}` "
             f"{with_ci(r.gain_largest_shift, r.gain_largest_shift_ci_low, r.gain_largest_shift_ci_high)}: "
-            f"{verdict}" for r, verdict in zip(part.itertuples(), verdicts, strict=True))
+            f"{found}" for r, found in zip(part.itertuples(), verdicts, strict=True))
         lines.append(f"EM gain in accuracy at the largest shift, {paradigm} models: "
-                     f"{value_range(part['gain_largest_shift'])}; the published gain is reproduced for "
-                     f"{verdicts.count('reproduced')} of {len(part)} ({gains}).")
+                     f"{value_range(part['gain_largest_shift'])}; the published gain is "
+                     f"{tally(verdicts)} ({gains}).")
     lines.append(f"At shift 0 (nothing to adapt to) the gain ranges {value_range(table['gain_shift0'])}.")
     lines.append(_balanced_sentence(table))
     last = rows[rows["shift"] == rows["shift"].max()]
@@ -88,10 +99,10 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     disc, gen = em[em["paradigm"] == "discriminative"], em[em["paradigm"] == "generative"]
     if len(disc) and len(gen):
         d, g = best_of(disc).model, best_of(gen).model
-        diff, low, high, n = paired_difference(last, "accuracy", g, d)
-        judged = claim(diff, low, high, n, f"`{d}` more accurate", f"`{g}` more accurate")
-        lines.append(f"The adapted discriminative `{d}` minus the best adapted generative `{g}` at the "
-                     f"largest shift: {judged}.")
+        diff, low, high, _ = paired_difference(last, "accuracy", g, d)
+        lines.append(f"The most accurate adapted discriminative `{d}` minus the most accurate adapted "
+                     f"generative `{g}` at the largest shift (both chosen on these test rows; no claim "
+                     f"tested): {with_ci(diff, low, high)}.")
     return lines
 
 
@@ -119,4 +130,4 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
 EXPERIMENT = Experiment(
     5, "label_shift", "Label shift and EM prior adaptation",
     "How much does re-estimating the class prior by EM recover, for each paradigm?",
-    analyse)
+    analyse, claim=CLAIM)

@@ -9,10 +9,12 @@ Published claim (as in the missing-features experiment): handling missing featur
 (marginalising) loses less than mean imputation. Pre-registered comparison, accuracy at the largest
 shift (the most features missing), largest n_train, paired over seeds: native minus imputed within
 each paradigm (`gaussian_nb` minus `gaussian_nb_imputed`; `hist_gradient_boosting_native` minus
-`hist_gradient_boosting`), reproduced when clearly above 0; and, at a fixed strategy, the paradigm
-difference (the histogram gradient boosting minus the naive Bayes variant). The strategy explains the
-missing-feature gap when it matters clearly in both paradigms; the paradigm does when it differs
-clearly at both strategies.
+`hist_gradient_boosting`), reproduced when clearly above 0 and contradicted when clearly below 0 or
+clearly short of the pre-registered 2 points (`CLAIM`); and, at a fixed strategy, the paradigm
+difference (the histogram gradient boosting minus the naive Bayes variant), which no published claim
+predicts: it is asked whether it is clearly non-zero. The strategy explains the missing-feature gap
+when the claim is reproduced in both paradigms; the paradigm does when it differs clearly at both
+strategies.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import pandas as pd
 from benchmark.report.claims import decide
 from benchmark.report.experiments import _anchors as anchors
 from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, param
-from benchmark.report.experiments._stats import with_ci
+from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, param, rule
+from benchmark.report.experiments._stats import verdict, with_ci
 from benchmark.report.prepare import at_largest_n_train, at_largest_shift
 
 # (paradigm or strategy, model handling natively, model mean-imputed) / (strategy, generative, discriminative)
@@ -33,6 +35,13 @@ PARADIGM_PAIRS = (("native", "gaussian_nb", "hist_gradient_boosting_native"),
                   ("mean-imputed", "gaussian_nb_imputed", "hist_gradient_boosting"))
 VARIANTS = ("gaussian_nb_imputed", "hist_gradient_boosting_native")
 MODELS = ("gaussian_nb", "hist_gradient_boosting", *VARIANTS)
+CLAIM = (
+    "Published claim (as in the missing-features experiment: Ghahramani & Jordan, NIPS 6, 1994): "
+    "handling missing features natively loses less than mean imputation, whichever the paradigm. "
+    "Pre-registered test, accuracy at the largest shift (the most features missing), largest n_train, "
+    "paired over seeds: native minus mean-imputed within each paradigm (`gaussian_nb` minus "
+    "`gaussian_nb_imputed`; `hist_gradient_boosting_native` minus `hist_gradient_boosting`), claimed "
+    "above 0 by at least the pre-registered 0.020. " + rule("the difference is above 0"))
 
 
 def select(rows: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +67,8 @@ def contrast_table(last: pd.DataFrame) -> pd.DataFrame:
 def _bullets(table: pd.DataFrame) -> list[str]:
     strategy = table[table["contrast"].str.startswith("strategy")]
     paradigm = table[table["contrast"].str.startswith("paradigm")]
-    verdicts = [anchors.verdict(r.ci_low, r.ci_high, r.n_seeds, expected=1) for r in strategy.itertuples()]
+    verdicts = [verdict(r.difference, r.ci_low, r.ci_high, r.n_seeds, expected=1)
+                for r in strategy.itertuples()]
     signs = [decide(r.ci_low, r.ci_high, r.n_seeds) for r in paradigm.itertuples()]
     lines = [f"Native minus mean-imputed accuracy at the largest shift within the {r.within} side "
              f"(`{r.model}` minus `{r.minus}`, paired over seeds): "
@@ -69,15 +79,15 @@ def _bullets(table: pd.DataFrame) -> list[str]:
               for r, sign in zip(paradigm.itertuples(), signs, strict=True)]
     if len(strategy) < 2 or len(paradigm) < 2:
         return [*lines, "Not every variant ran: strategy and paradigm cannot be separated."]
-    strategy_clear = sum(not v.startswith("not detected") for v in verdicts)
+    strategy_clear = sum(v.startswith("reproduced") for v in verdicts)
     paradigm_clear = sum(bool(s) for s in signs)
     answer = {(True, False): "the strategy, not the paradigm",
               (False, True): "the paradigm, not the strategy",
               (True, True): "both the strategy and the paradigm",
               (False, False): "neither clearly"}[(strategy_clear == 2, paradigm_clear == 2)]
-    lines.append(f"The strategy matters clearly within {strategy_clear} of 2 paradigms and the paradigm "
-                 f"differs clearly at {paradigm_clear} of 2 strategies: the missing-feature gap is explained "
-                 f"by {answer}.")
+    lines.append(f"The claim for the strategy is reproduced within {strategy_clear} of 2 paradigms and the "
+                 f"paradigm differs clearly at {paradigm_clear} of 2 strategies: the missing-feature gap is "
+                 f"explained by {answer}.")
     return lines
 
 
@@ -103,4 +113,4 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
 EXPERIMENT = Experiment(
     13, "missing_features", "Missing features: strategy or paradigm?",
     "Is the missing-feature gap explained by how missing values are handled, or by the paradigm?",
-    analyse, select)
+    analyse, select, claim=CLAIM)

@@ -20,12 +20,22 @@ from benchmark.report.experiments._common import (
     Section,
     common_models,
     fit_summary,
+    rule,
 )
-from benchmark.report.experiments._stats import claim, paradigm_contrast, welch_difference
+from benchmark.report.experiments._stats import judged, paradigm_contrast, welch_difference
 from benchmark.report.prepare import at_largest_n_train, learners
 
 ASSUMPTIONS = ("shape", "feature_correlation", "df", "mixture_offset")
 COLUMNS = ("generative", "discriminative", "difference", "ci_low", "ci_high")
+CLAIM = (
+    "Published claim (the caveat of Ng & Jordan, NIPS 2001, and Bouchard & Triggs, COMPSTAT 2004: a "
+    "generative classifier's advantage rests on its model of P(x | y) being right): where generative "
+    "models' assumptions break, they lose their robustness relative to discriminative ones. "
+    "Pre-registered test, per misspecified scenario against its control: the paradigm gap in accuracy "
+    "drop (shift 0 to the largest shift; discriminative minus generative panel means per seed, models "
+    "common to every scenario, largest n_train), misspecified minus control (Welch over seeds), "
+    "claimed below 0 (the generative drop grows relative to the discriminative one) by at least the "
+    "pre-registered 0.020. " + rule("the change is below 0"))
 
 
 def _is_control(p: dict) -> bool:
@@ -67,14 +77,13 @@ def _bullet(scenario: str, control: str | None, table: pd.DataFrame, gaps: pd.Se
         return text + " (no control)."
     ctl = table.loc[control]
     diff, low, high = welch_difference(gaps[scenario], gaps[control])
+    n = int(min(gaps[scenario].count(), gaps[control].count()))
     return text + (
         f" (control `{control}`: drops {ctl.drop_generative:.3f} and {ctl.drop_discriminative:.3f}, "
         f"worst-group {ctl.wga_generative:.3f} and {ctl.wga_discriminative:.3f}). The paradigm gap in drop "
         f"(discriminative minus generative) moves from {ctl.drop_difference:+.3f} to "
-        f"{mis.drop_difference:+.3f}, a change of "
-        + claim(diff, low, high, min(gaps[scenario].count(), gaps[control].count()),
-                "generative models become relatively more robust",
-                "generative models lose relative robustness") + ".")
+        f"{mis.drop_difference:+.3f}, a change of {judged(diff, low, high, n, expected=-1)} (claim: "
+        "generative models lose relative robustness).")
 
 
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
@@ -108,4 +117,4 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
 EXPERIMENT = Experiment(
     4, "misspecification", "Misspecification",
     "Where generative models' assumptions break, do they lose their robustness?",
-    analyse)
+    analyse, claim=CLAIM)

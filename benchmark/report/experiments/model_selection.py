@@ -37,8 +37,15 @@ import pandas as pd
 
 from benchmark.registry import GROUPS
 from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import GROUP_SHIFT, Experiment, FigurePlan, Params, Section
-from benchmark.report.experiments._stats import at_level, interval, with_ci
+from benchmark.report.experiments._common import (
+    GROUP_SHIFT,
+    Experiment,
+    FigurePlan,
+    Params,
+    Section,
+    rule,
+)
+from benchmark.report.experiments._stats import at_level, interval, judged, with_ci
 from benchmark.report.figures import NotEnoughData
 from benchmark.report.prepare import at_largest_shift, panel
 from benchmark.selection import ORACLE_PROTOCOLS, PROTOCOLS
@@ -46,6 +53,8 @@ from benchmark.selection import ORACLE_PROTOCOLS, PROTOCOLS
 ERM, DRO = "logistic_regression", "lr_group_dro"
 EQUIVALENCE_ERM = 0.01  # DomainBed's "about a point"
 EQUIVALENCE_SELECTION = 0.02  # within two points: selection without group labels "works"
+DRO_GAIN = 0.10  # the low end of Sagawa et al.'s 10 to 40 points
+GAP_CHANGE = 0.02  # the pre-registered size of "tuning moves the paradigm gap"
 SHIFTED, WORST = "accuracy", "worst_group_accuracy"
 METRICS = {SHIFTED: "accuracy at largest shift", WORST: f"worst-group accuracy (shift {GROUP_SHIFT:g})"}
 
@@ -118,8 +127,8 @@ def _gap_bullets(rows: pd.DataFrame) -> list[str]:
                 f"Paradigm gap in {METRICS[metric]} (discriminative minus generative): "
                 f"{with_ci(fixed_gap.mean(), *interval(fixed_gap))} at the defaults, "
                 f"{per_seed[protocol].mean():+.3f} under `{protocol}` selection; the change "
-                f"{anchors.judged(diff, low, high, n, expected=toward_zero)} (claim: tuning moves "
-                "the gap toward 0).")
+                f"{judged(diff, low, high, n, expected=toward_zero, effect=GAP_CHANGE)} (claim: tuning "
+                "moves the gap toward 0).")
         if "oracle" in per_seed:
             lines.append(f"Under the oracle protocol (reads test draws; an upper bound, not a "
                          f"result) the gap in {METRICS[metric]} is {per_seed['oracle'].mean():+.3f}.")
@@ -144,8 +153,8 @@ def _robust_bullets(rows: pd.DataFrame) -> list[str]:
             continue
         lines.append(f"`{scenario}`, `{DRO}` tuned for the worst group minus its defaults, "
                      f"worst-group accuracy at shift {GROUP_SHIFT:g}: "
-                     f"{anchors.judged(*anchors.paired(default, tuned), expected=1)} (Sagawa et "
-                     "al.: tuning the regularisation raises it).")
+                     f"{judged(*anchors.paired(default, tuned), expected=1, effect=DRO_GAIN)} "
+                     "(Sagawa et al.: tuning the regularisation raises it by 10 to 40 points).")
     return lines
 
 
@@ -218,7 +227,24 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
             lambda: _figure(table))])
 
 
+CLAIM = (
+    "Published: once the selection protocol is fixed, no robust algorithm beats tuned ERM by more than "
+    "about a point (Gulrajani & Lopez-Paz, ICLR 2021); group DRO needs regularisation chosen for the "
+    "worst group, which adds 10 to 40 points of worst-group accuracy (Sagawa et al., ICLR 2020); "
+    "selection without group labels is surprisingly effective (Yang et al., ICML 2023). Pre-registered "
+    f"tests: (1) under `iid` selection `{DRO}` minus `{ERM}`, accuracy at the largest shift, paired over "
+    f"seeds per scenario, within +-{EQUIVALENCE_ERM:g}; (2) `{DRO}` under `worst_group` selection minus "
+    f"its defaults, worst-group accuracy at shift {GROUP_SHIFT:g}, above 0 by at least {DRO_GAIN:g}; (3) "
+    f"per panel group, worst-group accuracy at shift {GROUP_SHIFT:g} under `worst_group` minus `iid` "
+    f"selection within +-{EQUIVALENCE_SELECTION:g}; (4) the paradigm gap (discriminative minus "
+    "generative) in accuracy at the largest shift and worst-group accuracy under `iid` and "
+    f"`worst_group` selection minus under the defaults, toward 0 by at least {GAP_CHANGE:g}. Equivalence "
+    "claims are reproduced when both one-sided tests are clear and contradicted when the difference is "
+    "clearly outside the margin. " + rule("the difference has the claimed sign", GAP_CHANGE)
+    + " The oracle protocol reads test draws: it is shown as an upper bound and never judged.")
+
+
 EXPERIMENT = Experiment(
     14, "model_selection", "Model selection: tuned models, selected three ways",
     "How much of each paradigm gap does hyper-parameter selection explain, and does selecting "
-    "without group labels suffice?", analyse, protocols=True)
+    "without group labels suffice?", analyse, claim=CLAIM, protocols=True)

@@ -3,7 +3,8 @@ training correlation; how does each paradigm's worst-group accuracy move with B?
 
 The motivating contrast: a max-margin learner can lean harder on a shortcut whose margin grows,
 while a generative model weighs a feature by its class-conditional statistics. B is each scenario's
-`spurious_separation` over the smallest one in the experiment.
+`spurious_separation` over the smallest one in the experiment. The claim and its test are `CLAIM`;
+each learner's change with B is shown with its Welch interval, not tested.
 """
 
 from __future__ import annotations
@@ -18,26 +19,45 @@ from benchmark.report.experiments._common import (
     FigurePlan,
     Params,
     Section,
-    change_sentence,
     group_metrics,
     model_change,
     paradigm_path,
     param,
+    rule,
     shortcut_table,
+    value_range,
 )
 from benchmark.report.experiments._stats import at_level, paradigm_contrast
+
+CLAIM = (
+    "Published claim (the max-margin failure mode of Nagarajan, Andreassen & Neyshabur, ICLR 2021, "
+    "against the generative classifiers of Li, Kumar & Pathak, ICLR 2025): a discriminative learner "
+    "leans harder on a spurious feature whose margin grows, a generative one weighs it by its "
+    "class-conditional statistics, so at a large margin the generative paradigm keeps the worst group "
+    "better. Pre-registered test: worst-group accuracy at shift 0.5 at the largest B, the panel's "
+    "discriminative minus generative mean per seed, paired over seeds, claimed below 0 by at least the "
+    "pre-registered 0.020. " + rule("the difference is below 0"))
 
 
 def _bullets(contrast: pd.DataFrame, table: pd.DataFrame, changes: pd.DataFrame) -> list[str]:
     ends = table.sort_values("B").iloc[[0, -1]]
     first, last = ends.iloc[0], ends.iloc[1]
     return [
-        paradigm_path(contrast, "B", "worst-group accuracy") + ".",
+        paradigm_path(contrast, "B", "worst-group accuracy", expected=-1) + " (claim: generative higher).",
         f"The flip rate goes {first.flip_generative:.3f} → {last.flip_generative:.3f} (generative) and "
         f"{first.flip_discriminative:.3f} → {last.flip_discriminative:.3f} (discriminative) from B "
         f"{first.B:g} to {last.B:g}.",
-        change_sentence(changes, "worst-group accuracy", "B"),
+        _changes(changes),
     ]
+
+
+def _changes(changes: pd.DataFrame) -> str:
+    """The per-learner changes with B, per paradigm (shown, not tested)."""
+    learners = changes[changes["paradigm"] != "oracle"]
+    ranges = "; ".join(f"{paradigm} {value_range(part['change'])}"
+                       for paradigm, part in learners.groupby("paradigm", sort=True))
+    return (f"Per learner, worst-group accuracy changes from the smallest to the largest B by {ranges} "
+            "(Welch intervals in the table; no claim tested per learner).")
 
 
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
@@ -66,4 +86,4 @@ EXPERIMENT = Experiment(
     7, "spurious_scale", "Spurious scale",
     "As the spurious feature's separation grows by a factor B, how does each paradigm's "
     "worst-group accuracy move?",
-    analyse)
+    analyse, claim=CLAIM)
