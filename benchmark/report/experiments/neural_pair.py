@@ -40,6 +40,7 @@ from benchmark.report.experiments._common import (
 )
 from benchmark.report.experiments._stats import at_level, clear_signs, with_ci
 from benchmark.report.figures import NotEnoughData
+from benchmark.report.prepare import at_largest_n_train
 
 FLOW, MLP = "neural_flow", "neural_mlp"
 PAIR = Contrast(f"{MLP} - {FLOW}", "model", MLP, FLOW, "the matched neural pair")
@@ -71,9 +72,10 @@ def estimates(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def phase_table(rows: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Per phase-diagram cell: both models' worst-group accuracy at shift 0.5 and the paired gap."""
-    noise = param(rows, params, "core_noise", np.nan)
-    cells = rows[noise.notna()]
+    """Per phase-diagram cell (largest n_train): both models' worst-group accuracy at shift 0.5 and
+    the paired gap, `neural_mlp` minus `neural_flow`."""
+    rows = at_largest_n_train(rows)
+    cells = rows[param(rows, params, "core_noise", np.nan).notna()]
     if cells.empty:
         return pd.DataFrame(columns=["scenario", *PHASE, FLOW, MLP, "gap", "ci_low", "ci_high", "n_seeds"])
     dimension = sum(param(cells, params, key, 1 if key != "n_noise" else 0)
