@@ -45,8 +45,9 @@ test: $(STAMP) ## run the test suite
 lint: $(STAMP) ## ruff (with isort rules) over the package and tests
 	$(PY) -m ruff check benchmark tests
 
-perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling
+perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling, neural fit times
 	$(PY) -m benchmark.perf --out results/perf.json
+	$(PY) -m benchmark.perf_neural --out results/perf_neural.json
 
 clean: ## remove .venv, caches and scratch results (keeps results/paper)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info results/latest results/quick
