@@ -5,8 +5,9 @@ Each model is fitted on the same training sample of three shipped scenarios (the
 runs: many rows and few features, few rows, a thousand noise features), on one BLAS and one torch
 thread as the harness fits, in interleaved rounds (so a busy machine slows every model alike); the
 minimum over rounds is reported (whole fit and per 1,000 rows: the pair's budget is a fixed number
-of steps, so its time grows with the features more than with the rows), and the first fit in the process (torch's import and first-call
-set-up, paid once per worker) separately. Prints one line per scenario and writes a JSON file.
+of steps, so its time grows with the features more than with the rows), and the first fit in the
+process (torch's import and first-call set-up, paid once per worker) separately. Prints one line
+per scenario and writes a JSON file.
 """
 
 from __future__ import annotations
