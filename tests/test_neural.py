@@ -96,7 +96,7 @@ def test_same_seed_same_numbers_with_one_and_two_workers(tmp_path):
     pd.testing.assert_frame_equal(one[VALUE_COLUMNS], two[VALUE_COLUMNS])
 
 
-def test_without_torch_the_pair_is_not_registered_and_list_models_says_how_to_get_it():
+def test_without_torch_the_pair_is_not_registered_specs_naming_it_run_and_list_models_says_how():
     # A meta-path finder that refuses torch, first in line: every import of it fails as if it were
     # not installed (`sys.modules["torch"] = None` would also trip scipy's array-API probe).
     code = ("import sys\n"
@@ -107,6 +107,10 @@ def test_without_torch_the_pair_is_not_registered_and_list_models_says_how_to_ge
             "sys.meta_path.insert(0, NoTorch())\n"
             "from benchmark.registry import list_models\n"
             "assert not {'neural_flow', 'neural_mlp'} & {e.name for e in list_models()}\n"
+            "from benchmark.harness import models_for\n"  # a spec naming the pair still runs, without it
+            "from benchmark.spec import load_scenario\n"
+            "ran = {e.name for e in models_for(load_scenario('datasets/exp_scale_b01.toml'), None)}\n"
+            "assert 'mlp' in ran and not {'neural_flow', 'neural_mlp'} & ran\n"
             "from benchmark.cli import main\n"
             "sys.exit(main(['list', 'models']))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

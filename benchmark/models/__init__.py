@@ -9,8 +9,8 @@ import importlib
 import importlib.util
 import pkgutil
 
-# module -> (the package it needs, the line `spurbench list models` prints when it is absent)
-OPTIONAL = {"neural": ("torch", "neural_flow, neural_mlp (PyTorch): pip install 'spurbench[neural]'")}
+# module -> (the package it needs, the models it registers, how to get them)
+OPTIONAL = {"neural": ("torch", ("neural_flow", "neural_mlp"), "pip install 'spurbench[neural]'")}
 
 
 def _installed(package: str) -> bool:
@@ -22,7 +22,15 @@ def _installed(package: str) -> bool:
 
 def missing_extras() -> list[str]:
     """One line per optional model module left out because its package is not installed."""
-    return [hint for package, hint in OPTIONAL.values() if not _installed(package)]
+    return [f"{', '.join(names)} ({package}): {hint}" for package, names, hint in OPTIONAL.values()
+            if not _installed(package)]
+
+
+def unavailable_models() -> frozenset[str]:
+    """Names of the models that an installed extra would register: a spec may name them, and a
+    run without the extra leaves them out instead of failing on an unknown name."""
+    return frozenset(name for package, names, _ in OPTIONAL.values() if not _installed(package)
+                     for name in names)
 
 
 for _module in pkgutil.iter_modules(__path__):
