@@ -29,15 +29,7 @@ import pandas as pd
 
 from benchmark.report.analysis import Contrast, differences, family_estimate, fit_outcomes
 from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import (
-    GROUP_SHIFT,
-    Experiment,
-    FigurePlan,
-    Params,
-    Section,
-    param,
-    value_range,
-)
+from benchmark.report.experiments._common import GROUP_SHIFT, Experiment, FigurePlan, Params, Section, param
 from benchmark.report.experiments._stats import at_level, clear_signs, with_ci
 from benchmark.report.figures import NotEnoughData
 from benchmark.report.prepare import at_largest_n_train
@@ -123,7 +115,7 @@ def _bullets(table: pd.DataFrame, phase: pd.DataFrame) -> list[str]:
             f"Phase diagram (worst-group accuracy at shift {GROUP_SHIFT:g}, cells as (core noise, spurious "
             f"noise, d/n)): `{FLOW}` clearly ahead in {len(ahead)} of {len(phase)} cells: {_cells(ahead)}; "
             f"clearly behind in {len(behind)}: {_cells(behind)}; gaps ({MLP} minus {FLOW}) "
-            f"{value_range(phase['gap'])}.")
+            f"{phase['gap'].min():+.3f} to {phase['gap'].max():+.3f}.")
     return lines
 
 
@@ -146,8 +138,13 @@ def _figure(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def with_pair(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the scenarios where both models of the pair ran."""
+    return rows[rows.groupby("scenario")["model"].transform(lambda m: {FLOW, MLP} <= set(m))]
+
+
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
-    pair = rows[rows.groupby("scenario")["model"].transform(lambda m: {FLOW, MLP} <= set(m))]
+    pair = with_pair(rows)
     if pair.empty:
         return Section(bullets=[f"Not run: no scenario of this run has both `{FLOW}` and `{MLP}` (they need "
                                 "the neural extra: pip install 'spurbench[neural]')."])
@@ -169,4 +166,4 @@ EXPERIMENT = Experiment(
     14, None, "The matched neural pair: a learned density against its discriminative twin",
     f"Does `{FLOW}` (a class-conditional autoregressive flow) degrade less than `{MLP}` (an MLP of the "
     "same capacity and training budget), and where on the phase diagram?",
-    analyse)
+    analyse, select=with_pair)
