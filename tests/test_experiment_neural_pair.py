@@ -37,6 +37,7 @@ def test_a_planted_extra_drop_of_the_mlp_is_estimated_and_reproduces_the_claim()
     drop = _overall(table, "drop")
     assert drop["estimate"] == pytest.approx(0.0625, abs=0.005)
     assert drop["clusters"] >= 3 and drop["verdict"] == "reproduced"
+    assert (table.loc[table["family"] != "all", "verdict"] == neural_pair.DESCRIPTIVE).all()
     assert _overall(table, "wga_largest_shift")["verdict"] == "reproduced"  # MLP lower: the claim's sign
     assert set(table["family"]) - {"all"} == set(_pair_rows(0.0)["family"].unique())
 
@@ -50,7 +51,8 @@ def test_the_opposite_effect_contradicts_the_claim():
 def test_phase_cells_pair_the_two_models_on_the_seed_at_shift_half():
     rows = _pair_rows(0.10)
     rows = rows[rows["family"] == "group_shift"]
-    params = {s: {"core_noise": 1.0, "spurious_noise": 0.1 if s == "group_shift" else 2.0, "n_noise": 98}
+    rows = rows.assign(scenario="exp_phase_" + rows["scenario"])  # the phase grid's names
+    params = {s: {"core_noise": 1.0, "spurious_noise": 0.1 if s.endswith("rare") else 2.0, "n_noise": 98}
               for s in rows["scenario"].unique()}
     phase = neural_pair.phase_table(rows, params)
     assert len(phase) == 2 and (phase["n_seeds"] == 4).all()

@@ -9,17 +9,21 @@ the class prior from the training frequencies and P(y | x) by Bayes' rule (log-s
 `NeuralMLPClassifier` (``neural_mlp``) is the discriminative twin: an MLP trained on
 cross-entropy. Everything but the output layer and the loss is shared (`_MatchedNetwork`): hidden
 widths and depth (two ReLU layers of 64), initialisation, Adam (lr 3e-3, L2 weight decay 1e-2),
-the same number of minibatch steps on the same minibatches (200 steps of min(n, 128) rows), and
+the same number of minibatch steps on the same minibatches (150 steps of min(n, 128) rows), and
 inputs standardised with the training mean and standard deviation inside the estimator. The
-budget keeps a fit near 0.2 s on 1,000 x 20 rows (README: the neural pair); the decay was set on
-toy data of our own (a 1e-4 decay let the flow overfit 100 rows per class to below chance), never
-on a scenario's draws. The flow's
-K MADEs are trained together on those minibatches, each row on its own class's density, which is
-the same as training each on its own rows (their parameters are disjoint).
+budget keeps a fit near 0.1 s of CPU on 1,000 x 20 rows (README: the neural pair). Budget and
+decay were set on toy data of our own, never on a scenario's draws: a 1e-4 decay let the flow
+overfit 100 rows per class to below chance, and 100, 150 or 200 steps gave the same accuracy to
+within 0.01. The flow's K MADEs are trained together on those minibatches, each row on its own
+class's density, which is the same as training each on its own rows (their parameters are
+disjoint).
 
 Determinism: every random number (initialisation, minibatch order, samples) comes from a
 `torch.Generator` seeded from `random_state`; fit and predict run on one thread with torch's
-deterministic algorithms, restoring torch's previous settings on exit. No `missing` tag: an
+deterministic algorithms, restoring torch's previous settings on exit. Training runs in float32
+(the speed), predictions in float64 with the trained weights, so a row's probabilities do not
+depend on which other rows are scored with it (float32 products differed in the 7th digit with
+the row order). No `missing` tag: an
 autoregressive density marginalises a missing feature only when it comes last in the order, so
 the harness mean-imputes for it.
 """
@@ -70,7 +74,7 @@ class _MatchedNetwork(BaseEstimator):
         Seeds initialisation and minibatch order.
     """
 
-    def __init__(self, hidden: tuple[int, ...] = (64, 64), steps: int = 200, batch_size: int = 128,
+    def __init__(self, hidden: tuple[int, ...] = (64, 64), steps: int = 150, batch_size: int = 128,
                  learning_rate: float = 3e-3, weight_decay: float = 1e-2, random_state: Any = None):
         self.hidden = hidden
         self.steps = steps
@@ -80,16 +84,21 @@ class _MatchedNetwork(BaseEstimator):
         self.random_state = random_state
 
     def _train(self, sizes: list[int], stacks: int, loss: Any, Z: torch.Tensor, y: torch.Tensor,
-               gen: torch.Generator) -> Layers:
+               gen: torch.Generator, keep: torch.Tensor | None = None) -> Layers:
         """`steps` Adam steps on minibatches drawn without replacement, reshuffled each epoch.
 
         The weights live in one flat tensor and Adam (with L2 weight decay added to the gradient,
         as torch.optim.Adam's `weight_decay` does) is written out on it: at these sizes torch's
         per-operation and per-call overhead is most of a fit, and torch.optim.Adam costs ~0.4 ms
         a step, more than the forward and backward passes. `loss(layers, Z_batch, y_batch)` sees
-        the weights as layers. Returns the trained layers.
+        the weights as layers. `keep` (0/1, the flat layout) zeroes the weights a mask removes after
+        every step, so masked weights stay exactly 0 without a masked product in every pass.
+        Returns the trained layers.
         """
-        flat = _init_weights(sizes, stacks, gen).requires_grad_()
+        flat = _init_weights(sizes, stacks, gen)
+        if keep is not None:
+            flat.mul_(keep)
+        flat.requires_grad_()
         first, second = torch.zeros_like(flat), torch.zeros_like(flat)
         beta1, beta2 = ADAM_BETAS
         batch = min(len(Z), self.batch_size)
@@ -106,7 +115,9 @@ class _MatchedNetwork(BaseEstimator):
                 second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 denom = (second / (1 - beta2**step)).sqrt_().add_(ADAM_EPS)
                 flat.addcdiv_(first, denom, value=-self.learning_rate / (1 - beta1**step))
-        return _layers(flat.detach(), sizes, stacks)
+                if keep is not None:
+                    flat.mul_(keep)
+        return _layers(flat.detach().double(), sizes, stacks)  # predictions in float64 (module docs)
 
 
 @contextmanager
@@ -151,11 +162,11 @@ def _layers(flat: torch.Tensor, sizes: list[int], stacks: int) -> Layers:
     return list(zip(views[::2], views[1::2], strict=True))
 
 
-def _forward(layers: Layers, Z: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+def _forward(layers: Layers, Z: torch.Tensor) -> torch.Tensor:
     """ReLU network; (n, d) inputs give (stacks, n, out) outputs, one per stacked network."""
     h = Z
     for i, (weight, bias) in enumerate(layers):
-        h = torch.matmul(h, weight if masks is None else weight * masks[i]) + bias
+        h = torch.matmul(h, weight) + bias
         if i < len(layers) - 1:
             h = torch.relu(h)
     return h
@@ -187,16 +198,16 @@ class NeuralFlowClassifier(ClassConditionalClassifier, _MatchedNetwork):
     mean_, scale_ : training mean and standard deviation per feature (standardisation).
     class_loc_, class_scale_ : (K, d) per-class mean and standard deviation of the standardised
         rows: the fixed affine layer below each class's MADE, so an untrained MADE is Gaussian
-        naive Bayes and the steps go to the dependencies (200 Adam steps of 3e-3 move a weight
-        by at most 0.6, too little to learn a class mean from a bias).
-    layers_ : per layer, (weights (K, in, out), biases (K, 1, out)) of the K class MADEs.
-    masks_ : MADE masks per layer.
+        naive Bayes and the steps go to the dependencies (150 Adam steps of 3e-3 move a weight
+        by at most 0.45, too little to learn a class mean from a bias).
+    layers_ : per layer, (weights (K, in, out), biases (K, 1, out)) of the K class MADEs, the
+        weights that MADE's masks remove exactly 0.
     """
 
     def _conditionals(self, Z: torch.Tensor, layers: Layers | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and log-scales of every conditional under every class, each (K, n, d)."""
-        out = _forward(self.layers_ if layers is None else layers, Z, self.masks_)
+        out = _forward(self.layers_ if layers is None else layers, Z)
         mu, raw = out.chunk(2, dim=-1)
         return mu, LOG_SCALE_BOUND * torch.tanh(raw / LOG_SCALE_BOUND)
 
@@ -206,7 +217,7 @@ class NeuralFlowClassifier(ClassConditionalClassifier, _MatchedNetwork):
         Per class, z is first normalised by that class's mean and standard deviation (a fixed
         affine flow layer, with its log-Jacobian), then the MADE models what is left.
         """
-        loc, scale = (torch.as_tensor(a, dtype=torch.float32) for a in (self.class_loc_, self.class_scale_))
+        loc, scale = (torch.as_tensor(a, dtype=Z.dtype) for a in (self.class_loc_, self.class_scale_))
         V = (Z - loc[:, None, :]) / scale[:, None, :]
         mu, log_scale = self._conditionals(V, layers)
         u = (V - mu) * torch.exp(-log_scale)
@@ -221,29 +232,31 @@ class NeuralFlowClassifier(ClassConditionalClassifier, _MatchedNetwork):
         self.class_loc_, self.class_scale_ = (np.array(m) for m in zip(*moments, strict=True))
         with _torch_session():
             gen = _generator(self.random_state)
-            self.masks_ = made_masks(d, self.hidden)
+            sizes = [d, *self.hidden, 2 * d]
+            keep = torch.cat([part for mask in made_masks(d, self.hidden) for part in (
+                mask.expand(n_classes, *mask.shape).flatten(), torch.ones(n_classes * mask.shape[1]))])
             Z = torch.as_tensor(standardised, dtype=torch.float32)
 
             def nll(layers: Layers, Zb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
                 own = self._log_density(Zb, layers)[yb, torch.arange(len(yb))]
                 return -own.mean() / d
 
-            self.layers_ = self._train([d, *self.hidden, 2 * d], n_classes, nll, Z,
-                                       torch.as_tensor(y_index), gen)
+            self.layers_ = self._train(sizes, n_classes, nll, Z, torch.as_tensor(y_index), gen, keep)
 
     def class_log_density(self, X: Any) -> np.ndarray:
         """log p(x | y = k) in the original units, (n, n_classes)."""
         X = self._validated(X)
         with _torch_session(), torch.no_grad():
             log_p = self._log_density(torch.as_tensor((X - self.mean_) / self.scale_,
-                                                      dtype=torch.float32))
+                                                      dtype=torch.float64))
         return log_p.double().numpy().T - log_scale_correction(X, self.scale_)[:, None]
 
     def _sample_class(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
         """Ancestral sampling, one feature at a time (d forward passes)."""
         d = len(self.mean_)
-        noise = torch.as_tensor(rng.standard_normal((n, d)), dtype=torch.float32)
-        V = torch.zeros(len(self.classes_), n, d)  # every class's network runs; class k's is kept
+        noise = torch.as_tensor(rng.standard_normal((n, d)))
+        # every class's network runs on V; only class k's slice is filled and kept
+        V = torch.zeros(len(self.classes_), n, d, dtype=torch.float64)
         with _torch_session(), torch.no_grad():
             for i in range(d):
                 mu, log_scale = self._conditionals(V)
@@ -285,7 +298,7 @@ class NeuralMLPClassifier(ClassifierMixin, _MatchedNetwork):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         with _torch_session(), torch.no_grad():
             logits = _forward(self.layers_, torch.as_tensor((X - self.mean_) / self.scale_,
-                                                            dtype=torch.float32))[0]
+                                                            dtype=torch.float64))[0]
         return log_softmax(logits.double().numpy(), axis=1)
 
     def predict_proba(self, X: Any) -> np.ndarray:

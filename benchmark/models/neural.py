@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def neural_flow(random_state: int) -> NeuralFlowClassifier:
     """Per class, a MADE with Gaussian conditionals (one-layer MAF, 2x64 ReLU), Bayes' rule; torch.
 
-    Matched with `neural_mlp` (same hidden layers, Adam lr 3e-3, weight decay 1e-2, 200 steps of
+    Matched with `neural_mlp` (same hidden layers, Adam lr 3e-3, weight decay 1e-2, 150 steps of
     128 rows, standardised inputs). Not tagged missing: the harness mean-imputes missing features.
     """
     from benchmark.models._neural_nets import NeuralFlowClassifier
@@ -31,7 +31,7 @@ def neural_flow(random_state: int) -> NeuralFlowClassifier:
 def neural_mlp(random_state: int) -> NeuralMLPClassifier:
     """ReLU MLP (2x64) on cross-entropy, the matched twin of `neural_flow`; torch.
 
-    Same hidden layers, initialisation, optimiser (Adam lr 3e-3, weight decay 1e-2), 200 steps of
+    Same hidden layers, initialisation, optimiser (Adam lr 3e-3, weight decay 1e-2), 150 steps of
     128 rows and standardisation as `neural_flow`; only the output layer and the loss differ.
     """
     from benchmark.models._neural_nets import NeuralMLPClassifier
