@@ -8,6 +8,7 @@ A model that raises (or runs past the time limit) becomes rows with status "erro
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import threading
 import time
@@ -25,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmark.adaptation import em_prior_adaptation
 from benchmark.fit_checks import fit_flags
-from benchmark.fitkey import estimator_params, fit_key, resolved_params
+from benchmark.fitkey import estimator_params, fit_key, normalise, resolved_params
 from benchmark.generators.base import Generator, Sample
 from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions, worst_group_accuracy
@@ -59,6 +60,8 @@ class FitTask:
     n_train: int
     run_seed: int = 0
     timeout: float | None = None
+    # a point of the model's search space, ((parameter, value), ...); () = its defaults
+    config: tuple[tuple[str, Any], ...] = ()
     entry: ModelEntry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -83,17 +86,29 @@ class FitTask:
         gets a key (from its name and origin); its fits then fail in the worker as error rows.
         """
         try:
-            model = estimator_params(self.entry.build(self.model_seed()))
+            model = estimator_params(self.entry.build(self.model_seed(), self.config))
         except Exception as exc:  # the fit records the failure; planning must go on
             model = {"name": self.model, "origin": self.entry.origin, "unbuildable": type(exc).__name__}
-        model.update(name=self.model, tags=sorted(self.entry.tags))
+        model.update(name=self.model, tags=sorted(self.entry.tags), config=self.config_json)
         # The content hash too: it seeds the data streams, so it can change a number.
         scenario = {"name": self.scenario.name, "hash": self.scenario_hash, "family": self.scenario.family,
                     "params": resolved_params(self.scenario.family, self.scenario.params),
                     "levels": list(self.scenario.shift_levels), "n_test": self.scenario.n_test}
         return fit_key(model, scenario, self.seed, self.n_train, self.run_seed)
 
+    @property
+    def config_json(self) -> str:
+        """The configuration as canonical JSON ("{}" for the defaults), as rows store it."""
+        return json.dumps({k: normalise(v) for k, v in self.config}, sort_keys=True)
+
+    @property
+    def selection(self) -> str:
+        """How the fit's rows are stored: "fixed" (the defaults) or "candidate" (a point of the
+        search space that a protocol of benchmark/selection.py may pick)."""
+        return "candidate" if self.config else "fixed"
+
     def model_seed(self) -> int:
+        """The same for every configuration of a cell: configurations differ only in parameters."""
         return int_seed_for(self.run_seed, self.scenario_hash, self.model, self.seed, "model")
 
     def train_rng(self) -> np.random.Generator:
@@ -324,7 +339,7 @@ def _score_levels(task: FitTask, fitted: _FittedModel, train: Sample) -> list[di
             adapted, _ = em_prior_adaptation(proba, train_prior)
             adapted_cf = None if proba_cf is None else em_prior_adaptation(proba_cf, train_prior)[0]
             rows.append({**common, **_metrics(test, adapted, adapted_cf),
-                         "model": task.model + EM_SUFFIX})
+                         "model": task.model + EM_SUFFIX, "reference": 1})
         if controls is not None:
             rows.extend(controls.rows(task, test, level, common))
     return rows
@@ -349,7 +364,7 @@ def run_fit(task: FitTask) -> FitResult:
         with threadpool_limits(limits=1), time_limit(task.timeout):
             train = gen.sample(task.n_train, 0.0, task.train_rng(), split="train")
             fit_start = time.perf_counter()
-            fitted = _FittedModel(entry, entry.build(task.model_seed()), gen, train)
+            fitted = _FittedModel(entry, entry.build(task.model_seed(), task.config), gen, train)
             fit_seconds = time.perf_counter() - fit_start
             rows = _score_levels(task, fitted, train)
         elapsed = time.perf_counter() - start
@@ -373,7 +388,8 @@ def _result(task: FitTask, entry: ModelEntry, rows: list[dict[str, Any]], fit_se
             start: float) -> FitResult:
     base = {"scenario": task.scenario.name, "family": task.scenario.family,
             "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference),
-            "seed": task.seed, "n_train": task.n_train,
+            "seed": task.seed, "n_train": task.n_train, "config": task.config_json,
+            "selection": task.selection,
             "n_test": task.scenario.n_test, "fit_seconds": fit_seconds, "fit_key": task.key,
             "scenario_hash": task.scenario_hash}
     return FitResult(task.key, [{**base, **row} for row in rows], time.perf_counter() - start)

@@ -27,6 +27,7 @@ from benchmark.errors import SpecError, SpurbenchError
 from benchmark.execution import dask_client, execute, signals_interrupt
 from benchmark.fitting import FitTask
 from benchmark.registry import ModelEntry, get_generator, get_model, list_models
+from benchmark.selection import protocol_rows
 from benchmark.spec import MAX_SEEDS, Scenario
 from benchmark.store import ResultStore
 
@@ -94,11 +95,32 @@ def expand_grid(scenarios: Sequence[Scenario], models: Sequence[ModelRef] | None
     """
     if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
         raise SpurbenchError(f"--seeds: must be an integer from 1 to {MAX_SEEDS}, got {seeds}")
-    return [FitTask(scenario, entry, seed, n_train, run_seed, timeout)
+    searched: dict[str, list] = {}  # model name -> its configurations, checked once per grid
+    return [FitTask(scenario, entry, seed, n_train, run_seed, timeout, config)
             for scenario in scenarios
             for entry in models_for(scenario, models)
+            for config in [(), *(_configurations(entry, searched) if scenario.selection else ())]
             for n_train in scenario.n_train
             for seed in range(seeds if seeds is not None else scenario.seeds)]
+
+
+def _configurations(entry: ModelEntry, cache: dict[str, list]) -> list:
+    """The points of `entry`'s search space other than its defaults (the `fixed` fit already
+    runs those); a parameter its estimator does not have is refused with one line."""
+    if entry.name not in cache:
+        cache[entry.name] = []
+        if entry.search_space:
+            try:
+                params = entry.build(0).get_params(deep=True)
+            except Exception:  # an unbuildable factory: its fits fail as error rows
+                return cache[entry.name]
+            unknown = [p for p, _ in entry.search_space if p not in params]
+            if unknown:
+                raise SpurbenchError(f"model {entry.name!r}: search_space names {unknown}, which "
+                                     f"its estimator does not have; it has {sorted(params)}")
+            defaults = {p: params[p] for p, _ in entry.search_space}
+            cache[entry.name] = [c for c in entry.configurations() if dict(c) != defaults]
+    return cache[entry.name]
 
 
 def environment() -> dict[str, Any]:
@@ -149,6 +171,16 @@ def _check_options(jobs: int, backend: str, scheduler: str | None, timeout: floa
         raise SpurbenchError("--retry-errors: only applies with --resume")
 
 
+def _store_protocols(store: ResultStore, scenarios: Sequence[Scenario]) -> None:
+    """Rebuild the selection protocols' rows of the scenarios that ask for them, from every
+    stored fit (resumed ones included), so they are the same however the run was split."""
+    selecting = [s.name for s in scenarios if s.selection]
+    if selecting:
+        rows = store.frame()
+        store.write_selected(protocol_rows(rows[rows["scenario"].isin(selecting)])
+                             .to_dict("records"))
+
+
 def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
         out_dir: str | Path = "results/latest", seeds: int | None = None, jobs: int = -1,
         backend: str = "loky", scheduler: str | None = None, resume: bool = False,
@@ -189,6 +221,7 @@ def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
             summary.done += 1
             summary.failed += result.failed
             summary.model_seconds[result.rows[0]["model"]] += result.seconds
+        _store_protocols(store, scenarios)
         store.export()
     summary.wall_seconds = time.perf_counter() - start
     return summary

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.metrics import normalised_auc
+from benchmark.selection import fixed
 
 COLUMNS = ("model", "paradigm", "group", "reference", "scenarios", "accuracy_id", "accuracy_shift",
            "worst_group_shift", "accuracy_nauc")
@@ -42,7 +43,7 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if "group" not in frame:  # runs stored before models declared a group
         frame = frame.assign(group="", reference=frame["paradigm"].eq("oracle").astype(int))
-    ok = _largest_n_train(frame[frame["status"] == "ok"])
+    ok = _largest_n_train(fixed(frame[frame["status"] == "ok"]))
     # shift summaries need a shift: learning-curve scenarios (one level) would rank in-distribution
     # accuracy as accuracy under shift, for the few models they run
     ok = ok[ok.groupby("scenario")["shift"].transform("nunique") > 1]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import itertools
+import math
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -34,6 +36,9 @@ KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary", "reference
 ENTRY_POINT_GROUP = "spurbench.models"
 
 ModelFactory = Callable[..., Any]
+# A search space as stored on an entry: ((parameter, (value, ...)), ...), sorted by parameter.
+SearchSpace = tuple[tuple[str, tuple[Any, ...]], ...]
+MAX_CONFIGURATIONS = 12  # per model: the search multiplies fits
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,18 @@ class ModelEntry:
     tags: frozenset[str] = field(default_factory=frozenset)
     description: str = ""
     group: str = ""
+    search_space: SearchSpace = ()
 
     def __post_init__(self) -> None:
         if not self.group:
             object.__setattr__(self, "group", DEFAULT_GROUP[self.paradigm])
+
+    def configurations(self) -> list[tuple[tuple[str, Any], ...]]:
+        """Every point of the search space as ((parameter, value), ...), in a fixed order; the
+        empty configuration (the registered defaults, the `fixed` protocol) is not among them."""
+        names = [name for name, _ in self.search_space]
+        return [tuple(zip(names, values, strict=True))
+                for values in itertools.product(*(v for _, v in self.search_space))]
 
     @property
     def reference(self) -> bool:
@@ -64,9 +77,11 @@ class ModelEntry:
             target = type(target)
         return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', '?')}"
 
-    def build(self, random_state: int) -> Any:
-        """A fresh, unfitted estimator seeded with `random_state`."""
-        return self.factory(random_state=random_state)
+    def build(self, random_state: int, config: Iterable[tuple[str, Any]] = ()) -> Any:
+        """A fresh, unfitted estimator seeded with `random_state`, with `config`'s parameters set."""
+        estimator = self.factory(random_state=random_state)
+        config = dict(config)
+        return estimator.set_params(**config) if config else estimator
 
 
 class EstimatorFactory:
@@ -90,7 +105,8 @@ class EstimatorFactory:
 
 
 def make_model(obj: Any, *, paradigm: str, name: str | None = None, tags: Iterable[str] = (),
-               group: str | None = None, description: str | None = None) -> ModelEntry:
+               group: str | None = None, description: str | None = None,
+               search_space: Mapping[str, Sequence[Any]] | None = None) -> ModelEntry:
     """A `ModelEntry` for an unfitted estimator or a factory, without registering it.
 
     Unregistered on purpose: the entry travels with each fit task, so no worker needs to find it
@@ -104,6 +120,8 @@ def make_model(obj: Any, *, paradigm: str, name: str | None = None, tags: Iterab
     tags : capabilities, from ``KNOWN_TAGS``.
     group : one of ``GROUPS`` matching the paradigm (default: the paradigm's default group).
     description : one line; default: the first docstring line of the factory or estimator.
+    search_space : estimator parameter -> the values model selection tries (see
+        `register_model`).
 
     Returns
     -------
@@ -119,7 +137,7 @@ def make_model(obj: Any, *, paradigm: str, name: str | None = None, tags: Iterab
     factory = EstimatorFactory(obj) if is_estimator else obj
     return ModelEntry(name, paradigm, factory, tags,
                       description or _first_line(type(obj) if is_estimator else obj),
-                      _check_group(name, paradigm, group))
+                      _check_group(name, paradigm, group), _check_space(name, search_space))
 
 
 _MODELS: dict[str, ModelEntry] = {}
@@ -150,6 +168,30 @@ def _check_group(name: str, paradigm: str, group: str | None) -> str:
     return group
 
 
+def _check_space(name: str, space: Mapping[str, Sequence[Any]] | None) -> SearchSpace:
+    """The search space in its stored form; refused when empty, duplicated or too large.
+
+    Parameter names are checked against the estimator when a grid is planned (building an
+    estimator at registration would run every factory at import)."""
+    if not space:
+        return ()
+    if not isinstance(space, Mapping):
+        raise SpurbenchError(f"model {name!r}: search_space must map parameter names to lists of "
+                             f"values, got {type(space).__name__}")
+    stored = []
+    for param, values in sorted(space.items()):
+        values = tuple(values) if isinstance(values, list | tuple) else None
+        if not isinstance(param, str) or not values or len(set(map(repr, values))) != len(values):
+            raise SpurbenchError(f"model {name!r}: search_space[{param!r}] must be a non-empty "
+                                 "list of distinct values")
+        stored.append((param, values))
+    size = math.prod(len(v) for _, v in stored)
+    if size > MAX_CONFIGURATIONS:
+        raise SpurbenchError(f"model {name!r}: search_space has {size} configurations; at most "
+                             f"{MAX_CONFIGURATIONS} are allowed (each is a fit per cell)")
+    return tuple(stored)
+
+
 def _check_tags(name: str, tags: Iterable[str]) -> frozenset[str]:
     tags = frozenset(tags)
     unknown = tags - KNOWN_TAGS
@@ -167,6 +209,7 @@ def register_model(
     tags: Iterable[str] = (),
     group: str | None = None,
     description: str | None = None,
+    search_space: Mapping[str, Sequence[Any]] | None = None,
 ) -> Callable[[ModelFactory], ModelFactory]:
     """Register a factory `f(random_state) -> classifier` under `name`.
 
@@ -178,16 +221,21 @@ def register_model(
     group : one of ``GROUPS`` matching the paradigm; default: the paradigm's flexible /
         non-linear group.
     description : one line for ``spurbench list models``; defaults to the factory's docstring.
+    search_space : estimator parameter (as `set_params` spells it, e.g.
+        ``"logisticregression__C"``) -> the values model selection tries, in scenarios with
+        ``run.selection = true``; every combination is one more fit per cell (at most
+        ``MAX_CONFIGURATIONS``). Models without one run with their defaults only.
     """
     _check_paradigm(name, paradigm)
     group = _check_group(name, paradigm, group)
     tags = _check_tags(name, tags)
+    space = _check_space(name, search_space)
 
     def decorator(factory: ModelFactory) -> ModelFactory:
         if name in _MODELS and _MODELS[name].factory is not factory:
             raise SpurbenchError(f"model {name!r} is registered twice")
         _MODELS[name] = ModelEntry(
-            name, paradigm, factory, tags, description or _first_line(factory), group
+            name, paradigm, factory, tags, description or _first_line(factory), group, space
         )
         return factory
 
@@ -212,7 +260,8 @@ def _entry_from_object(name: str, obj: Any, paradigm: str | None = None) -> Mode
         raise SpurbenchError(f"model {name!r}: {obj!r} is not a callable factory")
     tags = frozenset(getattr(obj, "tags", ()))
     group = _check_group(name, paradigm, getattr(obj, "group", None))
-    return ModelEntry(name, paradigm, obj, tags, _first_line(obj), group)
+    return ModelEntry(name, paradigm, obj, tags, _first_line(obj), group,
+                      _check_space(name, getattr(obj, "search_space", None)))
 
 
 def _load_plugins() -> None:

@@ -30,7 +30,7 @@ _TABLES = {
     "scenario": {"name", "family", "description", "experiment"},
     "params": None,  # validated by the family
     "shift": {"levels"},
-    "run": {"n_train", "n_test", "seeds", "models", "spurious_controls"},
+    "run": {"n_train", "n_test", "seeds", "models", "spurious_controls", "selection"},
 }
 QUICK_N_TEST = 1000
 QUICK_SEEDS = 2
@@ -63,6 +63,9 @@ class Scenario:
     # also score each model with its spurious features dropped at test time, and refitted without
     # them (the controllability experiment; see fitting.SpuriousControls)
     spurious_controls: bool = False
+    # also fit every configuration of each model's search space, and store the rows of the
+    # selection protocols (see benchmark/selection.py); it adds fits, never changes one
+    selection: bool = False
     path: Path | None = field(default=None, compare=False)
 
     def generator(self) -> Generator:
@@ -267,6 +270,8 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
                                      if "experiment" in head else None),
         "spurious_controls": problems.check(_flag, path, run.get("spurious_controls", False),
                                             "run.spurious_controls", default=False),
+        "selection": problems.check(_flag, path, run.get("selection", False), "run.selection",
+                                    default=False),
     }
     if problems.errors:
         raise SpecErrors(problems.errors)

@@ -33,7 +33,7 @@ LOCK_NAME = ".lock"
 # Column name -> SQLite type; the order is the CSV's column order.
 COLUMNS: dict[str, str] = {
     "scenario": "TEXT", "family": "TEXT", "shift": "REAL", "model": "TEXT", "paradigm": "TEXT",
-    "group": "TEXT", "reference": "INTEGER",
+    "group": "TEXT", "reference": "INTEGER", "selection": "TEXT", "config": "TEXT",
     "seed": "INTEGER", "n_train": "INTEGER", "n_test": "INTEGER",
     "accuracy": "REAL", "balanced_accuracy": "REAL", "worst_group_accuracy": "REAL",
     "log_loss": "REAL", "brier": "REAL", "ece": "REAL", "auroc": "REAL",
@@ -50,11 +50,12 @@ METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_
                   "invariant_accuracy", "bayes_accuracy_se", "invariant_accuracy_se",
                   "majority_accuracy", "train_accuracy", "train_worst_group_accuracy", "val_accuracy",
                   "val_worst_group_accuracy")
-SORT_ORDER = ["scenario", "model", "n_train", "seed", "shift"]
+SORT_ORDER = ["scenario", "model", "selection", "config", "n_train", "seed", "shift"]
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS results ({", ".join(f'"{c}" {t}' for c, t in COLUMNS.items())});
 CREATE INDEX IF NOT EXISTS results_fit ON results(fit_key);
+CREATE TABLE IF NOT EXISTS selected ({", ".join(f'"{c}" {t}' for c, t in COLUMNS.items())});
 CREATE TABLE IF NOT EXISTS fits (fit_key TEXT PRIMARY KEY, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifest (fit_key TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -157,7 +158,7 @@ class ResultStore:
     def clear(self) -> None:
         """Forget every stored row (a fresh run in the same directory)."""
         with _writing(self.db_path), self.conn:
-            for table in ("results", "fits", "manifest", "meta"):
+            for table in ("results", "selected", "fits", "manifest", "meta"):
                 self.conn.execute(f"DELETE FROM {table}")
 
     def completed_keys(self, include_errors: bool = True) -> set[str]:
@@ -168,16 +169,24 @@ class ResultStore:
     def write_fit(self, fit_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store one fit's rows atomically, replacing any earlier attempt at the same fit."""
         status = "error" if any(r["status"] != "ok" for r in rows) else "ok"
+        with _writing(self.db_path), self.conn:
+            self.conn.execute("DELETE FROM results WHERE fit_key = ?", (fit_key,))
+            self._insert("results", rows)
+            self.conn.execute("INSERT OR REPLACE INTO fits VALUES (?, ?)", (fit_key, status))
+
+    def write_selected(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the rows of the selection protocols (derived from the stored fits by
+        benchmark/selection.py) in one transaction: they are recomputed after every run."""
+        with _writing(self.db_path), self.conn:
+            self.conn.execute("DELETE FROM selected")
+            self._insert("selected", rows)
+
+    def _insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         columns = list(COLUMNS)
         placeholders = ", ".join("?" for _ in columns)
         quoted = ", ".join(f'"{c}"' for c in columns)
-        with _writing(self.db_path), self.conn:
-            self.conn.execute("DELETE FROM results WHERE fit_key = ?", (fit_key,))
-            self.conn.executemany(
-                f"INSERT INTO results ({quoted}) VALUES ({placeholders})",
-                [[_clean(row.get(c)) for c in columns] for row in rows],
-            )
-            self.conn.execute("INSERT OR REPLACE INTO fits VALUES (?, ?)", (fit_key, status))
+        self.conn.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})",
+                              [[_clean(row.get(c)) for c in columns] for row in rows])
 
     def set_manifest(self, keys: Iterable[str], meta: Mapping[str, Any]) -> None:
         """Record which fits make up the current grid, and the run's configuration; the exports
@@ -192,7 +201,8 @@ class ResultStore:
                                   [(k, json.dumps(v)) for k, v in meta.items()])
 
     def frame(self) -> pd.DataFrame:
-        """The current grid's rows, sorted, one row per (scenario, shift, model, seed, n_train)."""
+        """The current grid's rows, sorted: one per (scenario, shift, model, selection, config,
+        seed, n_train)."""
         return read_sqlite(self.db_path)
 
     def export(self) -> Path:
@@ -243,12 +253,14 @@ def _atomic(path: Path, write: Any) -> None:
 
 
 def read_sqlite(db_path: str | Path) -> pd.DataFrame:
-    """The rows of the fits listed in the run's manifest, in the canonical order."""
+    """The rows of the fits listed in the run's manifest and the selection protocols' rows
+    derived from them, in the canonical order."""
     db_path = Path(db_path)
     try:
         with contextlib.closing(_connect_read_only(db_path)) as conn:
             df = pd.read_sql_query(
-                "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key", conn
+                "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key UNION ALL "
+                "SELECT s.* FROM selected s JOIN manifest m ON s.fit_key = m.fit_key", conn
             )
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
         raise _damaged(db_path, exc.__cause__ or exc) from None

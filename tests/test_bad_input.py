@@ -72,6 +72,7 @@ def test_a_symlink_loop_or_a_directory_named_like_a_spec_is_one_line(tmp_path, c
         ({'name = "bad"': 'name = "../../etc/passwd"'}, "scenario.name"),
         ({"seeds = 1": "seeds = 1\nmodels = []"}, "run.models"),
         ({"seeds = 1": 'seeds = 1\nmodels = ["this:x"]'}, "run.models"),
+        ({"seeds = 1": 'seeds = 1\nselection = "yes"'}, "run.selection"),
     ],
 )
 def test_out_of_bounds_spec_fields_are_refused_naming_file_and_field(tmp_path, capsys, edits, field):

@@ -1,8 +1,10 @@
 """Discriminative classifiers: they model P(y | x) (or a decision boundary) directly.
 
-Hyper-parameters are fixed here, never tuned on test data; each factory's docstring states them,
-its first line being what ``spurbench list models`` prints. Scaling is part of a model's pipeline
-where the model needs it; every model runs on one thread (n_jobs=1), the harness parallelises fits.
+Hyper-parameters are fixed here (the `fixed` protocol), never tuned on test data; each
+`search_space` lists what the model-selection protocols try (benchmark/selection.py). Each
+factory's docstring states the defaults, its first line being what ``spurbench list models``
+prints. Scaling is part of a model's pipeline where the model needs it; every model runs on one
+thread (n_jobs=1), the harness parallelises fits.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from benchmark.models.small_sample import CalibratedLinearSVC, CappedKNeighbors,
 from benchmark.models.statsmodels_logit import StatsmodelsLogit
 from benchmark.registry import register_model
 
+C_GRID = [0.01, 0.1, 1.0, 10.0]  # inverse L2 strength of the linear models' searches
+
 
 @register_model("logistic_regression", paradigm="discriminative", group="linear_discriminative",
-                tags={"prior_shift"})
+                tags={"prior_shift"}, search_space={"logisticregression__C": C_GRID})
 def logistic_regression(random_state: int) -> Pipeline:
     """L2-regularised logistic regression (C=1) on standardised features.
 
@@ -48,7 +52,8 @@ def logistic_regression_mle(random_state: int) -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=np.inf, max_iter=10_000))
 
 
-@register_model("linear_svm", paradigm="discriminative", group="linear_discriminative")
+@register_model("linear_svm", paradigm="discriminative", group="linear_discriminative",
+                search_space={"calibratedlinearsvc__C": C_GRID})
 def linear_svm(random_state: int) -> Pipeline:
     """Linear SVM (C=1, squared hinge loss) on standardised features, Platt-calibrated by 3-fold CV.
 
@@ -68,13 +73,15 @@ def knn(random_state: int) -> Pipeline:
     return make_pipeline(StandardScaler(), CappedKNeighbors(n_neighbors=15))
 
 
-@register_model("random_forest", paradigm="discriminative", group="nonlinear_discriminative")
+@register_model("random_forest", paradigm="discriminative", group="nonlinear_discriminative",
+                search_space={"max_depth": [None, 4, 8], "min_samples_leaf": [1, 5]})
 def random_forest(random_state: int) -> RandomForestClassifier:
     """Random forest of 100 fully grown trees (sqrt(d) features per split)."""
     return RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=random_state)
 
 
-@register_model("hist_gradient_boosting", paradigm="discriminative", group="nonlinear_discriminative")
+@register_model("hist_gradient_boosting", paradigm="discriminative", group="nonlinear_discriminative",
+                search_space={"max_leaf_nodes": [4, 15, 31], "learning_rate": [0.03, 0.1]})
 def hist_gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
     """Histogram gradient boosting: 100 trees of at most 31 leaves, learning rate 0.1.
 
@@ -96,7 +103,9 @@ def hist_gradient_boosting_native(random_state: int) -> HistGradientBoostingClas
     return hist_gradient_boosting(random_state)
 
 
-@register_model("mlp", paradigm="discriminative", group="nonlinear_discriminative")
+@register_model("mlp", paradigm="discriminative", group="nonlinear_discriminative",
+                search_space={"smallsamplemlp__alpha": [1e-4, 1e-2, 1.0],
+                              "smallsamplemlp__hidden_layer_sizes": [(64, 64), (16,)]})
 def mlp(random_state: int) -> Pipeline:
     """Two hidden layers of 64 ReLU units, Adam, early stopping, on standardised features.
 

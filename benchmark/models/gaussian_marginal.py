@@ -139,12 +139,15 @@ class GaussianClassifier(ClassConditionalClassifier):
     def _diagonal(self) -> bool:
         return self.covariance in ("diag", "tied_diag")
 
-    def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
-        self._check_params()
+    def _class_moments(self, X: np.ndarray, y_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each class's mean and covariance estimate, (n_classes, d) and (n_classes, d, d)."""
         estimate = _ledoit_wolf_covariance if self.shrinkage else _empirical_covariance
         groups = [X[y_index == k] for k in range(len(self.classes_))]
-        self.means_ = np.stack([g.mean(axis=0) for g in groups])
-        covariances = np.stack([estimate(g) for g in groups])
+        return np.stack([g.mean(axis=0) for g in groups]), np.stack([estimate(g) for g in groups])
+
+    def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
+        self._check_params()
+        self.means_, covariances = self._class_moments(X, y_index)
         if self._diagonal:
             covariances = np.stack([np.diag(np.diag(c)) for c in covariances])
         if self.covariance.startswith("tied"):

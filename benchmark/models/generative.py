@@ -3,8 +3,9 @@
 Every one can draw examples of a class (tag ``sample``), re-weight its class priors at test time
 (``prior_shift``: the harness applies EM prior adaptation to its posteriors) and, except where
 noted, evaluates the marginal density of the observed features when some are missing
-(``missing``). Hyper-parameters are fixed here, never tuned on test data; each factory's
-docstring states them, its first line being what ``spurbench list models`` prints.
+(``missing``). Hyper-parameters are fixed here (the `fixed` protocol), never tuned on test data;
+each `search_space` lists what the model-selection protocols try (benchmark/selection.py); each
+factory's docstring states the defaults, its first line being what ``spurbench list models`` prints.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from benchmark.registry import register_model
 
 GENERATIVE_TAGS = frozenset({"sample", "missing", "prior_shift"})
 REFERENCE = frozenset({"reference"})  # outside the declared panel (registry.PANEL)
+VAR_SMOOTHING_GRID = [1e-9, 1e-3, 1e-1]  # share of the largest variance added to every variance
 
 
 @register_model("gaussian_nb", paradigm="generative", group="parametric_generative",
-                tags=GENERATIVE_TAGS)
+                tags=GENERATIVE_TAGS, search_space={"var_smoothing": VAR_SMOOTHING_GRID})
 def gaussian_nb(random_state: int) -> GaussianClassifier:
     """Gaussian naive Bayes: independent features, one variance per feature and class.
 
@@ -31,7 +33,7 @@ def gaussian_nb(random_state: int) -> GaussianClassifier:
 
 
 @register_model("nb_shared_var", paradigm="generative", group="parametric_generative",
-                tags=GENERATIVE_TAGS)
+                tags=GENERATIVE_TAGS, search_space={"var_smoothing": VAR_SMOOTHING_GRID})
 def nb_shared_var(random_state: int) -> GaussianClassifier:
     """Gaussian naive Bayes with one variance per feature shared by all classes (Ng & Jordan).
 
@@ -63,7 +65,7 @@ def lda(random_state: int) -> GaussianClassifier:
 
 
 @register_model("lda_shrinkage", paradigm="generative", group="parametric_generative",
-                tags=GENERATIVE_TAGS)
+                tags=GENERATIVE_TAGS, search_space={"reg_param": [0.0, 0.1, 0.5]})
 def lda_shrinkage(random_state: int) -> GaussianClassifier:
     """LDA with Ledoit-Wolf shrinkage of the shared covariance.
 
@@ -74,7 +76,7 @@ def lda_shrinkage(random_state: int) -> GaussianClassifier:
 
 
 @register_model("qda", paradigm="generative", group="parametric_generative",
-                tags=GENERATIVE_TAGS)
+                tags=GENERATIVE_TAGS, search_space={"reg_param": [0.01, 0.1, 0.5, 0.9]})
 def qda(random_state: int) -> GaussianClassifier:
     """Quadratic discriminant analysis, covariance regularised by 0.1 toward the identity.
 
@@ -85,7 +87,8 @@ def qda(random_state: int) -> GaussianClassifier:
 
 
 @register_model("gmm_classifier", paradigm="generative", group="flexible_generative",
-                tags=GENERATIVE_TAGS)
+                tags=GENERATIVE_TAGS,
+                search_space={"max_components": [1, 3], "covariance_type": ["full", "diag"]})
 def gmm_classifier(random_state: int) -> GaussianMixtureClassifier:
     """Class-conditional Gaussian mixtures, 1 to 3 full-covariance components chosen by BIC.
 
@@ -97,7 +100,7 @@ def gmm_classifier(random_state: int) -> GaussianMixtureClassifier:
 
 
 @register_model("kde_classifier", paradigm="generative", group="flexible_generative",
-                tags=GENERATIVE_TAGS)
+                tags=GENERATIVE_TAGS, search_space={"bandwidth": ["scott", 0.25, 0.5, 1.0]})
 def kde_classifier(random_state: int) -> KernelDensityClassifier:
     """Class-conditional Gaussian kernel density estimates, Scott's bandwidth.
 

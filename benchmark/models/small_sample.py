@@ -87,9 +87,11 @@ class CalibratedLinearSVC(SizeAwareClassifier):
 class SmallSampleMLP(SizeAwareClassifier):
     """ReLU MLP trained with Adam; early stopping when there are enough rows to validate on."""
 
-    def __init__(self, hidden_layer_sizes: tuple[int, ...] = (64, 64), max_iter: int = 200,
-                 validation_fraction: float = 0.1, random_state: int | None = None):
+    def __init__(self, hidden_layer_sizes: tuple[int, ...] = (64, 64), alpha: float = 1e-4,
+                 max_iter: int = 200, validation_fraction: float = 0.1,
+                 random_state: int | None = None):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
         self.max_iter = max_iter
         self.validation_fraction = validation_fraction
         self.random_state = random_state
@@ -97,7 +99,8 @@ class SmallSampleMLP(SizeAwareClassifier):
     def _make(self, X: np.ndarray, y: np.ndarray, counts: np.ndarray) -> MLPClassifier:
         validation_rows = int(np.ceil(self.validation_fraction * len(X)))
         early = validation_rows >= 2 * len(counts) and counts.min() >= 2
-        return MLPClassifier(hidden_layer_sizes=self.hidden_layer_sizes, max_iter=self.max_iter,
+        return MLPClassifier(hidden_layer_sizes=self.hidden_layer_sizes, alpha=self.alpha,
+                             max_iter=self.max_iter,
                              early_stopping=early, validation_fraction=self.validation_fraction,
                              random_state=self.random_state)
 

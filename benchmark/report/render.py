@@ -22,6 +22,7 @@ from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.report import analysis, claims, experiments, figures, findings, gallery, style, tables
 from benchmark.report.html import HTML_NAME, write_html
 from benchmark.report.prepare import as_ranked, scenario_order, usable
+from benchmark.selection import fixed
 from benchmark.store import read_meta, read_results
 
 REPORT_NAME = "report.md"
@@ -237,17 +238,19 @@ def _collect_claims(frame: pd.DataFrame, meta: dict[str, Any], built: list[Table
 def write_report(run_dir: Path) -> Path:
     """Write figures (PNG + PDF), CSV tables and `report.md` into `run_dir`; return the report path."""
     run_dir = Path(run_dir)
-    frame, meta = read_results(run_dir), read_meta(run_dir)
+    rows, meta = read_results(run_dir), read_meta(run_dir)
+    frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
     built = build_tables(frame)
-    n_fits = frame["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-    book = _collect_claims(frame, meta, built, n_fits)
+    n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
+    book = _collect_claims(rows, meta, built, n_fits)
     with claims.session(book):
-        return _write_documents(run_dir, frame, meta, built, book, n_fits)
+        return _write_documents(run_dir, rows, meta, built, book, n_fits)
 
 
-def _write_documents(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], built: list[Table],
+def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
                      book: claims.ClaimBook, n_fits: int) -> Path:
     """Second pass: tables, figures, report.md and experiments.md, with the adjusted decisions."""
+    frame = fixed(rows)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     for table in built:
         table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format="%.10g")
@@ -272,7 +275,7 @@ def _write_documents(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], b
     lines += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
               f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
     lines += ["## Run configuration", "", *_configuration(meta)]
-    write_experiments(run_dir, frame, meta, book)
+    write_experiments(run_dir, rows, meta, book)
     path = run_dir / REPORT_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path

@@ -22,6 +22,7 @@ from benchmark.report.experiments._stats import (
     welch_difference,
 )
 from benchmark.report.prepare import at_largest_shift, model_order
+from benchmark.selection import fixed
 
 GROUP_SHIFT = 0.5
 WGA = f"worst-group accuracy (shift {GROUP_SHIFT:g})"
@@ -47,10 +48,13 @@ class Experiment:
     question: str
     analyse: Callable[[pd.DataFrame, Params], Section]
     select: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    protocols: bool = False  # reads every selection protocol's rows, not only `fixed`
 
     def rows(self, frame: pd.DataFrame, params: Params) -> pd.DataFrame:
-        """The rows of `frame` this experiment reads: its scenarios', then `select`."""
+        """The rows of `frame` this experiment reads: its scenarios' (at the registered defaults
+        unless it compares selection protocols), then `select`."""
         rows = frame[frame["scenario"].isin(params)]
+        rows = rows if self.protocols else fixed(rows)
         return rows if self.select is None else self.select(rows)
 
 
