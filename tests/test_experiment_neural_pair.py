@@ -1,4 +1,4 @@
-"""Experiment 14 (the matched neural pair) on fabricated rows with a planted effect; no torch needed."""
+"""Experiment 15 (the matched neural pair) on fabricated rows with a planted effect; no torch needed."""
 
 from __future__ import annotations
 

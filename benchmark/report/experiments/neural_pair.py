@@ -1,4 +1,4 @@
-"""Experiment 14, the matched neural pair: does a learned generative classifier degrade less than a
+"""Experiment 15, the matched neural pair: does a learned generative classifier degrade less than a
 discriminative network of the same capacity?
 
 Published claim (Li, Kumar & Pathak, ICLR 2025, "Generative classifiers avoid shortcut
@@ -169,7 +169,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
 
 
 EXPERIMENT = Experiment(
-    14, None, "The matched neural pair: a learned density against its discriminative twin",
+    15, None, "The matched neural pair: a learned density against its discriminative twin",
     f"Does `{FLOW}` (a class-conditional autoregressive flow) degrade less than `{MLP}` (an MLP of the "
     "same capacity and training budget), and where on the phase diagram?",
     analyse, select=with_pair)
