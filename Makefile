@@ -8,6 +8,9 @@ PAPER := results/paper
 JOBS ?= -1
 # make bench runs 5 seeds per cell to stay fast; make paper runs every spec's own (20)
 BENCH_SEEDS ?= 5
+# the `neural` extra's torch, installed first: 2.13.0 is a CPU build (about 750 MB) that pip finds
+# on our machines; an unpinned torch from PyPI is a CUDA build of several GB on x86-64 Linux
+TORCH ?= torch==2.13.0
 
 .DEFAULT_GOAL := help
 .PHONY: help venv bench quick figures paper test lint perf clean
@@ -18,7 +21,8 @@ help: ## print every target with a one-line description
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev,dask,neural]"
 	touch $(STAMP)
 
 venv: $(STAMP) ## create or refresh .venv from pyproject.toml
@@ -41,8 +45,9 @@ test: $(STAMP) ## run the test suite
 lint: $(STAMP) ## ruff (with isort rules) over the package and tests
 	$(PY) -m ruff check benchmark tests
 
-perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling
+perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling, neural fit times
 	$(PY) -m benchmark.perf --out results/perf.json
+	$(PY) -m benchmark.perf_neural --out results/perf_neural.json
 
 clean: ## remove .venv, caches and scratch results (keeps results/paper)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info results/latest results/quick

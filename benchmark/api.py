@@ -17,6 +17,7 @@ import pandas as pd
 from benchmark import harness
 from benchmark.fitting import split_stream, test_stream, train_stream
 from benchmark.leaderboard import leaderboard
+from benchmark.models import unavailable_models
 from benchmark.registry import PANEL, ModelEntry, load_model_reference, make_model
 from benchmark.spec import Scenario, load_scenarios, one_per_family
 from benchmark.store import PARQUET_NAME, read_results, typed
@@ -181,6 +182,8 @@ def compare(candidate: str | ModelEntry, scenarios: Any = None,
         Per scenario: the candidate's accuracy and worst-group accuracy, their ranks, and the
         number of models ranked.
     """
+    absent = unavailable_models()  # the panel's optional models, when their extra is not installed
+    against = [m for m in against if not (isinstance(m, str) and m in absent)]
     rows = run(scenarios, [candidate, *against], seeds=seeds, jobs=jobs, quick=True)
     name = candidate.name if isinstance(candidate, ModelEntry) else candidate
     table = []

@@ -136,6 +136,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for row in [header, *rows]:
         cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
         print("  ".join([*cells, str(row[-1])]))
+    if args.what == "models":
+        from benchmark.models import missing_extras
+
+        for hint in missing_extras():
+            print(f"not installed: {hint}")
     return 0
 
 

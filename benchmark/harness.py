@@ -70,8 +70,11 @@ def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list
     own `run.models`; oracles only where the family knows its posterior."""
     entries = list_models() if requested is None else resolve_models(requested)
     if scenario.models is not None:
+        from benchmark.models import unavailable_models
+
+        absent = unavailable_models()  # named by the spec, but their extra is not installed
         try:
-            allowed = {get_model(name).name for name in scenario.models}
+            allowed = {get_model(name).name for name in scenario.models if name not in absent}
         except SpurbenchError as exc:
             raise SpecError(scenario.path, "run.models", str(exc)) from None
         entries = [e for e in entries if e.name in allowed]

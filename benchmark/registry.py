@@ -31,7 +31,7 @@ DEFAULT_GROUP = {"generative": "flexible_generative", "discriminative": "nonline
 # the only ones a paradigm or group average reads. Other built-ins are tagged `reference`.
 PANEL = ("gaussian_nb", "nb_shared_var", "lda_shrinkage", "qda", "gmm_classifier",
          "kde_classifier", "logistic_regression", "logistic_regression_mle", "linear_svm",
-         "random_forest", "hist_gradient_boosting", "mlp")
+         "random_forest", "hist_gradient_boosting", "mlp", "neural_flow", "neural_mlp")
 KNOWN_TAGS = frozenset({"sample", "missing", "prior_shift", "binary", "reference", "groups", "opt_in"})
 ENTRY_POINT_GROUP = "spurbench.models"
 

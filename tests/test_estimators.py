@@ -33,6 +33,14 @@ ESTIMATORS = [
     SmallSampleMLP(random_state=0),
     GroupWeightedLogisticRegression(C=1.0, max_iter=200),
 ]
+try:  # the `neural` extra: its estimators are checked where torch is installed
+    from benchmark.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier
+except ImportError:
+    pass
+else:
+    # 50 steps instead of 200: the contract does not depend on the budget, and the checks fit ~50 times
+    ESTIMATORS += [NeuralFlowClassifier(steps=50, random_state=0),
+                   NeuralMLPClassifier(steps=50, random_state=0)]
 
 # Models that marginalise missing features accept NaN in predict (not in fit, where the training
 # data are complete by contract). sklearn's `allow_nan` tag would promise both, so it is left
