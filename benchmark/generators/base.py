@@ -184,6 +184,8 @@ def agreement(train_correlation: float, shift: float) -> float:
 def draw_attribute(y: np.ndarray, rho: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
     """An attribute equal to y with probability `rho`, otherwise uniform over the other classes."""
     agrees = rng.random(len(y)) < rho
+    if n_classes == 2:  # the other class is 1 - y; integers(1, 2) would draw nothing from `rng`
+        return np.asarray(y, dtype=np.int64) ^ ~agrees
     offset = rng.integers(1, n_classes, size=len(y))  # 1..K-1: a class other than y
     return np.where(agrees, y, (y + offset) % n_classes).astype(np.int64)
 
