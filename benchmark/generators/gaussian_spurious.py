@@ -49,6 +49,8 @@ quadrature). Otherwise they are None and the `bayes_oracle` rows give a Monte-Ca
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy import special
 
@@ -76,6 +78,13 @@ from benchmark.generators.base import (
 from benchmark.registry import register_generator
 
 SHAPES = ("gaussian", "student_t", "mixture")
+
+
+def _counterfactual(X: np.ndarray, spurious: slice, values: np.ndarray) -> np.ndarray:
+    """X with the spurious block replaced by `values` (computed when a test scores it)."""
+    X_cf = X.copy()
+    X_cf[:, spurious] = values
+    return X_cf
 
 
 def _check_feature_correlation(value: object, n_core: int) -> float:
@@ -204,10 +213,9 @@ class GaussianSpurious(Generator):
             blocks += np.take(self._block_means(), group, axis=0)
         if self.feature_correlation != 0.0:
             core[...] = self._correlate(core, 0.5)
-        X_cf = X.copy()  # one contiguous copy; then only its spurious columns differ
-        flipped = counterfactual_attribute(attr, self.n_classes)
-        np.add(noise, np.take(self.attribute_means(), flipped, axis=0), out=X_cf[:, self._spurious])
-        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=group, X_counterfactual=X_cf)
+        flipped = np.take(self.attribute_means(), counterfactual_attribute(attr, self.n_classes), axis=0)
+        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=group,
+                      X_counterfactual=partial(_counterfactual, X, self._spurious, noise + flipped))
 
     # -- oracles ---------------------------------------------------------------------------
     def _core_log_likelihood(self, X: np.ndarray) -> np.ndarray:
