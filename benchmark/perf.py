@@ -3,13 +3,14 @@
 Prints one line per measurement with its target and writes everything to a JSON file:
 
 1. harness overhead: `harness.run(jobs=1)` over a fixed grid / the same fits and scorings in a
-   bare Python loop (target <= 1.10);
+   bare Python loop (target <= 1.05);
 2. parallel speed-up: jobs=1 wall time / jobs=2 wall time (target >= 1.7 on 2 cores), on a grid
    five times larger, with the worker pool already started (its one-off start cost, which a
    small grid cannot amortise, is measured first and printed);
 3. resume of a finished grid / the cold run (target <= 0.05);
 4. generator throughput of `gaussian_spurious` / numpy's standard normal filling the same array
-   (target >= 0.5);
+   (target >= 0.8); a training sample, whose counterfactual copy is never made (it is computed
+   when first read: test samples only); the ratio with the copy read is recorded beside it;
 5. scaling: wall time at 1x, 2x, 4x the fits (log-log slope, ideal 1.0) and the parent's peak
    memory at each size (each size in a fresh process, so the peaks are not cumulative);
 6. start-up: `spurbench --help` and `spurbench list models` / `python -c "import sklearn"`
@@ -93,8 +94,9 @@ def generator_throughput(n: int = 400_000, repeats: int = 5) -> dict[str, float]
     rng = np.random.default_rng(0)
     ours = min(_timed(gen.sample, n, 0.5, rng) for _ in range(repeats))
     numpy = min(_timed(rng.standard_normal, (n, d)) for _ in range(repeats))
+    test = min(_timed(lambda: gen.sample(n, 0.5, rng).X_counterfactual) for _ in range(repeats))
     return {"rows_x_features_per_second": n * d / ours, "numpy_per_second": n * d / numpy,
-            "ratio": numpy / ours}
+            "ratio": numpy / ours, "ratio_with_counterfactual": numpy / test}
 
 
 _SCALING_CHILD = """
@@ -250,13 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     start = startup()
     results.update(startup_seconds=start, quick_report=quick_report)
     lines = [
-        ("harness overhead (jobs 1 / bare loop)", one / bare, "<= 1.10", one / bare <= 1.10),
+        ("harness overhead (jobs 1 / bare loop)", one / bare, "<= 1.05", one / bare <= 1.05),
         ("parallel speed-up (jobs 1 / jobs 2)", big_one / two, ">= 1.70", big_one / two >= 1.7),
         ("resume of a finished grid / cold run", resume / one, "<= 0.05", resume / one <= 0.05),
         ("4-fit grid, default --jobs / --jobs 1", small_default / small_one, "<= 2.00",
          small_default / small_one <= 2.0),
-        ("generator throughput / numpy normal", throughput["ratio"], ">= 0.50",
-         throughput["ratio"] >= 0.5),
+        ("generator throughput / numpy normal", throughput["ratio"], ">= 0.80",
+         throughput["ratio"] >= 0.8),
         ("scaling slope over 1x, 2x, 4x fits", scale["slope"], "~ 1.00",
          abs(scale["slope"] - 1) <= 0.15),
         ("start-up: --help / import sklearn", start["help"] / start["import_sklearn"], "<= 2.00",
