@@ -8,6 +8,8 @@ PAPER := results/paper
 JOBS ?= -1
 # make bench runs 5 seeds per cell to stay fast; make paper runs every spec's own (20)
 BENCH_SEEDS ?= 5
+# make perf PERF_ARGS="--scale" adds the 20,000-fit Dask grid; "--default-grid" the full grid and its report
+PERF_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv bench quick figures paper test lint perf clean
@@ -41,8 +43,8 @@ test: $(STAMP) ## run the test suite
 lint: $(STAMP) ## ruff (with isort rules) over the package and tests
 	$(PY) -m ruff check benchmark tests
 
-perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling
-	$(PY) -m benchmark.perf --out results/perf.json
+perf: $(STAMP) ## measure harness, generator, start-up, report / fits (PERF_ARGS="--scale --default-grid": minutes more)
+	$(PY) -m benchmark.perf --out results/perf.json $(PERF_ARGS)
 
 clean: ## remove .venv, caches and scratch results (keeps results/paper)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info results/latest results/quick
