@@ -186,7 +186,7 @@ def store_write_rate(fits: int = 2000) -> float:
         return fits / (time.perf_counter() - start)
 
 
-def scale(big: int = 20_000, small: int = 1_000) -> dict[str, object]:
+def scale_grid(big: int = 20_000, small: int = 1_000) -> dict[str, object]:
     """The 20,000-fit grid on Dask and on the pool, the 1,000-fit grid on Dask (fresh processes)."""
     runs = {}
     for backend, fits in (("dask", small), ("dask", big), ("loky", big)):
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = results["default_grid_report_seconds"] / results["default_grid_seconds"]
         lines.append(("report / fits, default grid", ratio, "<= 0.15", ratio <= 0.15))
     if args.scale:
-        grid = scale(big=args.scale_fits)
+        grid = scale_grid(big=args.scale_fits)
         results["scale"] = grid
         lines += [(f"scale: parent memory, {args.scale_fits:,} / 1,000 fits", grid["memory_ratio"], "<= 1.10",
                    grid["memory_ratio"] <= 1.1),
