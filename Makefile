@@ -11,6 +11,8 @@ BENCH_SEEDS ?= 5
 # the `neural` extra's torch, installed first: 2.13.0 is a CPU build (about 750 MB) that pip finds
 # on our machines; an unpinned torch from PyPI is a CUDA build of several GB on x86-64 Linux
 TORCH ?= torch==2.13.0
+# make perf PERF_ARGS="--scale" adds the 20,000-fit Dask grid; "--default-grid" the full grid and its report
+PERF_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv bench quick figures paper test lint perf clean
@@ -45,8 +47,8 @@ test: $(STAMP) ## run the test suite
 lint: $(STAMP) ## ruff (with isort rules) over the package and tests
 	$(PY) -m ruff check benchmark tests
 
-perf: $(STAMP) ## measure harness overhead, speed-up, resume, generator throughput, scaling, neural fit times
-	$(PY) -m benchmark.perf --out results/perf.json
+perf: $(STAMP) ## measure harness, generator, start-up, report / fits, neural fit times (PERF_ARGS="--scale --default-grid": minutes more)
+	$(PY) -m benchmark.perf --out results/perf.json $(PERF_ARGS)
 	$(PY) -m benchmark.perf_neural --out results/perf_neural.json
 
 clean: ## remove .venv, caches and scratch results (keeps results/paper)

@@ -149,18 +149,30 @@ def normalised_auc(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFram
 
     Trapezoid rule over the scenario's listed levels, so a flat curve scores its own height and
     the value stays on the metric's scale. NaN when a fit misses a level (or its value) or the
-    scenario lists a single level.
+    scenario lists a single level. Computed one scenario at a time on a (fits x levels) matrix,
+    not one fit at a time: the report calls it on every row of a run.
     """
     levels = frame.groupby("scenario")["shift"].unique().map(np.sort)
-    rows = []
-    for key, fit in frame.groupby(FIT_KEYS, sort=True):
-        fit = fit.sort_values("shift")
-        x, y = fit["shift"].to_numpy(float), fit[metric].to_numpy(float)
-        expected = levels[key[0]]
-        complete = len(expected) > 1 and np.array_equal(x, expected)
-        area = np.trapezoid(y, x) / (x[-1] - x[0]) if complete else np.nan
-        rows.append((*key, fit["paradigm"].iloc[0], float(area)))
-    return pd.DataFrame(rows, columns=[*FIT_KEYS, "paradigm", f"{metric}_nauc"])
+    data = frame[[*FIT_KEYS, "shift", "paradigm", metric]].dropna(subset=FIT_KEYS)
+    data = data.sort_values([*FIT_KEYS, "shift"], kind="stable").reset_index(drop=True)
+    fit_id = data.groupby(FIT_KEYS, sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, fit_id[1:] != fit_id[:-1]])
+    sizes = np.diff(np.r_[starts, len(data)])
+    fits = data.loc[starts, [*FIT_KEYS, "paradigm"]].reset_index(drop=True)
+    x, y = data["shift"].to_numpy(float), data[metric].to_numpy(float)
+    area = np.full(len(starts), np.nan)
+    for scenario, members in fits.groupby("scenario", sort=False).indices.items():
+        expected = levels[scenario]
+        if len(expected) < 2:
+            continue
+        members = members[sizes[members] == len(expected)]
+        rows = starts[members][:, None] + np.arange(len(expected))
+        complete = (x[rows] == expected).all(axis=1)
+        area[members[complete]] = (np.trapezoid(y[rows[complete]], expected, axis=1)
+                                   / (expected[-1] - expected[0]))
+    columns = [*FIT_KEYS, "paradigm"]  # rebuilt from Python values: the dtypes of a plain frame
+    rows = zip(*(fits[c].tolist() for c in columns), area.tolist(), strict=True)
+    return pd.DataFrame(list(rows), columns=[*columns, f"{metric}_nauc"])
 
 
 def probit(p: np.ndarray | pd.Series) -> np.ndarray:

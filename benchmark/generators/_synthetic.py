@@ -33,7 +33,10 @@ def draw_labels(u: np.ndarray, prior: np.ndarray) -> np.ndarray:
     Classes take the unit interval from the top class down, so for two classes y = 1 exactly
     when u < prior[1]: the mapping the binary families always used, so their draws are unchanged.
     """
-    upper = np.cumsum(np.asarray(prior, dtype=float)[::-1])
+    prior = np.asarray(prior, dtype=float)
+    if len(prior) == 2:  # the same mapping without the search: y = 1 exactly when u < prior[1]
+        return (u < prior[1]).astype(np.int64)
+    upper = np.cumsum(prior[::-1])
     index = np.minimum(np.searchsorted(upper, u, side="right"), len(upper) - 1)
     return (len(upper) - 1 - index).astype(np.int64)
 

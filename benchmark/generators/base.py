@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,6 +24,28 @@ MAX_SEED = 2**32 - 1
 SPLITS = ("train", "test")
 
 
+class _OnFirstRead:
+    """A dataclass field that may be given as a zero-argument callable, called (once) on first read.
+
+    Why: the counterfactual copy of X is scored on test samples only; a training or validation
+    sample that is never asked for it does not pay for a full copy of X.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__[self.slot]
+        if callable(value):
+            value = obj.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class Sample:
     """A labelled sample and everything the metrics need to know about how it was made.
@@ -35,7 +57,8 @@ class Sample:
     roles : per feature, one of ``ROLES``.
     attr : (n,) int array, the spurious attribute, where the family has one.
     group : (n,) int array, the group (y, attr) as one id, for worst-group accuracy.
-    X_counterfactual : X with the spurious attribute flipped and everything else equal.
+    X_counterfactual : X with the spurious attribute flipped and everything else equal; a family
+        may pass a zero-argument callable instead, computed on first read.
     """
 
     X: np.ndarray
@@ -43,7 +66,7 @@ class Sample:
     roles: tuple[str, ...]
     attr: np.ndarray | None = None
     group: np.ndarray | None = None
-    X_counterfactual: np.ndarray | None = None
+    X_counterfactual: np.ndarray | Callable[[], np.ndarray] | None = _OnFirstRead()  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n, d = self.X.shape
@@ -184,6 +207,8 @@ def agreement(train_correlation: float, shift: float) -> float:
 def draw_attribute(y: np.ndarray, rho: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
     """An attribute equal to y with probability `rho`, otherwise uniform over the other classes."""
     agrees = rng.random(len(y)) < rho
+    if n_classes == 2:  # the other class is 1 - y; integers(1, 2) would draw nothing from `rng`
+        return np.asarray(y, dtype=np.int64) ^ ~agrees
     offset = rng.integers(1, n_classes, size=len(y))  # 1..K-1: a class other than y
     return np.where(agrees, y, (y + offset) % n_classes).astype(np.int64)
 

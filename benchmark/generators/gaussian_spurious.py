@@ -49,6 +49,8 @@ quadrature). Otherwise they are None and the `bayes_oracle` rows give a Monte-Ca
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy import special
 
@@ -76,6 +78,13 @@ from benchmark.generators.base import (
 from benchmark.registry import register_generator
 
 SHAPES = ("gaussian", "student_t", "mixture")
+
+
+def _counterfactual(X: np.ndarray, spurious: slice, values: np.ndarray) -> np.ndarray:
+    """X with the spurious block replaced by `values` (computed when a test scores it)."""
+    X_cf = X.copy()
+    X_cf[:, spurious] = values
+    return X_cf
 
 
 def _check_feature_correlation(value: object, n_core: int) -> float:
@@ -175,28 +184,38 @@ class GaussianSpurious(Generator):
         base, top = (1.0 - r) ** power, (1.0 + (self.n_core - 1) * r) ** power
         return base * w + (top - base) * w.mean(axis=1, keepdims=True)
 
-    def _core_block(self, z: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Core features of labels `y` from standard normal draws `z`."""
-        centres = self._core_means[y]
-        if self.shape == "student_t":
-            z = z / np.sqrt(rng.chisquare(self.df, len(y)) / self.df)[:, None]
-        elif self.shape == "mixture":
-            side = np.where(rng.random(len(y)) < 0.5, 1.0, -1.0)
-            centres = centres * (1.0 + side * self.mixture_offset / self._radius)[:, None]
-        return self._correlate(z + centres @ self._core_basis.T, 0.5)
+    def _block_means(self) -> np.ndarray:
+        """(K * K, n_core + n_spurious): row K * y + a is class y's core mean beside attribute a's
+        spurious mean, so one gather by group moves both blocks (they are the first columns)."""
+        k = self.n_classes
+        core = self._core_means @ self._core_basis.T
+        return np.hstack([np.repeat(core, k, axis=0), np.tile(self.attribute_means(), (k, 1))])
 
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
+        """Drawn in the final layout: one standard normal fill of X, then the block means added in
+        place with one gather by group (no full-width temporaries: this runs on every sample)."""
         rho = self.agreement(shift)
         y = draw_labels(rng.random(n), self.prior)
         attr = draw_attribute(y, rho, self.n_classes, rng)
+        group = self.n_classes * y + attr
         X = rng.standard_normal((n, len(self.roles)))
-        X[:, self._core] = self._core_block(X[:, self._core], y, rng)
-        X_cf = X.copy()
-        means = self.attribute_means()
-        X[:, self._spurious] += means[attr]
-        X_cf[:, self._spurious] += means[counterfactual_attribute(attr, self.n_classes)]
-        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=self.n_classes * y + attr,
-                      X_counterfactual=X_cf)
+        core, spurious = X[:, self._core], X[:, self._spurious]
+        if self.shape == "student_t":
+            core /= np.sqrt(rng.chisquare(self.df, n) / self.df)[:, None]
+        noise = spurious.copy()
+        if self.shape == "mixture":
+            side = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+            scale = (1.0 + side * self.mixture_offset / self._radius)[:, None]
+            core += (self._core_means[y] * scale) @ self._core_basis.T
+            spurious += np.take(self.attribute_means(), attr, axis=0)
+        else:
+            blocks = X[:, :self.n_core + self.n_spurious]
+            blocks += np.take(self._block_means(), group, axis=0)
+        if self.feature_correlation != 0.0:
+            core[...] = self._correlate(core, 0.5)
+        flipped = np.take(self.attribute_means(), counterfactual_attribute(attr, self.n_classes), axis=0)
+        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=group,
+                      X_counterfactual=partial(_counterfactual, X, self._spurious, noise + flipped))
 
     # -- oracles ---------------------------------------------------------------------------
     def _core_log_likelihood(self, X: np.ndarray) -> np.ndarray:

@@ -24,12 +24,15 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from statsmodels.discrete.discrete_model import Logit, MNLogit
-from statsmodels.tools import sm_exceptions
 
-# Warnings after which statsmodels' MLE is not to be trusted.
-_FAILED_FIT = (sm_exceptions.PerfectSeparationWarning, sm_exceptions.ConvergenceWarning,
-               sm_exceptions.HessianInversionWarning, RuntimeWarning)
+
+def _failed_fit() -> tuple[type[Warning], ...]:
+    """Warnings after which statsmodels' MLE is not to be trusted (statsmodels is imported on the
+    first fit, so listing the models does not load it)."""
+    from statsmodels.tools import sm_exceptions
+
+    return (sm_exceptions.PerfectSeparationWarning, sm_exceptions.ConvergenceWarning,
+            sm_exceptions.HessianInversionWarning, RuntimeWarning)
 
 
 def _penalised_fit(model: Any, start: np.ndarray, alpha: float,
@@ -79,6 +82,8 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"statsmodels_logit needs at least two classes in y; got 1 class "
                              f"({self.classes_[0]!r})")
+        from statsmodels.discrete.discrete_model import Logit, MNLogit
+
         design = np.column_stack([np.ones(len(X)), X])
         model = (Logit if len(self.classes_) == 2 else MNLogit)(y_index, design)
         params, bse = self._fit_mle(model)
@@ -93,14 +98,16 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
 
     def _fit_mle(self, model: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
         """statsmodels' Newton MLE, or (None, None) when it warns or fails (see module docstring)."""
+        from statsmodels.tools import sm_exceptions
+
         self.method_ = "mle"
         with warnings.catch_warnings():
-            for category in _FAILED_FIT:
+            for category in _failed_fit():
                 warnings.simplefilter("error", category)
             try:
                 result = model.fit(method="newton", maxiter=self.maxiter, disp=False)
                 params, bse = np.asarray(result.params), np.asarray(result.bse)
-            except (*_FAILED_FIT, sm_exceptions.PerfectSeparationError, np.linalg.LinAlgError):
+            except (*_failed_fit(), sm_exceptions.PerfectSeparationError, np.linalg.LinAlgError):
                 return None, None
         if not (result.mle_retvals["converged"] and np.all(np.isfinite(bse))):
             return None, None

@@ -10,16 +10,18 @@ documents are written in two passes so that their "clear" calls are Holm-correct
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from benchmark.leaderboard import leaderboard, to_markdown
-from benchmark.report import analysis, claims, experiments, figures, findings, gallery, style, tables
+from benchmark.report import analysis, claims, experiments, findings, gallery, tables
+from benchmark.report.drawing import Drawer
 from benchmark.report.html import HTML_NAME, write_html
 from benchmark.report.prepare import as_ranked, scenario_order, usable
 from benchmark.selection import fixed
@@ -105,17 +107,36 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
     ]
 
 
-def _render_figures(frame: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
-    """Draw and save every figure; returns the Markdown blocks and the skipped-figure notes."""
+def _submit_gallery(drawer: Drawer, frame: pd.DataFrame, out_dir: Path) -> list[_PendingFigure]:
+    """Start drawing every figure of report.md (see `drawing`); each resolves to its lines."""
+    return [_PendingFigure(plan.name, plan.caption,
+                           drawer.submit(partial(gallery.draw, plan), out_dir, plan.name))
+            for plan in gallery.plans(frame)]
+
+
+@dataclass(frozen=True)
+class _PendingFigure:
+    """A figure being drawn: its Markdown once saved, or the note that says why it was skipped."""
+
+    name: str
+    caption: str
+    outcome: Future
+
+    def lines(self, skipped: str = "Figure `{name}` skipped: {reason}.") -> list[str]:
+        reason = self.outcome.result()
+        if reason is not None:
+            return [skipped.format(name=self.name, reason=reason), ""]
+        return [f"**{self.name}**: {self.caption}", "", f"![{self.name}]({FIGURES_DIR}/{self.name}.png)", ""]
+
+
+def _render_figures(pending: list[_PendingFigure]) -> tuple[list[str], list[str]]:
+    """Wait for every figure of report.md; returns the Markdown blocks and the skipped-figure notes."""
     blocks, skipped = [], []
-    for plan in gallery.plans(frame):
-        try:
-            fig = gallery.draw(plan)
-        except figures.NotEnoughData as reason:
-            skipped.append(f"- `{plan.name}` skipped: {reason}.")
-            continue
-        style.save(fig, out_dir, plan.name)
-        blocks.append(f"**{plan.name}**: {plan.caption}\n\n![{plan.name}]({FIGURES_DIR}/{plan.name}.png)")
+    for figure in pending:
+        if figure.outcome.result() is None:
+            blocks.append("\n".join(figure.lines()[:-1]))
+        else:
+            skipped.append(figure.lines("- `{name}` skipped: {reason}.")[0])
     return blocks, skipped
 
 
@@ -161,24 +182,18 @@ def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame,
 
 
 def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
-                      meta: dict[str, Any], run_dir: Path) -> list[str]:
-    """One experiment's section of `experiments.md`; saves its figures and table CSVs."""
+                      meta: dict[str, Any], run_dir: Path, drawer: Drawer) -> list[str | _PendingFigure]:
+    """One experiment's section of `experiments.md` (its figures still being drawn); saves its
+    table CSVs."""
     lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
     lines += [experiment.claim, ""] if experiment.claim else []
     section, rows = _analyse(experiment, frame, meta)
     if section is None:
         return [*lines, f"Skipped: no scenario of this run carries `experiment = \"{experiment.tag}\"`.", ""]
     lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
-    for plan in section.figures:
-        try:
-            with plt.style.context(style.STYLE):
-                fig = plan.build()
-        except figures.NotEnoughData as reason:
-            lines += [f"Figure `{plan.name}` skipped: {reason}.", ""]
-            continue
-        style.save(fig, run_dir / FIGURES_DIR, plan.name)
-        link = f"![{plan.name}]({FIGURES_DIR}/{plan.name}.png)"
-        lines += [f"**{plan.name}**: {plan.caption}", "", link, ""]
+    lines += [_PendingFigure(plan.name, plan.caption,
+                             drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name))
+              for plan in section.figures]
     lines += ["### Findings", "", *([f"- {b}" for b in section.bullets] or ["- None: too few results."]), ""]
     for name, title, table in section.tables:
         path = f"{TABLES_DIR}/exp_{name}.csv"
@@ -188,7 +203,7 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
 
 
 def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
-                      book: claims.ClaimBook | None = None) -> Path:
+                      book: claims.ClaimBook | None = None, drawer: Drawer | None = None) -> Path:
     """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path.
 
     `book` holds the claims already collected and adjusted with report.md's; without one, the
@@ -197,12 +212,14 @@ def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
     if book is None:
         book = _collect_claims(frame, meta)
         with claims.session(book):
-            return write_experiments(run_dir, frame, meta, book)
+            return write_experiments(run_dir, frame, meta, book, drawer)
+    drawer = drawer or Drawer()
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
-    lines = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
-             claims.correction_note(book), ""]
+    parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
+                                         claims.correction_note(book), ""]
     for number, experiment in enumerate(experiments.discover(), start=1):
-        lines += _experiment_lines(number, experiment, frame, meta, run_dir)
+        parts += _experiment_lines(number, experiment, frame, meta, run_dir, drawer)
+    lines = [line for part in parts for line in ([part] if isinstance(part, str) else part.lines())]
     path = run_dir / EXPERIMENTS_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
@@ -241,21 +258,23 @@ def write_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     rows, meta = read_results(run_dir), read_meta(run_dir)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
+    drawer = Drawer()  # figures are drawn on workers while the tables and claims are computed
+    pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
     built = build_tables(frame)
     n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
     book = _collect_claims(rows, meta, built, n_fits)
     with claims.session(book):
-        return _write_documents(run_dir, rows, meta, built, book, n_fits)
+        return _write_documents(run_dir, rows, meta, built, book, n_fits, pending, drawer)
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
-                     book: claims.ClaimBook, n_fits: int) -> Path:
+                     book: claims.ClaimBook, n_fits: int, pending: list[_PendingFigure],
+                     drawer: Drawer) -> Path:
     """Second pass: tables, figures, report.md and experiments.md, with the adjusted decisions."""
     frame = fixed(rows)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     for table in built:
         table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format="%.10g")
-    blocks, skipped = _render_figures(frame, run_dir / FIGURES_DIR)
     ok = usable(frame)
     lines = [f"# spurbench report: {run_dir.name}", "", *findings.preregistration(), "",
              f"{len(frame)} result rows ({len(ok)} ok) over {frame['scenario'].nunique()} scenarios, "
@@ -264,19 +283,21 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
              "largest n_train; sign convention: discriminative minus generative.", "", *seeds_line(frame), "",
              f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
              "## What this run shows", "", claims.correction_note(book), "",
-             *findings.summary({t.name: t.frame for t in built}, n_fits), "",
-             "## Figures", "", *[b + "\n" for b in blocks], *skipped, "", "## Tables", ""]
+             *findings.summary({t.name: t.frame for t in built}, n_fits), "", "## Figures", ""]
+    tail = ["", "## Tables", ""]
     for table in built:
         body = markdown_table(table.frame)
         if table.folded:
             body = f"<details><summary>show table</summary>\n\n{body}\n\n</details>"
-        lines += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
+        tail += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
                   "", body, ""]
     ranked = as_ranked(frame)
-    lines += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
-              f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
-    lines += ["## Run configuration", "", *_configuration(meta)]
-    write_experiments(run_dir, rows, meta, book)
+    tail += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
+             f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
+    tail += ["## Run configuration", "", *_configuration(meta)]
+    write_experiments(run_dir, rows, meta, book, drawer)
+    blocks, skipped = _render_figures(pending)
+    lines += [*[b + "\n" for b in blocks], *skipped, *tail]
     path = run_dir / REPORT_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path

@@ -1,0 +1,113 @@
+"""Drawing and saving the report's figures on worker processes while the report goes on.
+
+A figure is independent of every other one (its rows travel with it), so each is drawn and saved
+(PNG + PDF) by a loky worker while the parent computes tables, claims and the other documents;
+the parent only waits, in order, for the outcome of each (saved, or the reason it was skipped).
+A worker runs the same code under the same style file as a serial render, so the files are
+byte-identical to it (`tests/test_paper_figures.py` checks every committed paper figure).
+
+A figure is not drawn again when nothing it is drawn from has changed: its key hashes the
+pickled figure builder with its rows (`cloudpickle`), the package's source and style file and the
+dependency versions; the keys of the figures in `<run>/figures` are kept in `<run>/.report-cache`.
+A key that cannot be computed, or differs, means drawing again (never a stale figure).
+
+`SPURBENCH_REPORT_JOBS=1` (or a one-core machine) draws in this process, one figure at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+import cloudpickle
+import matplotlib.pyplot as plt
+
+from benchmark.fitkey import dependency_versions
+from benchmark.report import style
+from benchmark.report.figures import NotEnoughData
+
+JOBS_VARIABLE = "SPURBENCH_REPORT_JOBS"
+CACHE_DIR = ".report-cache"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def code_hash() -> str:
+    """SHA-256 over the package's source and style file and the dependency versions (once per
+    process): any edit or upgrade draws every figure again."""
+    digest = hashlib.sha256(json.dumps(dependency_versions(), sort_keys=True).encode())
+    for path in sorted([*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.mplstyle")]):
+        if "__pycache__" not in path.parts:
+            digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def figure_key(build: Callable[[], plt.Figure], name: str) -> str | None:
+    """What the figure `name` is drawn from, hashed; None when its builder cannot be pickled."""
+    try:
+        pickled = cloudpickle.dumps(build)
+    except Exception:  # an unpicklable builder is drawn every time
+        return None
+    return hashlib.sha256(code_hash().encode() + name.encode() + pickled).hexdigest()
+
+
+def _key_path(out_dir: Path, name: str) -> Path:
+    return out_dir.parent / CACHE_DIR / f"{name}.key"
+
+
+def is_current(out_dir: Path, name: str, key: str | None) -> bool:
+    """Whether `name`'s files in `out_dir` were drawn from what `key` hashes."""
+    path = _key_path(out_dir, name)
+    return key is not None and path.exists() and path.read_text() == key and all(
+        (out_dir / f"{name}.{ext}").exists() for ext in style.FORMATS)
+
+
+def report_jobs() -> int:
+    """Worker processes that draw figures: `SPURBENCH_REPORT_JOBS`, else every core."""
+    value = os.environ.get(JOBS_VARIABLE, "")
+    return int(value) if value.strip() else os.cpu_count() or 1
+
+
+def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str,
+                  key: str | None = None) -> str | None:
+    """Build one figure under the report style and save it (and its `key`, once both files are
+    written); the reason when it cannot be drawn."""
+    _key_path(out_dir, name).unlink(missing_ok=True)
+    try:
+        with plt.style.context(style.STYLE):
+            fig = build()
+    except NotEnoughData as reason:
+        return str(reason)
+    style.save(fig, out_dir, name)
+    if key is not None:
+        _key_path(out_dir, name).parent.mkdir(parents=True, exist_ok=True)
+        _key_path(out_dir, name).write_text(key)
+    return None
+
+
+class Drawer:
+    """Submits figures to a pool of worker processes (or draws them here with one job)."""
+
+    def __init__(self, jobs: int | None = None):
+        self.jobs = report_jobs() if jobs is None else jobs
+        self._executor = None
+        if self.jobs > 1:
+            from joblib.externals.loky import get_reusable_executor
+
+            self._executor = get_reusable_executor(max_workers=self.jobs)
+
+    def submit(self, build: Callable[[], plt.Figure], out_dir: Path, name: str) -> Future:
+        """Start drawing `name` into `out_dir` unless its files are current; the future holds
+        None (saved) or the reason it was skipped."""
+        key = figure_key(build, name)
+        if self._executor is not None and not is_current(out_dir, name, key):
+            return self._executor.submit(draw_and_save, build, out_dir, name, key)
+        done: Future = Future()
+        done.set_result(None if is_current(out_dir, name, key) else draw_and_save(build, out_dir, name, key))
+        return done

@@ -1,0 +1,56 @@
+"""Figures drawn on worker processes are the serial render's bytes, and a figure whose rows and
+code did not change is not drawn again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from synthetic_results import synthetic_results
+
+from benchmark.report import drawing, write_report
+
+META = {"command": "spurbench run", "git_commit": "abc", "seeds": 2}
+
+
+def _run(run_dir: Path, frame: pd.DataFrame) -> Path:
+    run_dir.mkdir(parents=True)
+    frame.to_csv(run_dir / "results.csv", index=False)
+    (run_dir / "run.json").write_text(json.dumps(META))
+    return run_dir
+
+
+def _small() -> pd.DataFrame:
+    return synthetic_results(n_scenarios=2, n_models=3, seeds=2, n_train=(50,), levels=(0.0, 1.0))
+
+
+def _figures(run_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((run_dir / "figures").iterdir())}
+
+
+def test_figures_drawn_on_workers_are_byte_identical_to_a_serial_render(tmp_path, monkeypatch):
+    frame = _small()
+    write_report(_run(tmp_path / "workers", frame))
+    monkeypatch.setenv(drawing.JOBS_VARIABLE, "1")
+    write_report(_run(tmp_path / "serial", frame))
+    parallel, serial = _figures(tmp_path / "workers"), _figures(tmp_path / "serial")
+    assert parallel and parallel.keys() == serial.keys()
+    assert [name for name in parallel if parallel[name] != serial[name]] == []
+
+
+def test_a_figure_is_drawn_again_only_when_what_it_is_drawn_from_changed(tmp_path, monkeypatch):
+    monkeypatch.setenv(drawing.JOBS_VARIABLE, "1")
+    frame = _small()
+    run = _run(tmp_path / "run", frame)
+    write_report(run)
+    first = {p.name: p.stat().st_mtime_ns for p in (run / "figures").iterdir()}
+    write_report(run)  # same rows, same code: every figure is current
+    assert {p.name: p.stat().st_mtime_ns for p in (run / "figures").iterdir()} == first
+    (run / "figures" / "forest_drop.pdf").unlink()  # a missing file is drawn again
+    changed = frame.assign(accuracy=frame["accuracy"] * 0.99)  # new rows: every figure redrawn
+    changed.to_csv(run / "results.csv", index=False)
+    write_report(run)
+    again = {p.name: p.stat().st_mtime_ns for p in (run / "figures").iterdir()}
+    assert again.keys() == first.keys()
+    assert [name for name in first if again[name] == first[name]] == []
