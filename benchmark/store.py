@@ -50,6 +50,8 @@ METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_
                   "invariant_accuracy", "bayes_accuracy_se", "invariant_accuracy_se",
                   "majority_accuracy", "train_accuracy", "train_worst_group_accuracy", "val_accuracy",
                   "val_worst_group_accuracy")
+# The value of a column added since an earlier version, for the rows that version stored.
+EARLIER_ROWS = {"selection": "fixed", "config": "{}"}
 SORT_ORDER = ["scenario", "model", "selection", "config", "n_train", "seed", "shift"]
 
 _SCHEMA = f"""
@@ -135,6 +137,7 @@ class ResultStore:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.executescript(_SCHEMA)
+                self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
             self.__exit__()
             raise _damaged(self.db_path, exc) from None
@@ -151,6 +154,18 @@ class ResultStore:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store written by an earlier version up to `COLUMNS`: added columns hold what
+        they mean for the old rows (`EARLIER_ROWS`), else NULL. Fits whose key changed since are
+        recomputed by `--resume` as usual."""
+        for table in ("results", "selected"):
+            present = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            for column, kind in COLUMNS.items():
+                if column not in present:
+                    self.conn.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {kind}')
+                    if column in EARLIER_ROWS:
+                        self.conn.execute(f'UPDATE {table} SET "{column}" = ?', (EARLIER_ROWS[column],))
 
     def has_results(self) -> bool:
         return self.conn.execute("SELECT EXISTS(SELECT 1 FROM fits)").fetchone()[0] == 1

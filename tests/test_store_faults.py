@@ -222,3 +222,15 @@ def test_the_database_reads_back_exactly_as_its_csv(stored):
     from_db = read_results(stored)
     assert_same = pd.testing.assert_frame_equal
     assert_same(from_db, read_results_without_database(stored), check_exact=True)
+
+
+@pytest.mark.parametrize("flag", ["--resume", "--overwrite"])
+def test_a_store_written_before_a_column_existed_is_brought_up_to_date(stored, tiny_spec, capsys, flag):
+    import sqlite3
+
+    with sqlite3.connect(stored / "results.sqlite") as conn:  # as an earlier version wrote it
+        for table in ("results", "selected"):
+            conn.execute(f'ALTER TABLE {table} DROP COLUMN "selection"')
+    assert main(["run", str(tiny_spec), "--models", "lda", "--out", str(stored), flag, *RUN]) == 0
+    rows = read_results(stored)
+    assert len(rows) == 6 and set(rows["selection"]) == {"fixed"}
