@@ -3,7 +3,8 @@
 Prints one line per measurement with its target and writes everything to a JSON file:
 
 1. harness overhead: `harness.run(jobs=1)` over a fixed grid / the same fits and scorings in a
-   bare Python loop (target <= 1.05);
+   bare Python loop (target <= 1.05); and the same on the grid with model selection (every point
+   of each model's search space a fit, and the protocols' rows derived after the run);
 2. parallel speed-up: jobs=1 wall time / jobs=2 wall time (target >= 1.7 on 2 cores), on a grid
    five times larger, with the worker pool already started (its one-off start cost, which a
    small grid cannot amortise, is measured first and printed);
@@ -71,7 +72,7 @@ def bare_loop(scenario: Scenario, models: list[str]) -> None:
     with threadpool_limits(limits=1):
         for task in harness.expand_grid([scenario], models):
             train = gen.sample(task.n_train, 0.0, task.train_rng(), split="train")
-            model = get_model(task.model).build(task.model_seed()).fit(train.X, train.y)
+            model = get_model(task.model).build(task.model_seed(), task.config).fit(train.X, train.y)
             spurious_share(role_importance(model, train.X, train.y, train.roles,
                                            task.model_seed()))
             model.predict(train.X)
@@ -234,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         bare_loop(replace(scenario, seeds=1), MODELS)  # warm imports and caches for both sides
         bare = _timed(bare_loop, scenario, MODELS)
         one = harness_run(scenario, MODELS, tmp / "one", jobs=1)
+        # The grid with model selection: every configuration a fit, and the protocols' rows
+        searched = replace(scenario, seeds=max(1, args.seeds // 3), selection=True)
+        bare_searched = _timed(bare_loop, searched, MODELS)
+        one_searched = harness_run(searched, MODELS, tmp / "searched", jobs=1)
         resume = harness_run(scenario, MODELS, tmp / "one", jobs=1, resume=True)
         # Starting worker processes, on a one-fit grid: a time limit sends even one fit to
         # workers (the first start also brings up the fork server, which later runs reuse).
@@ -253,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             results["default_grid_report_seconds"] = _wall(["-m", "benchmark", "report",
                                                             str(tmp / "default")])
         quick_report = report_ratio(tmp / "quick")
+    results.update(selection_grid_fits=len(harness.expand_grid([searched], MODELS)),
+                   selection_bare_seconds=bare_searched, selection_jobs1_seconds=one_searched)
     results.update(bare_seconds=bare, jobs1_seconds=one, resume_seconds=resume,
                    parallel_grid_fits=len(harness.expand_grid([big], MODELS)),
                    parallel_jobs1_seconds=big_one, parallel_jobs2_seconds=two,
@@ -264,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     results.update(startup_seconds=start, quick_report=quick_report)
     lines = [
         ("harness overhead (jobs 1 / bare loop)", one / bare, "<= 1.05", one / bare <= 1.05),
+        ("harness overhead, selection grid", one_searched / bare_searched, "<= 1.05",
+         one_searched / bare_searched <= 1.05),
         ("parallel speed-up (jobs 1 / jobs 2)", big_one / two, ">= 1.70", big_one / two >= 1.7),
         ("resume of a finished grid / cold run", resume / one, "<= 0.05", resume / one <= 0.05),
         ("4-fit grid, default --jobs / --jobs 1", small_default / small_one, "<= 2.00",
