@@ -267,16 +267,21 @@ def _atomic(path: Path, write: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def quote_column(name: str) -> str:
+    """A column name as SQL spells it (some, like `group`, are keywords)."""
+    return f'"{name}"'
+
+
 def read_sqlite(db_path: str | Path) -> pd.DataFrame:
     """The rows of the fits listed in the run's manifest and the selection protocols' rows
     derived from them, in the canonical order."""
     db_path = Path(db_path)
     try:
         with contextlib.closing(_connect_read_only(db_path)) as conn:
-            df = pd.read_sql_query(
-                "SELECT r.* FROM results r JOIN manifest m ON r.fit_key = m.fit_key UNION ALL "
-                "SELECT s.* FROM selected s JOIN manifest m ON s.fit_key = m.fit_key", conn
-            )
+            # Columns by name: a table migrated by `_add_missing_columns` has them in another order.
+            df = pd.read_sql_query(" UNION ALL ".join(
+                f"SELECT {', '.join(f't.{quote_column(c)}' for c in COLUMNS)} FROM {table} t "
+                "JOIN manifest m ON t.fit_key = m.fit_key" for table in ("results", "selected")), conn)
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
         raise _damaged(db_path, exc.__cause__ or exc) from None
     return df[list(COLUMNS)].sort_values(SORT_ORDER, kind="stable").reset_index(drop=True)

@@ -234,3 +234,24 @@ def test_a_store_written_before_a_column_existed_is_brought_up_to_date(stored, t
     assert main(["run", str(tiny_spec), "--models", "lda", "--out", str(stored), flag, *RUN]) == 0
     rows = read_results(stored)
     assert len(rows) == 6 and set(rows["selection"]) == {"fixed"}
+    assert rows["seed"].tolist() == read_results(stored)["seed"].tolist()
+
+
+def test_protocol_rows_read_back_from_a_migrated_store(tmp_path):
+    """Migrated columns sit at the end of `results` but in their place in a new `selected`
+    table: reading must go by name, not by position."""
+    import sqlite3
+
+    from test_selection import SPEC
+
+    spec = write_spec(tmp_path, "select", body=SPEC)
+    out = tmp_path / "o"
+    assert main(["run", str(spec), "--out", str(out), *RUN]) == 0
+    before = read_results(out)
+    with sqlite3.connect(out / "results.sqlite") as conn:  # as an earlier version wrote it
+        conn.execute("DROP TABLE selected")
+        for column in ("selection", "config"):
+            conn.execute(f'ALTER TABLE results DROP COLUMN "{column}"')
+    assert main(["run", str(spec), "--out", str(out), "--overwrite", *RUN]) == 0
+    timings = ["fit_seconds", "predict_seconds"]  # refitted: every number but the clock repeats
+    pd.testing.assert_frame_equal(read_results(out).drop(columns=timings), before.drop(columns=timings))
