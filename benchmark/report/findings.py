@@ -31,7 +31,7 @@ def preregistration() -> list[str]:
         "family-level intercept of a mixed model with family and scenario-in-family random effects "
         "(95% t-interval on families - 1 degrees of freedom; where a line names another method, the "
         "mixed model could not be fitted and that stated fallback gave the interval). Paradigm and "
-        "group averages read the 12-model panel only (no reference models, oracles or "
+        f"group averages read the {len(PANEL)}-model panel only (no reference models, oracles or "
         "test-set-adapted `+em` variants) and "
         f"exclude fits flagged {' or '.join(f'`{f}`' for f in EXCLUDED_FLAGS)}; a sensitivity "
         "analysis includes them. \"Best\" of a paradigm or group is chosen per scenario on validation "
