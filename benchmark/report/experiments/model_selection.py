@@ -69,13 +69,19 @@ def _levels(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {SHIFTED: at_largest_shift(rows), WORST: at_level(rows, GROUP_SHIFT)}
 
 
+def group_seed_means(level: pd.DataFrame, metric: str) -> pd.Series:
+    """Per (protocol, panel group, seed): `metric` averaged over the group's models in each
+    scenario, then over the scenarios (weighted equally)."""
+    return (panel(level).groupby(["selection", "group", "scenario", "seed"])[metric].mean()
+            .groupby(["selection", "group", "seed"]).mean())
+
+
 def group_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per metric, protocol and panel group: the mean over seeds (each seed's value the mean over
     the scenarios) with its 95% t-interval."""
     parts = []
     for metric, level in _levels(rows).items():
-        per_seed = (panel(level).groupby(["selection", "group", "scenario", "seed"])[metric].mean()
-                    .groupby(["selection", "group", "seed"]).mean().rename("value").reset_index())
+        per_seed = group_seed_means(level, metric).rename("value").reset_index()
         parts.append(anchors.bands(per_seed, ["selection", "group"]).assign(metric=metric))
     table = pd.concat(parts, ignore_index=True)
     table["selection"] = pd.Categorical(table["selection"], PROTOCOLS, ordered=True)
@@ -102,10 +108,11 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
             gap = per_seed[protocol].dropna()
             change = (per_seed[protocol] - per_seed.get("fixed")).dropna()
             fixed_gap = per_seed["fixed"].mean() if "fixed" in per_seed else np.nan
+            (gap_low, gap_high), (change_low, change_high) = interval(gap), interval(change)
             records.append({"metric": metric, "selection": label(protocol), "gap": gap.mean(),
-                            "gap_low": interval(gap)[0], "gap_high": interval(gap)[1],
-                            "change_from_fixed": change.mean(), "change_low": interval(change)[0],
-                            "change_high": interval(change)[1],
+                            "gap_low": gap_low, "gap_high": gap_high,
+                            "change_from_fixed": change.mean(), "change_low": change_low,
+                            "change_high": change_high,
                             "share_removed": 1 - gap.mean() / fixed_gap if fixed_gap else np.nan,
                             "n_seeds": len(gap)})
     return pd.DataFrame(records)
@@ -159,9 +166,8 @@ def _robust_bullets(rows: pd.DataFrame) -> list[str]:
 
 
 def _label_free_bullets(rows: pd.DataFrame) -> list[str]:
-    middle = panel(at_level(rows, GROUP_SHIFT))
-    per_seed = (middle.groupby(["group", "selection", "scenario", "seed"])[WORST].mean()
-                .groupby(["group", "selection", "seed"]).mean().unstack("selection"))
+    per_seed = (group_seed_means(at_level(rows, GROUP_SHIFT), WORST)
+                .reorder_levels(["group", "selection", "seed"]).unstack("selection"))
     lines = []
     for group in (g for g in GROUPS if g in per_seed.index.get_level_values("group")):
         cell = per_seed.loc[group]
