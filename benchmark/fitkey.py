@@ -25,9 +25,13 @@ import numpy as np
 from benchmark.registry import get_generator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Read stored rows or talk to the user; never change a fit's numbers (see `source_hash`).
+# Never change a fit's numbers (see `source_hash`): they read stored rows or talk to the user
+# (the report stage, the command line, ...), or plan, run and store fits whose numbers are made
+# entirely by fitting.py and what it calls (the grid, the worker pools, the store, the selection
+# protocols, which are rebuilt from the stored fits after every run), or measure speed.
 PRESENTATION = frozenset({"report", "cli.py", "__main__.py", "api.py", "leaderboard.py",
-                          "check.py", "inspection.py", "perf.py"})
+                          "check.py", "inspection.py", "harness.py", "execution.py", "store.py",
+                          "selection.py", "perf.py", "perf_neural.py"})
 # Dependencies whose versions enter the key when spurbench's own metadata is unavailable
 # (a source tree that was never installed).
 FALLBACK_DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "scipy", "statsmodels", "joblib")
@@ -94,8 +98,8 @@ def dependency_versions() -> dict[str, str]:
 
 
 def _computes_numbers(relative: Path) -> bool:
-    """Whether a source file can change a fit's numbers: everything but the report stage and the
-    presentation modules, which read stored rows (so a report-only edit keeps `--resume` useful)."""
+    """Whether a source file can change a fit's numbers: everything but `PRESENTATION` (so an
+    edit to the report, the store or the pool keeps `--resume` useful)."""
     return relative.parts[0] not in PRESENTATION and relative.suffix == ".py" \
         and "__pycache__" not in relative.parts
 

@@ -176,9 +176,7 @@ def _store_protocols(store: ResultStore, scenarios: Sequence[Scenario]) -> None:
     stored fit (resumed ones included), so they are the same however the run was split."""
     selecting = [s.name for s in scenarios if s.selection]
     if selecting:
-        rows = store.frame()
-        store.write_selected(protocol_rows(rows[rows["scenario"].isin(selecting)])
-                             .to_dict("records"))
+        store.write_selected(protocol_rows(store.frame(selecting)).to_dict("records"))
 
 
 def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,

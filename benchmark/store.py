@@ -52,6 +52,7 @@ METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_
                   "val_worst_group_accuracy")
 # The value of a column added since an earlier version, for the rows that version stored.
 EARLIER_ROWS = {"selection": "fixed", "config": "{}"}
+EXPORT_ROWS = 1_000  # rows an export holds in memory at a time (flat memory on any grid)
 SORT_ORDER = ["scenario", "model", "selection", "config", "n_train", "seed", "shift"]
 
 _SCHEMA = f"""
@@ -215,28 +216,50 @@ class ResultStore:
             self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                   [(k, json.dumps(v)) for k, v in meta.items()])
 
-    def frame(self) -> pd.DataFrame:
-        """The current grid's rows, sorted: one per (scenario, shift, model, selection, config,
-        seed, n_train)."""
-        return read_sqlite(self.db_path)
+    def frame(self, scenarios: Sequence[str] | None = None) -> pd.DataFrame:
+        """The current grid's rows (of `scenarios` only, when given), sorted: one per
+        (scenario, shift, model, selection, config, seed, n_train)."""
+        return read_sqlite(self.db_path, scenarios)
 
     def export(self) -> Path:
         """Write the committed forms of the run: `results.csv` and `run.json` (configuration)."""
         path = self.run_dir / CSV_NAME
         meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
         with _writing(path):
-            # pandas writes the shortest repr of each float, which reads back exactly.
-            _atomic(path, lambda tmp: self.frame().to_csv(tmp, index=False))
+            _atomic(path, self._write_csv)
             _atomic(self.run_dir / META_NAME, lambda tmp: tmp.write_text(
                 json.dumps(meta, indent=2, sort_keys=True) + "\n"))
             self.export_parquet()
         return path
 
+    def _chunks(self) -> Iterator[pd.DataFrame]:
+        """The current grid's rows in the canonical order, typed, `EXPORT_ROWS` at a time: an
+        export holds one chunk in memory, however large the run (SQLite sorts on disk)."""
+        yield typed(pd.DataFrame(columns=list(COLUMNS)))  # the header of an empty run
+        for chunk in pd.read_sql_query(_rows_query(), self.conn, chunksize=EXPORT_ROWS):
+            yield typed(chunk)
+
+    def _write_csv(self, path: Path) -> None:
+        # pandas writes the shortest repr of each float, which reads back exactly.
+        with path.open("w", newline="") as handle:
+            for i, chunk in enumerate(self._chunks()):
+                chunk.to_csv(handle, index=False, header=i == 0)
+
     def export_parquet(self) -> Path:
         """Write `results.parquet`: the CSV's rows with the declared column types kept, for
         readers (pandas, polars, DuckDB) that should not guess types from text."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        def write(tmp: Path) -> None:
+            chunks = self._chunks()
+            schema = pa.Schema.from_pandas(next(chunks), preserve_index=False)
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for chunk in chunks:
+                    writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+
         path = self.run_dir / PARQUET_NAME
-        _atomic(path, lambda tmp: typed(self.frame()).to_parquet(tmp, index=False))
+        _atomic(path, write)
         return path
 
 
@@ -272,19 +295,33 @@ def quote_column(name: str) -> str:
     return f'"{name}"'
 
 
-def read_sqlite(db_path: str | Path) -> pd.DataFrame:
+def _rows_query(scenarios: int = 0) -> str:
+    """SQL for the rows of the fits listed in the run's manifest and the selection protocols'
+    rows derived from them, in the canonical order: `SORT_ORDER` with missing values last (as
+    pandas sorts), ties in storage order. With `scenarios` > 0, only that many scenarios' rows
+    (bound as parameters). Columns by name: a table migrated by `_add_missing_columns` has them
+    in another order."""
+    columns = ", ".join(quote_column(c) for c in COLUMNS)
+    where = f" WHERE t.scenario IN ({', '.join('?' * scenarios)})" if scenarios else ""
+    parts = " UNION ALL ".join(
+        f"SELECT {', '.join(f't.{quote_column(c)}' for c in COLUMNS)}, {i} AS part_, t.rowid AS row_ "
+        f"FROM {table} t JOIN manifest m ON t.fit_key = m.fit_key{where}"
+        for i, table in enumerate(("results", "selected")))
+    order = ", ".join(f"{quote_column(c)} IS NULL, {quote_column(c)}" for c in SORT_ORDER)
+    return f"SELECT {columns} FROM ({parts}) ORDER BY {order}, part_, row_"
+
+
+def read_sqlite(db_path: str | Path, scenarios: Sequence[str] | None = None) -> pd.DataFrame:
     """The rows of the fits listed in the run's manifest and the selection protocols' rows
-    derived from them, in the canonical order."""
+    derived from them (of `scenarios` only, when given), in the canonical order."""
     db_path = Path(db_path)
+    names = list(scenarios or ())
     try:
         with contextlib.closing(_connect_read_only(db_path)) as conn:
-            # Columns by name: a table migrated by `_add_missing_columns` has them in another order.
-            df = pd.read_sql_query(" UNION ALL ".join(
-                f"SELECT {', '.join(f't.{quote_column(c)}' for c in COLUMNS)} FROM {table} t "
-                "JOIN manifest m ON t.fit_key = m.fit_key" for table in ("results", "selected")), conn)
+            df = pd.read_sql_query(_rows_query(len(names)), conn, params=names * 2 or None)
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
         raise _damaged(db_path, exc.__cause__ or exc) from None
-    return df[list(COLUMNS)].sort_values(SORT_ORDER, kind="stable").reset_index(drop=True)
+    return df
 
 
 def read_meta(run_dir: str | Path) -> dict[str, Any]:

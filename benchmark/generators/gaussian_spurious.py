@@ -80,10 +80,14 @@ from benchmark.registry import register_generator
 SHAPES = ("gaussian", "student_t", "mixture")
 
 
-def _counterfactual(X: np.ndarray, spurious: slice, values: np.ndarray) -> np.ndarray:
-    """X with the spurious block replaced by `values` (computed when a test scores it)."""
+def _counterfactual(X: np.ndarray, spurious: slice, attr: np.ndarray,
+                    attribute_means: np.ndarray) -> np.ndarray:
+    """X after the intervention on the attribute: the spurious block moved from its attribute's
+    mean to the counterfactual attribute's, its noise kept (computed when a test scores it)."""
+    k = len(attribute_means)
+    moves = np.take(attribute_means, counterfactual_attribute(np.arange(k), k), axis=0) - attribute_means
     X_cf = X.copy()
-    X_cf[:, spurious] = values
+    X_cf[:, spurious] += np.take(moves, attr, axis=0)
     return X_cf
 
 
@@ -202,7 +206,6 @@ class GaussianSpurious(Generator):
         core, spurious = X[:, self._core], X[:, self._spurious]
         if self.shape == "student_t":
             core /= np.sqrt(rng.chisquare(self.df, n) / self.df)[:, None]
-        noise = spurious.copy()
         if self.shape == "mixture":
             side = np.where(rng.random(n) < 0.5, 1.0, -1.0)
             scale = (1.0 + side * self.mixture_offset / self._radius)[:, None]
@@ -213,9 +216,9 @@ class GaussianSpurious(Generator):
             blocks += np.take(self._block_means(), group, axis=0)
         if self.feature_correlation != 0.0:
             core[...] = self._correlate(core, 0.5)
-        flipped = np.take(self.attribute_means(), counterfactual_attribute(attr, self.n_classes), axis=0)
         return Sample(X=X, y=y, roles=self.roles, attr=attr, group=group,
-                      X_counterfactual=partial(_counterfactual, X, self._spurious, noise + flipped))
+                      X_counterfactual=partial(_counterfactual, X, self._spurious, attr,
+                                               self.attribute_means()))
 
     # -- oracles ---------------------------------------------------------------------------
     def _core_log_likelihood(self, X: np.ndarray) -> np.ndarray:
