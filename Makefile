@@ -36,10 +36,10 @@ quick: $(STAMP) ## a small grid in seconds; results in results/quick
 	$(PY) -m benchmark run --quick --out results/quick --overwrite --jobs $(JOBS)
 
 paper: $(STAMP) ## rerun the committed reference run (results/paper) from scratch
-	$(PY) -m benchmark run --out $(PAPER) --overwrite --jobs $(JOBS)
+	$(PY) -m benchmark run --out $(PAPER) --overwrite --jobs $(JOBS) --pdf
 
 figures: $(STAMP) $(PAPER)/results.parquet ## regenerate results/paper figures and report from the committed rows (no refit)
-	$(PY) -m benchmark report $(PAPER)
+	$(PY) -m benchmark report $(PAPER) --pdf
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest

@@ -16,6 +16,8 @@ from benchmark.errors import Interrupted, SpurbenchError
 from benchmark.registry import get_model, list_generators, list_models, load_model_reference
 
 DEFAULT_OUT = Path("results/latest")
+PDF_HELP = ("also save every figure as PDF (vector, paper-ready; about twice the figure time); "
+            "report.md and report.html show the PNG files")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,7 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from benchmark.report.render import write_report
 
-        print(f"report: {write_report(Path(args.out))}")
+        print(f"report: {write_report(Path(args.out), pdf=args.pdf)}")
     return 0
 
 
@@ -115,7 +117,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.render import write_report
 
-    print(f"report: {write_report(Path(args.run_dir))}")
+    print(f"report: {write_report(Path(args.run_dir), pdf=args.pdf)}")
     return 0
 
 
@@ -241,11 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "is recorded as an error")
     run.add_argument("--run-seed", type=int, default=0, help="root of every random stream")
     run.add_argument("--no-report", action="store_true", help="store results only")
+    run.add_argument("--pdf", action="store_true", help=PDF_HELP)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
     report = sub.add_parser("report", help="figures, tables and analysis from a run's stored rows")
     report.add_argument("run_dir", help="a run directory, e.g. results/latest")
+    report.add_argument("--pdf", action="store_true", help=PDF_HELP)
     report.set_defaults(func=_cmd_report)
 
     board = sub.add_parser("leaderboard", help="per-model summary of a run's stored rows")

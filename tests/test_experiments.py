@@ -281,7 +281,6 @@ def test_every_linked_figure_and_table_exists(written):
     assert len(figures) == 8  # experiments 1-6 and 8 (two for the subpopulation shift)
     for link in figures:
         assert (written / link).stat().st_size > 0
-        assert (written / link).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     for table in re.findall(r"CSV: `(tables/exp_[^`]+\.csv)`", text):
         assert not pd.read_csv(written / table).empty, table
 

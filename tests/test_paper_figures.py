@@ -20,7 +20,7 @@ def test_every_committed_paper_figure_is_regenerated_byte_identical_from_the_com
     run.mkdir()
     for name in ("results.parquet", "run.json"):  # what a fresh clone holds
         shutil.copy(PAPER / name, run / name)
-    write_report(run)  # what `make figures` runs
+    write_report(run, pdf=True)  # what `make figures` runs
     committed = sorted((PAPER / "figures").glob("*.png")) + sorted((PAPER / "figures").glob("*.pdf"))
     assert committed
     for path in committed:

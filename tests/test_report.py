@@ -29,21 +29,21 @@ def _small_results(**overrides) -> pd.DataFrame:
     return synthetic_results(**options)
 
 
-def _write_run(run_dir: Path, frame: pd.DataFrame) -> Path:
-    run_dir.mkdir(parents=True)
+def _write_run(run_dir: Path, frame: pd.DataFrame, pdf: bool = False) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(run_dir / "results.csv", index=False)
     (run_dir / "run.json").write_text(json.dumps(META))
-    write_report(run_dir)
+    write_report(run_dir, pdf=pdf)
     return run_dir
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    return _write_run(tmp_path_factory.mktemp("a") / "run", _small_results())
+    return _write_run(tmp_path_factory.mktemp("a") / "run", _small_results(), pdf=True)
 
 
 def test_rendering_the_same_csv_twice_gives_byte_identical_files(run, tmp_path):
-    again = _write_run(tmp_path / "run", pd.read_csv(run / "results.csv"))
+    again = _write_run(tmp_path / "run", pd.read_csv(run / "results.csv"), pdf=True)
     files = sorted(p.relative_to(run) for p in run.rglob("*") if p.is_file())
     assert {p.suffix for p in files} >= {".png", ".pdf", ".csv", ".md"}
     for path in files:
@@ -58,6 +58,29 @@ def test_every_embedded_figure_exists_as_png_and_pdf(run):
     for link in linked:
         assert (run / link).stat().st_size > 0
         assert (run / link).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_pdf_files_are_written_when_asked_for_and_never_left_behind_by_a_newer_figure(tmp_path):
+    frame = _small_results(n_scenarios=2, n_models=2, seeds=2, n_train=(50,))
+    run_dir = _write_run(tmp_path / "run", frame)
+    figures = run_dir / "figures"
+    assert list(figures.glob("*.png")) and not list(figures.glob("*.pdf"))
+    _write_run(run_dir, frame, pdf=True)
+    assert {p.stem for p in figures.glob("*.pdf")} == {p.stem for p in figures.glob("*.png")}
+    _write_run(run_dir, frame.assign(accuracy=frame["accuracy"] * 0.99))  # every figure redrawn
+    assert list(figures.glob("*.png")) and not list(figures.glob("*.pdf"))
+
+
+def test_one_scenario_families_share_a_figure_and_a_large_family_has_its_own():
+    from benchmark.report.gallery import MAX_PANELS, family_pages
+
+    scenarios = [("big", f"b{i}") for i in range(MAX_PANELS + 1)] + [
+        (f"small{i}", f"s{i}") for i in range(MAX_PANELS + 2)]
+    frame = pd.DataFrame(scenarios, columns=["family", "scenario"])
+    pages = family_pages(frame)
+    assert pages[0] == ["big"]
+    assert [len(page) for page in pages[1:]] == [MAX_PANELS, 2]
+    assert [family for page in pages for family in page] == sorted(frame["family"].unique())
 
 
 def test_report_records_configuration_versions_and_commit(run):

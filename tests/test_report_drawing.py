@@ -47,7 +47,7 @@ def test_a_figure_is_drawn_again_only_when_what_it_is_drawn_from_changed(tmp_pat
     first = {p.name: p.stat().st_mtime_ns for p in (run / "figures").iterdir()}
     write_report(run)  # same rows, same code: every figure is current
     assert {p.name: p.stat().st_mtime_ns for p in (run / "figures").iterdir()} == first
-    (run / "figures" / "forest_drop.pdf").unlink()  # a missing file is drawn again
+    (run / "figures" / "forest_drop.png").unlink()  # a missing file is drawn again
     changed = frame.assign(accuracy=frame["accuracy"] * 0.99)  # new rows: every figure redrawn
     changed.to_csv(run / "results.csv", index=False)
     write_report(run)

@@ -1,9 +1,9 @@
 """Drawing and saving the report's figures on worker processes while the report goes on.
 
 A figure is independent of every other one (its rows travel with it), so each is drawn and saved
-(PNG + PDF) by a loky worker while the parent computes tables, claims and the other documents;
-the parent only waits, in order, for the outcome of each (saved, or the reason it was skipped).
-A worker runs the same code under the same style file as a serial render, so the files are
+(PNG, and PDF when asked for) by a loky worker while the parent computes tables, claims and the
+other documents; the parent only waits, in order, for the outcome of each (saved, or the reason
+it was skipped). A worker runs the same code under the same style file as a serial render, so the files are
 byte-identical to it (`tests/test_paper_figures.py` checks every committed paper figure).
 
 A figure is not drawn again when nothing it is drawn from has changed: its key hashes the
@@ -61,11 +61,12 @@ def _key_path(out_dir: Path, name: str) -> Path:
     return out_dir.parent / CACHE_DIR / f"{name}.key"
 
 
-def is_current(out_dir: Path, name: str, key: str | None) -> bool:
-    """Whether `name`'s files in `out_dir` were drawn from what `key` hashes."""
+def is_current(out_dir: Path, name: str, key: str | None,
+               formats: tuple[str, ...] = style.PAPER_FORMATS) -> bool:
+    """Whether `name`'s files in `out_dir` (one per format) were drawn from what `key` hashes."""
     path = _key_path(out_dir, name)
     return key is not None and path.exists() and path.read_text() == key and all(
-        (out_dir / f"{name}.{ext}").exists() for ext in style.FORMATS)
+        (out_dir / f"{name}.{ext}").exists() for ext in formats)
 
 
 def report_jobs() -> int:
@@ -74,17 +75,20 @@ def report_jobs() -> int:
     return int(value) if value.strip() else os.cpu_count() or 1
 
 
-def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str,
-                  key: str | None = None) -> str | None:
-    """Build one figure under the report style and save it (and its `key`, once both files are
-    written); the reason when it cannot be drawn."""
+def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str, key: str | None = None,
+                  formats: tuple[str, ...] = style.PAPER_FORMATS) -> str | None:
+    """Build one figure under the report style and save it in `formats` (and its `key`, once
+    every file is written; files of other formats, drawn from something else, go); the reason
+    when it cannot be drawn."""
     _key_path(out_dir, name).unlink(missing_ok=True)
+    for ext in set(style.FORMATS) - set(formats):
+        (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
     try:
         with plt.style.context(style.STYLE):
             fig = build()
     except NotEnoughData as reason:
         return str(reason)
-    style.save(fig, out_dir, name)
+    style.save(fig, out_dir, name, formats)
     if key is not None:
         _key_path(out_dir, name).parent.mkdir(parents=True, exist_ok=True)
         _key_path(out_dir, name).write_text(key)
@@ -92,10 +96,12 @@ def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str,
 
 
 class Drawer:
-    """Submits figures to a pool of worker processes (or draws them here with one job)."""
+    """Submits figures to a pool of worker processes (or draws them here with one job), each
+    saved in `formats`."""
 
-    def __init__(self, jobs: int | None = None):
+    def __init__(self, jobs: int | None = None, formats: tuple[str, ...] = style.REPORT_FORMATS):
         self.jobs = report_jobs() if jobs is None else jobs
+        self.formats = formats
         self._executor = None
         if self.jobs > 1:
             from joblib.externals.loky import get_reusable_executor
@@ -106,8 +112,9 @@ class Drawer:
         """Start drawing `name` into `out_dir` unless its files are current; the future holds
         None (saved) or the reason it was skipped."""
         key = figure_key(build, name)
-        if self._executor is not None and not is_current(out_dir, name, key):
-            return self._executor.submit(draw_and_save, build, out_dir, name, key)
+        current = is_current(out_dir, name, key, self.formats)
+        if self._executor is not None and not current:
+            return self._executor.submit(draw_and_save, build, out_dir, name, key, self.formats)
         done: Future = Future()
-        done.set_result(None if is_current(out_dir, name, key) else draw_and_save(build, out_dir, name, key))
+        done.set_result(None if current else draw_and_save(build, out_dir, name, key, self.formats))
         return done

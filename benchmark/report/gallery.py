@@ -1,8 +1,10 @@
 """Which figures report.md shows, in order, with their captions; `draw` builds one under the style.
 
 The main figure comes first: the four group means (`summaries.group_summary`); per-model detail
-follows in one figure per family (`per_family`), one panel per scenario, so no figure carries
-dozens of panels under one legend.
+follows in figures of one panel per scenario (`per_family`), families packed together in name
+order up to `MAX_PANELS` panels a figure (a larger family has its figure to itself): no figure
+carries dozens of panels under one legend, and a run of many one-scenario families does not
+draw one legend-sized figure per family.
 """
 
 from __future__ import annotations
@@ -47,17 +49,37 @@ class Plan:
     rows: pd.DataFrame
 
 
+MAX_PANELS = 15  # scenario panels of a per-family figure (three rows of five)
+
+
+def family_pages(frame: pd.DataFrame) -> list[list[str]]:
+    """The families of `frame` in name order, grouped into figures of at most `MAX_PANELS`
+    scenarios; a family with more has a figure of its own."""
+    pages: list[list[str]] = []
+    panels = 0
+    for family, size in frame.groupby("family")["scenario"].nunique().sort_index().items():
+        if not pages or panels + size > MAX_PANELS:
+            pages.append([])
+            panels = 0
+        pages[-1].append(family)
+        panels += size
+    return pages
+
+
 def plans(frame: pd.DataFrame) -> list[Plan]:
-    """Every figure file of the report, in order: per-family specs become one file per family."""
-    families = sorted(frame["family"].unique())
+    """Every figure file of the report, in order: per-family specs become one file per page of
+    families (`family_pages`), named after its family, or its first and last."""
     out = []
     for spec in FIGURES:
         if not spec.per_family:
             out.append(Plan(spec.name, spec.caption, spec.build, frame))
             continue
-        for family in families:
-            out.append(Plan(f"{spec.name}_{family}", f"{spec.caption} Family `{family}`.", spec.build,
-                            frame[frame["family"] == family]))
+        for page in family_pages(frame):
+            name = page[0] if len(page) == 1 else f"{page[0]}_to_{page[-1]}"
+            which = f"Family `{page[0]}`." if len(page) == 1 else (
+                "Families " + ", ".join(f"`{family}`" for family in page) + ".")
+            out.append(Plan(f"{spec.name}_{name}", f"{spec.caption} {which}", spec.build,
+                            frame[frame["family"].isin(page)]))
     return out
 
 

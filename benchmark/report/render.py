@@ -20,7 +20,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from benchmark.leaderboard import leaderboard, to_markdown
-from benchmark.report import analysis, claims, experiments, findings, gallery, tables
+from benchmark.report import analysis, claims, experiments, findings, gallery, style, tables
 from benchmark.report.drawing import Drawer
 from benchmark.report.html import HTML_NAME, write_html
 from benchmark.report.prepare import as_ranked, scenario_order, usable
@@ -253,12 +253,14 @@ def _collect_claims(frame: pd.DataFrame, meta: dict[str, Any], built: list[Table
     return book
 
 
-def write_report(run_dir: Path) -> Path:
-    """Write figures (PNG + PDF), CSV tables and `report.md` into `run_dir`; return the report path."""
+def write_report(run_dir: Path, pdf: bool = False) -> Path:
+    """Write figures (PNG; with `pdf`, PDF too), CSV tables, `report.md` and `experiments.md`
+    into `run_dir`; return the report path."""
     run_dir = Path(run_dir)
     rows, meta = read_results(run_dir), read_meta(run_dir)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
-    drawer = Drawer()  # figures are drawn on workers while the tables and claims are computed
+    # Figures are drawn on workers while the tables and claims are computed.
+    drawer = Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS)
     pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
     built = build_tables(frame)
     n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key

@@ -16,7 +16,12 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 STYLE = Path(__file__).with_name("spurbench.mplstyle")
+# Each format with the metadata fields that would change between runs (stripped).
 FORMATS = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None, "Creator": None}}
+# PNG is what report.md and report.html show; PDF (vector, for papers) is asked for, since it
+# doubles the time a figure takes (font subsetting): `spurbench report --pdf`, `make figures`.
+REPORT_FORMATS = ("png",)
+PAPER_FORMATS = ("png", "pdf")
 COLORMAPS = {"generative": "Blues", "discriminative": "Oranges", "oracle": "Greys"}
 SHADE_RANGE = {"generative": (0.45, 0.95), "discriminative": (0.4, 0.9), "oracle": (0.45, 0.75)}
 DASHES = {"generative": "", "discriminative": (4, 1.5), "oracle": (1, 1)}
@@ -82,14 +87,16 @@ def legend_columns(fig: plt.Figure, entries: int) -> int:
     return -(-entries // rows)
 
 
-def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
-    """Write `fig` as `<name>.png` and `<name>.pdf` under `out_dir` without run-dependent metadata."""
+def save(fig: plt.Figure, out_dir: Path, name: str,
+         formats: tuple[str, ...] = PAPER_FORMATS) -> list[Path]:
+    """Write `fig` as `<name>.<format>` under `out_dir` for each of `formats`, without
+    run-dependent metadata."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     with plt.style.context(STYLE):
-        for ext, metadata in FORMATS.items():
+        for ext in formats:
             path = out_dir / f"{name}.{ext}"
-            fig.savefig(path, format=ext, metadata=metadata)
+            fig.savefig(path, format=ext, metadata=FORMATS[ext])
             paths.append(path)
     plt.close(fig)
     return paths
