@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from synthetic_results import synthetic_results
 
 from benchmark.report import drawing, write_report
@@ -29,8 +30,10 @@ def _figures(run_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((run_dir / "figures").iterdir())}
 
 
-def test_figures_drawn_on_workers_are_byte_identical_to_a_serial_render(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "loky"])
+def test_figures_drawn_on_workers_are_byte_identical_to_a_serial_render(tmp_path, monkeypatch, fork):
     frame = _small()
+    monkeypatch.setattr(drawing, "_can_fork", lambda: fork)
     write_report(_run(tmp_path / "workers", frame))
     monkeypatch.setenv(drawing.JOBS_VARIABLE, "1")
     write_report(_run(tmp_path / "serial", frame))

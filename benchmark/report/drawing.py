@@ -11,7 +11,12 @@ pickled figure builder with its rows (`cloudpickle`), the package's source and s
 dependency versions; the keys of the figures in `<run>/figures` are kept in `<run>/.report-cache`.
 A key that cannot be computed, or differs, means drawing again (never a stale figure).
 
-`SPURBENCH_REPORT_JOBS=1` (or a one-core machine) draws in this process, one figure at a time.
+Workers are forked from the report's process where that is safe (Linux, and no other thread
+running, as in `spurbench report`): a fork starts with the plotting libraries already imported,
+where a fresh worker spends about two seconds importing them. Elsewhere (a notebook, the report
+at the end of `spurbench run`, whose progress bar leaves a thread) they are loky's reusable
+workers. `SPURBENCH_REPORT_JOBS=1` (or a one-core machine) draws in this process, one figure at
+a time.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 
 import cloudpickle
@@ -48,11 +56,19 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
-def figure_key(build: Callable[[], plt.Figure], name: str) -> str | None:
-    """What the figure `name` is drawn from, hashed; None when its builder cannot be pickled."""
+def _pickled(build: Callable[[], plt.Figure]) -> bytes | None:
+    """The builder as it travels to a worker; None when it cannot be pickled."""
     try:
-        pickled = cloudpickle.dumps(build)
-    except Exception:  # an unpicklable builder is drawn every time
+        return cloudpickle.dumps(build)
+    except Exception:  # an unpicklable builder is drawn here, every time
+        return None
+
+
+def figure_key(build: Callable[[], plt.Figure] | bytes | None, name: str) -> str | None:
+    """What the figure `name` is drawn from (its builder, or the builder pickled), hashed; None
+    when the builder cannot be pickled."""
+    pickled = build if isinstance(build, bytes | None) else _pickled(build)
+    if pickled is None:
         return None
     return hashlib.sha256(code_hash().encode() + name.encode() + pickled).hexdigest()
 
@@ -95,26 +111,51 @@ def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str, key
     return None
 
 
+def _draw_pickled(pickled: bytes, out_dir: Path, name: str, key: str | None,
+                  formats: tuple[str, ...]) -> str | None:
+    """`draw_and_save` in a worker, from the builder's pickle (the same bytes its key hashes)."""
+    return draw_and_save(cloudpickle.loads(pickled), out_dir, name, key, formats)
+
+
+def _can_fork() -> bool:
+    """Whether forking this process is safe: Linux, and no other thread that a fork could catch
+    holding a lock."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 class Drawer:
     """Submits figures to a pool of worker processes (or draws them here with one job), each
-    saved in `formats`."""
+    saved in `formats`. A context manager: leaving it waits for the forked workers and stops
+    them (loky's reusable workers stay for the next report)."""
 
     def __init__(self, jobs: int | None = None, formats: tuple[str, ...] = style.REPORT_FORMATS):
         self.jobs = report_jobs() if jobs is None else jobs
         self.formats = formats
-        self._executor = None
-        if self.jobs > 1:
+        self._executor: Executor | None = None
+        self._owned = False
+        if self.jobs > 1 and _can_fork():
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
+            self._owned = True
+        elif self.jobs > 1:
             from joblib.externals.loky import get_reusable_executor
 
             self._executor = get_reusable_executor(max_workers=self.jobs)
 
+    def __enter__(self) -> Drawer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owned:
+            self._executor.shutdown(wait=True, cancel_futures=exc[0] is not None)
+
     def submit(self, build: Callable[[], plt.Figure], out_dir: Path, name: str) -> Future:
         """Start drawing `name` into `out_dir` unless its files are current; the future holds
         None (saved) or the reason it was skipped."""
-        key = figure_key(build, name)
+        pickled = _pickled(build)
+        key = figure_key(pickled, name)
         current = is_current(out_dir, name, key, self.formats)
-        if self._executor is not None and not current:
-            return self._executor.submit(draw_and_save, build, out_dir, name, key, self.formats)
+        if self._executor is not None and pickled is not None and not current:
+            return self._executor.submit(_draw_pickled, pickled, out_dir, name, key, self.formats)
         done: Future = Future()
         done.set_result(None if current else draw_and_save(build, out_dir, name, key, self.formats))
         return done

@@ -213,7 +213,9 @@ def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
         book = _collect_claims(frame, meta)
         with claims.session(book):
             return write_experiments(run_dir, frame, meta, book, drawer)
-    drawer = drawer or Drawer()
+    if drawer is None:
+        with Drawer() as drawer:
+            return write_experiments(run_dir, frame, meta, book, drawer)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
                                          claims.correction_note(book), ""]
@@ -260,13 +262,13 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
     rows, meta = read_results(run_dir), read_meta(run_dir)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
     # Figures are drawn on workers while the tables and claims are computed.
-    drawer = Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS)
-    pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
-    built = build_tables(frame)
-    n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-    book = _collect_claims(rows, meta, built, n_fits)
-    with claims.session(book):
-        return _write_documents(run_dir, rows, meta, built, book, n_fits, pending, drawer)
+    with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:
+        pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
+        built = build_tables(frame)
+        n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
+        book = _collect_claims(rows, meta, built, n_fits)
+        with claims.session(book):
+            return _write_documents(run_dir, rows, meta, built, book, n_fits, pending, drawer)
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
