@@ -8,6 +8,11 @@ killed it, hence a small pool of our own: long-lived processes (no spawn per fit
 receive one task at a time over a pipe, so the parent always knows which fit a dead or late
 worker was running and replaces just that worker. Small grids without a time limit run in this
 process: starting workers would cost more than the fits.
+
+On Dask every task costs the scheduler (which runs in the parent on a LocalCluster) a few
+milliseconds: with one task per small fit that, not the fits, sets the pace. So without a time
+limit a Dask task runs a batch of fits, sized from the fits' own measured seconds (see
+`_batch_size`); with one, each fit is its own task so a late one can be stopped alone.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ from benchmark.errors import Interrupted, SpurbenchError
 from benchmark.fitting import FitResult, FitTask, failed_fit, run_fit
 
 IN_PROCESS_MAX = 50  # pending fits below which, with automatic --jobs and no --timeout, no pool starts
+# A Dask batch's target duration. The parent spends ~8 ms per Dask task (one task per 8 ms fit
+# ran 120 fits/s on two workers), under 3% of 0.3 s; longer batches gain little and leave
+# threads idle longer at the end of the grid.
+BATCH_SECONDS = 0.3
+BATCH_MAX = 64  # fits in one Dask batch, at most: what a failed batch reruns one by one
+BATCHES_PER_THREAD = 4  # Dask batches in flight per worker thread (no time limit): none waits idle
+DASK_LOG_LENGTH = 10  # messages (and transitions, events) Dask keeps per connection; see dask_client
 GRACE_SECONDS = 1.0  # the worker's own alarm fires first; the parent kills only fits deaf to it
 _PR_SET_PDEATHSIG = 1
 
@@ -44,8 +56,29 @@ def _timeout_message(timeout: float) -> str:
 
 
 def _remote_fit(task: FitTask) -> FitResult:
-    """What a worker (ours or Dask's) runs: the fit; the task carries its model's entry."""
+    """What our worker runs: the fit; the task carries its model's entry."""
     return run_fit(task)
+
+
+def _remote_batch(tasks: list[FitTask]) -> list[FitResult]:
+    """What a Dask task runs: its batch's fits, in order (each draws from its own seeds)."""
+    return [run_fit(task) for task in tasks]
+
+
+def _batch_size(seconds_per_fit: float | None, remaining: int, threads: int) -> int:
+    """Fits in the next Dask batch, as joblib's `batch_size="auto"` sizes them: one until a fit's
+    time is measured, then as many as take about BATCH_SECONDS, at most BATCH_MAX, and at most
+    the remaining fits over twice the threads, so the tail still keeps every thread busy."""
+    if seconds_per_fit is None:
+        return 1
+    fill = int(BATCH_SECONDS / max(seconds_per_fit, 1e-6))
+    return max(1, min(fill, BATCH_MAX, remaining // (2 * threads)))
+
+
+def _seconds_per_fit(previous: float | None, results: list[FitResult]) -> float:
+    """A fit's seconds, as a moving average updated by each returned batch (its mean fit)."""
+    mean = sum(r.seconds for r in results) / len(results)
+    return mean if previous is None else 0.7 * previous + 0.3 * mean
 
 
 def _exit_with_parent(run_pid: int) -> None:
@@ -185,39 +218,62 @@ def _pool_results(tasks: Sequence[FitTask], jobs: int, timeout: float | None) ->
 
 def _dask_results(client: Any, tasks: Sequence[FitTask], timeout: float | None
                   ) -> Iterator[FitResult]:
-    """Run `tasks` on a Dask cluster. With a time limit, only as many fits as the cluster has
-    threads are in flight, so each starts when submitted; a late one is cancelled and its
-    worker restarted (its thread cannot be stopped otherwise). A fit whose worker keeps dying
-    comes back as KilledWorker and is stored as an error."""
+    """Run `tasks` on a Dask cluster; yields results one fit at a time, batch by batch as they
+    complete.
+
+    Without a time limit a task runs a batch of fits (`_batch_size`: one at first, then about
+    BATCH_SECONDS of them by the measured seconds per fit), a few batches per thread in flight,
+    so the scheduler's per-task cost is spread over many fits and the parent holds few futures.
+    A batch whose task fails (its worker died: KilledWorker) is rerun one fit per task, each
+    alone on the cluster once the batches in flight are done: Dask counts a death against every
+    task its worker held, so only then is the fit that kills its worker the only one stored as
+    an error. With a time limit each fit is its own task, only as many in flight as the cluster
+    has threads, so each starts when submitted; a late one is cancelled and its worker restarted
+    (its thread cannot be stopped otherwise)."""
     from distributed import wait as dask_wait
 
     threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()) or 1
-    window = threads if timeout else 4 * threads
+    window = threads if timeout else BATCHES_PER_THREAD * threads
     queue = deque(tasks)
-    flight: dict[Any, tuple[FitTask, float]] = {}
-    while queue or flight:
-        while queue and len(flight) < window:
-            task = queue.popleft()
-            future = client.submit(_remote_fit, task, pure=False)
-            flight[future] = (task, time.monotonic() + timeout + GRACE_SECONDS if timeout
+    rerun: deque[FitTask] = deque()  # the fits of a failed batch, to run one at a time
+    seconds_per_fit: float | None = None
+    flight: dict[Any, tuple[list[FitTask], float]] = {}
+    while queue or rerun or flight:
+        while (queue or rerun) and len(flight) < window:
+            if rerun:  # alone, so a dying worker takes no other task down with it
+                if flight:
+                    break
+                batch = [rerun.popleft()]
+            else:
+                size = 1 if timeout else _batch_size(seconds_per_fit, len(queue), threads)
+                batch = [queue.popleft() for _ in range(size)]
+            future = client.submit(_remote_batch, batch, pure=False)
+            flight[future] = (batch, time.monotonic() + timeout + GRACE_SECONDS if timeout
                               else math.inf)
         nearest = min(deadline for _, deadline in flight.values())
         wait_for = None if nearest == math.inf else max(0.0, nearest - time.monotonic())
         with contextlib.suppress(TimeoutError):
             dask_wait(list(flight), timeout=wait_for, return_when="FIRST_COMPLETED")
         for future in [f for f in flight if f.done()]:
-            task, _ = flight.pop(future)
+            batch, _ = flight.pop(future)
             try:
-                yield future.result()
-            except Exception as exc:  # the worker died; Dask has given up on this fit
-                yield failed_fit(task, f"the Dask worker running this fit died ({exc})")
+                results = future.result()
+            except Exception as exc:  # the worker died; Dask has given up on this task
+                if len(batch) > 1:
+                    rerun.extend(batch)
+                    continue
+                results = [failed_fit(batch[0], f"the Dask worker running this fit died ({exc})")]
+            else:
+                seconds_per_fit = _seconds_per_fit(seconds_per_fit, results)
+            yield from results
         late = [f for f, (_, deadline) in flight.items() if time.monotonic() >= deadline]
         if late:
             running = {key: addr for addr, keys in client.processing().items() for key in keys}
             client.cancel(late)
             client.restart_workers(sorted({running[f.key] for f in late if f.key in running}))
             for future in late:
-                yield failed_fit(flight.pop(future)[0], _timeout_message(timeout))
+                for task in flight.pop(future)[0]:
+                    yield failed_fit(task, _timeout_message(timeout))
 
 
 @contextlib.contextmanager
@@ -225,11 +281,17 @@ def dask_client(jobs: int, scheduler: str | None) -> Iterator[Any]:
     """A Dask client: on a LocalCluster of `jobs` single-thread workers, or on `scheduler`.
     Called before the store is opened, so a failed connection changes nothing stored."""
     try:
+        import dask
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise SpurbenchError("--backend dask needs the dask extra: pip install 'spurbench[dask]'"
                              ) from None
     with contextlib.ExitStack() as stack:
+        # Dask keeps the last 1,000 messages of each connection for debugging, and the message
+        # that sends a task carries its batch of fits: on a local cluster (its scheduler runs in
+        # this process) that log alone would hold copies of tens of thousands of fits.
+        stack.enter_context(dask.config.set({"distributed.admin.low-level-log-length":
+                                             DASK_LOG_LENGTH}))
         if scheduler is None:
             workers = jobs if jobs > 0 else os.cpu_count() or 1
             cluster = stack.enter_context(LocalCluster(
