@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 ECE_BINS = 15
 _EPS = 1e-15
@@ -177,7 +177,9 @@ def normalised_auc(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFram
 
 def probit(p: np.ndarray | pd.Series) -> np.ndarray:
     """Phi^-1 of probabilities clipped to [PROBIT_CLIP, 1 - PROBIT_CLIP] (so 0 and 1 stay finite)."""
-    return stats.norm.ppf(np.clip(np.asarray(p, dtype=float), PROBIT_CLIP, 1 - PROBIT_CLIP))
+    # special.ndtri is what stats.norm.ppf computes, without its per-call argument checks: probit
+    # axes call this for every point they draw.
+    return special.ndtri(np.clip(np.asarray(p, dtype=float), PROBIT_CLIP, 1 - PROBIT_CLIP))
 
 
 def effective_robustness(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
@@ -197,19 +199,20 @@ def effective_robustness(frame: pd.DataFrame, metric: str = "accuracy") -> pd.Da
     points = means[means["shift"] > 0].merge(id_means, on=["scenario", "n_train", "model"],
                                               suffixes=("", "_id"))
     points = points.rename(columns={metric: "shifted", f"{metric}_id": "in_distribution"})
-    out = []
-    for _, cell in points.groupby(["scenario", "n_train", "shift"], sort=True):
-        cell = cell.dropna(subset=["shifted", "in_distribution"])
-        learners = cell[cell["paradigm"] != "oracle"]
-        slope = intercept = np.nan
-        if len(learners) >= 3 and np.ptp(probit(learners["in_distribution"])) > 0:
-            slope, intercept = np.polyfit(probit(learners["in_distribution"]),
-                                          probit(learners["shifted"]), 1)
-        predicted = stats.norm.cdf(intercept + slope * probit(cell["in_distribution"]))
-        out.append(cell.assign(predicted=predicted, effective_robustness=cell["shifted"] - predicted,
-                               slope=slope, intercept=intercept))
+    points = points.dropna(subset=["shifted", "in_distribution"])
+    cell = points.groupby(["scenario", "n_train", "shift"], sort=True).ngroup().to_numpy()
+    order = np.argsort(cell, kind="stable")  # cell by cell, in the cells' sorted order
+    points, cell = points.iloc[order], cell[order]
+    x, y = probit(points["in_distribution"]), probit(points["shifted"])
+    learner = (points["paradigm"] != "oracle").to_numpy()
+    slope, intercept = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    for rows in np.split(np.arange(len(points)), np.flatnonzero(np.diff(cell)) + 1):
+        fit = rows[learner[rows]]
+        if len(fit) >= 3 and np.ptp(x[fit]) > 0:
+            slope[rows], intercept[rows] = np.polyfit(x[fit], y[fit], 1)
+    predicted = special.ndtr(intercept + slope * x)
     columns = ["scenario", "n_train", "shift", "model", "paradigm", "in_distribution", "shifted",
                "predicted", "effective_robustness", "slope", "intercept"]
-    if not out:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(out, ignore_index=True)[columns]
+    out = points.assign(predicted=predicted, effective_robustness=points["shifted"] - predicted,
+                        slope=slope, intercept=intercept)
+    return out.reset_index(drop=True)[columns]

@@ -96,3 +96,57 @@ def test_every_preregistered_pair_and_group_contrast_has_an_estimate():
     expected = {c.name for c in analysis.CONTRASTS}
     assert set(effects["contrast"]) == expected
     assert effects.loc[effects["selection"] == "panel", "estimate"].notna().all()
+
+
+@pytest.mark.filterwarnings("ignore:The MLE may be on the boundary")
+def test_the_mixed_model_built_from_arrays_is_the_formula_model():
+    # The design matrices are built without patsy; the fit must be the formula interface's (same
+    # REML optimum from the same start: the estimate to the last bit, its standard error to 1e-10).
+    import statsmodels.formula.api as smf
+
+    diffs = analysis.paradigm_drop_differences(_small(paradigm_effect=0.05, random_state=3))
+    points = diffs.assign(difference=analysis.SCALE * diffs["difference"])
+    formula = smf.mixedlm("difference ~ 1", points, groups="family", re_formula="1",
+                          vc_formula={"scenario": "0 + C(scenario)"})
+    arrays = analysis._nested_intercepts(points["difference"].to_numpy(), points["family"].to_numpy(),
+                                         points["scenario"].to_numpy())
+    expected, got = (m.fit(reml=True, method=["powell", "lbfgs"]) for m in (formula, arrays))
+    assert got.fe_params["Intercept"] == expected.fe_params["Intercept"]
+    assert got.bse_fe["Intercept"] == pytest.approx(expected.bse_fe["Intercept"], rel=1e-10)
+    assert got.vcomp == pytest.approx(expected.vcomp, rel=1e-10)
+
+
+def test_an_estimate_is_fitted_once_per_distinct_differences_and_handed_out_as_a_copy(monkeypatch):
+    diffs = analysis.paradigm_drop_differences(_small(random_state=5))
+    calls = []
+    original = analysis._family_estimate
+    monkeypatch.setattr(analysis, "_family_estimate", lambda d: calls.append(1) or original(d))
+    analysis._ESTIMATES.clear()
+    first = analysis.family_estimate(diffs)
+    first["estimate"] = "changed by a caller"
+    again = analysis.family_estimate(diffs.copy())
+    assert len(calls) == 1 and again["estimate"] != "changed by a caller"
+    analysis.family_estimate(diffs.assign(difference=diffs["difference"] + 0.01))
+    assert len(calls) == 2
+
+
+def test_best_of_a_side_breaks_ties_by_model_name_and_skips_a_scenario_missing_a_side():
+    outcomes = analysis.fit_outcomes(_small(n_models=8, flagged=False))
+    outcomes["val_accuracy"] = 0.9  # every model ties: the first name of each side wins
+    diffs, chosen = analysis.best_differences(outcomes, analysis.PARADIGM, "drop")
+    plus = sorted(outcomes.loc[outcomes["paradigm"] == "discriminative", "model"].unique())[0]
+    minus = sorted(outcomes.loc[outcomes["paradigm"] == "generative", "model"].unique())[0]
+    assert set(chosen.values()) == {(plus, minus)}
+    one_sided = outcomes[~((outcomes["scenario"] == "spurious_gaussian")
+                           & (outcomes["paradigm"] == "generative"))]
+    diffs, chosen = analysis.best_differences(one_sided, analysis.PARADIGM, "drop")
+    assert "spurious_gaussian" not in chosen and "spurious_gaussian" not in set(diffs["scenario"])
+    assert list(diffs.columns) == [*analysis.KEYS, "difference"]
+    assert diffs.equals(diffs.sort_values(["scenario", "seed"], ignore_index=True))
+
+
+def test_best_of_a_side_without_any_scenario_that_has_both_sides_is_empty():
+    outcomes = analysis.fit_outcomes(_small(n_models=8, flagged=False))
+    diffs, chosen = analysis.best_differences(outcomes[outcomes["paradigm"] == "generative"],
+                                              analysis.PARADIGM, "drop")
+    assert diffs.empty and list(diffs.columns) == [*analysis.KEYS, "difference"] and chosen == {}

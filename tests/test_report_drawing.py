@@ -57,3 +57,21 @@ def test_a_figure_is_drawn_again_only_when_what_it_is_drawn_from_changed(tmp_pat
     again = {p.name: p.stat().st_mtime_ns for p in (run / "figures").iterdir()}
     assert again.keys() == first.keys()
     assert [name for name in first if again[name] == first[name]] == []
+
+
+def test_a_figure_saved_with_its_bounding_box_measured_once_is_savefigs_tight_crop(tmp_path):
+    # style.save measures the tight box once for every format instead of letting savefig draw the
+    # figure an extra time per format: the pixels must be those of bbox_inches="tight".
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from benchmark.report import figures, style
+
+    frame = synthetic_results(n_scenarios=3, n_models=4, seeds=3, n_train=(50,), levels=(0.0, 0.5, 1.0))
+    with plt.style.context(style.STYLE):
+        fig = figures.degradation_accuracy(frame)
+        fig.savefig(tmp_path / "tight.png", bbox_inches="tight")
+        (path,) = style.save(fig, tmp_path, "measured", ("png",))
+    tight, measured = (plt.imread(p) for p in (tmp_path / "tight.png", path))
+    assert tight.shape == measured.shape
+    assert np.array_equal(tight, measured)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -36,6 +37,7 @@ import cloudpickle
 import matplotlib.pyplot as plt
 
 from benchmark.fitkey import dependency_versions
+from benchmark.registry import list_models
 from benchmark.report import style
 from benchmark.report.figures import NotEnoughData
 
@@ -123,6 +125,20 @@ def _can_fork() -> bool:
     return sys.platform == "linux" and threading.active_count() == 1
 
 
+def _warm_up() -> None:
+    """Load here, once, what each forked worker would otherwise load for its first figure: the
+    model registry (figures of the panel ask it which models train with group labels), fonts and
+    the PNG writer (a small figure drawn)."""
+    list_models()
+    with plt.style.context(style.STYLE):
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, 1], marker="o", label="warm-up")
+        ax.set_title("warm-up")
+        fig.legend()
+        fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+        plt.close(fig)
+
+
 class Drawer:
     """Submits figures to a pool of worker processes (or draws them here with one job), each
     saved in `formats`. A context manager: leaving it waits for the forked workers and stops
@@ -134,6 +150,7 @@ class Drawer:
         self._executor: Executor | None = None
         self._owned = False
         if self.jobs > 1 and _can_fork():
+            _warm_up()
             self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
             self._owned = True
         elif self.jobs > 1:

@@ -14,8 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.collections import PolyCollection
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
-from scipy import stats
+from scipy import special, stats
 
 from benchmark import metrics
 from benchmark.report import style
@@ -101,6 +102,12 @@ def curve_summary(rows: pd.DataFrame, x: str, y: str, level: float = 0.95) -> pd
     return summary
 
 
+def band(line: pd.DataFrame, x: str) -> np.ndarray:
+    """The polygon between a line's `low` and `high` columns over `x` (as `fill_between`'s)."""
+    xs, low, high = (line[column].to_numpy(float) for column in (x, "low", "high"))
+    return np.column_stack([np.r_[xs, xs[::-1]], np.r_[high, low[::-1]]])
+
+
 def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
                   log_x: bool = False) -> plt.Figure:
     """One panel per scenario, one line per model (mean over seeds, 95% t band), legend outside."""
@@ -120,15 +127,17 @@ def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
 
     def draw_panel(data: pd.DataFrame, **_: object) -> None:
         ax = plt.gca()
-        for model in models:
-            line = data[data["model"] == model]
-            if line.empty:
-                continue
-            dash = look["dashes"][model]
+        lines = dict(tuple(data.groupby("model", sort=False)))
+        drawn = [model for model in models if model in lines]
+        for model in drawn:
+            line, dash = lines[model], look["dashes"][model]
             ax.plot(line[x], line["mean"], color=look["palette"][model], marker=look["markers"][model],
                     linestyle="-" if dash == "" else (0, dash), label=model)
-            ax.fill_between(line[x], line["low"], line["high"], color=look["palette"][model],
-                            alpha=BAND_ALPHA, linewidth=0)
+        # Every model's band in one collection (as fill_between draws them, beneath the lines):
+        # a fill_between per line was a third of the time to build a figure.
+        ax.add_collection(PolyCollection([band(lines[model], x) for model in drawn],
+                                         facecolors=[look["palette"][model] for model in drawn],
+                                         alpha=BAND_ALPHA, linewidths=0))
 
     grid.map_dataframe(draw_panel)
     grid.set_titles("{col_name}")
@@ -218,7 +227,7 @@ def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
             ticks.append(tick)
     for set_scale, set_lim, axis in ((ax.set_xscale, ax.set_xlim, ax.xaxis),
                                      (ax.set_yscale, ax.set_ylim, ax.yaxis)):
-        set_scale("function", functions=(metrics.probit, stats.norm.cdf))
+        set_scale("function", functions=(metrics.probit, special.ndtr))  # ndtr: norm.cdf, unchecked
         set_lim(*limits)
         axis.set_major_locator(FixedLocator(ticks))
         axis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))

@@ -13,7 +13,9 @@ from pathlib import Path
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 STYLE = Path(__file__).with_name("spurbench.mplstyle")
 # Each format with the metadata fields that would change between runs (stripped).
@@ -87,6 +89,17 @@ def legend_columns(fig: plt.Figure, entries: int) -> int:
     return -(-entries // rows)
 
 
+def tight_bbox(fig: plt.Figure) -> Bbox:
+    """The figure's tight bounding box (inches, padded) at the saved resolution, as savefig's
+    `bbox_inches="tight"` measures it."""
+    dpi = fig.dpi
+    fig.set_dpi(mpl.rcParams["savefig.dpi"])
+    try:
+        return fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+    finally:
+        fig.set_dpi(dpi)
+
+
 def save(fig: plt.Figure, out_dir: Path, name: str,
          formats: tuple[str, ...] = PAPER_FORMATS) -> list[Path]:
     """Write `fig` as `<name>.<format>` under `out_dir` for each of `formats`, without
@@ -94,9 +107,16 @@ def save(fig: plt.Figure, out_dir: Path, name: str,
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     with plt.style.context(STYLE):
+        # The tight bounding box, measured once on the layout already made: savefig's "tight"
+        # draws the whole figure once more before every format, a third of the time to save one.
+        bbox = tight_bbox(fig)
+        if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+            # What tight_layout leaves behind: it lays nothing out, but savefig would draw once
+            # more before each format for it.
+            fig.set_layout_engine(None)
         for ext in formats:
             path = out_dir / f"{name}.{ext}"
-            fig.savefig(path, format=ext, metadata=FORMATS[ext])
+            fig.savefig(path, format=ext, metadata=FORMATS[ext], bbox_inches=bbox)
             paths.append(path)
     plt.close(fig)
     return paths
