@@ -4,8 +4,9 @@ Prints one line per measurement with its target and writes everything to a JSON 
 
 1. harness overhead: `harness.run(jobs=1)` over a fixed grid / the same fits and scorings in a
    bare Python loop (target <= 1.05); and the same on the grid with model selection (every point
-   of each model's search space a fit, and the protocols' rows derived after the run; minimum of
-   three interleaved rounds, the grid being small);
+   of each model's search space a fit, and the protocols' rows derived after the run); each side
+   the minimum of three interleaved rounds, since the few per cent measured is what a busy
+   moment of the machine moves one timing by;
 2. parallel speed-up: jobs=1 wall time / jobs=2 wall time (target >= 1.7 on 2 cores), on a grid
    five times larger (and on a selection grid), with the worker pool already started (its
    one-off start cost, which a small grid cannot amortise, is measured first and printed);
@@ -18,7 +19,7 @@ Prints one line per measurement with its target and writes everything to a JSON 
 6. start-up: `spurbench --help` and `spurbench list models` / `python -c "import sklearn"`
    (target <= 2.0; medians of 5 fresh interpreters);
 7. report / fits on the quick grid: `spurbench report RUN` / `spurbench run --quick --no-report`,
-   both as a user runs them, in fresh processes (target <= 0.5).
+   both as a user runs them, in fresh processes (target <= 0.5); the median of three rounds.
 With `--default-grid` it also times the default grid of `make bench` (every scenario, every model,
 `BENCH_SEEDS` seeds) and its report (target report / fits <= 0.15). With `--scale` it runs a
 20,000-fit grid of small synthetic fits on a 2-worker Dask LocalCluster and on the 2-worker
@@ -52,6 +53,7 @@ from benchmark.registry import get_generator, get_model
 from benchmark.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
 
 BENCH_SEEDS = 5  # the Makefile's BENCH_SEEDS: seeds of `make bench`
+ROUNDS = 3  # rounds of the small timings (harness overhead, quick-grid report)
 MODELS = ["gaussian_nb", "lda", "qda", "logistic_regression", "random_forest", "mlp"]
 BASE_SPEC = DATASETS_DIR / "spurious_gaussian.toml"
 
@@ -158,12 +160,16 @@ def startup(repeats: int = 5) -> dict[str, float]:
             for name, argv in commands.items()}
 
 
-def report_ratio(out: Path, quick: bool = True) -> dict[str, float]:
-    """Wall time of `spurbench run [--quick] --no-report` and of `spurbench report` on its rows."""
+def report_ratio(out: Path, quick: bool = True, rounds: int = 1) -> dict[str, float]:
+    """Wall time of `spurbench run [--quick] --no-report` and of `spurbench report` on its rows;
+    with several `rounds` (each a fresh run and its report), the round of the median ratio."""
     run = ["-m", "benchmark", "run", "--out", str(out), "--overwrite", "--no-report", "--no-progress"]
-    fits = _wall(run + (["--quick"] if quick else []))
-    report = _wall(["-m", "benchmark", "report", str(out)])
-    return {"fits_seconds": fits, "report_seconds": report, "ratio": report / fits}
+    measured = []
+    for _ in range(rounds):
+        fits = _wall(run + (["--quick"] if quick else []))
+        report = _wall(["-m", "benchmark", "report", str(out)])
+        measured.append({"fits_seconds": fits, "report_seconds": report, "ratio": report / fits})
+    return sorted(measured, key=lambda m: m["ratio"])[len(measured) // 2]
 
 
 def scale_scenario(fits: int) -> Scenario:
@@ -236,15 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         bare_loop(replace(scenario, seeds=1), MODELS)  # warm imports and caches for both sides
-        bare = _timed(bare_loop, scenario, MODELS)
-        one = harness_run(scenario, MODELS, tmp / "one", jobs=1)
+        rounds = [(_timed(bare_loop, scenario, MODELS),
+                   harness_run(scenario, MODELS, tmp / f"one{i}", jobs=1)) for i in range(ROUNDS)]
+        bare, one = (min(times) for times in zip(*rounds, strict=True))
         # The grid with model selection: every configuration a fit, and the protocols' rows.
-        # Small, so one slow fit moves a single timing: the minimum of three interleaved rounds.
         searched = replace(scenario, seeds=max(1, args.seeds // 3), selection=True)
         rounds = [(_timed(bare_loop, searched, MODELS),
-                   harness_run(searched, MODELS, tmp / f"searched{i}", jobs=1)) for i in range(3)]
+                   harness_run(searched, MODELS, tmp / f"searched{i}", jobs=1)) for i in range(ROUNDS)]
         bare_searched, one_searched = (min(times) for times in zip(*rounds, strict=True))
-        resume = harness_run(scenario, MODELS, tmp / "one", jobs=1, resume=True)
+        resume = harness_run(scenario, MODELS, tmp / "one0", jobs=1, resume=True)
         # Starting worker processes, on a one-fit grid: a time limit sends even one fit to
         # workers (the first start also brings up the fork server, which later runs reuse).
         single = replace(scenario, seeds=1, n_train=(200,))
@@ -266,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress=False)
             results["default_grid_report_seconds"] = _wall(["-m", "benchmark", "report",
                                                             str(tmp / "default")])
-        quick_report = report_ratio(tmp / "quick")
+        quick_report = report_ratio(tmp / "quick", rounds=ROUNDS)
     results.update(selection_grid_fits=len(harness.expand_grid([searched], MODELS)),
                    selection_bare_seconds=bare_searched, selection_jobs1_seconds=one_searched,
                    selection_parallel_grid_fits=len(harness.expand_grid([big_searched], MODELS)))

@@ -75,3 +75,35 @@ def test_a_figure_saved_with_its_bounding_box_measured_once_is_savefigs_tight_cr
     tight, measured = (plt.imread(p) for p in (tmp_path / "tight.png", path))
     assert tight.shape == measured.shape
     assert np.array_equal(tight, measured)
+
+
+def _line(height: float):
+    """A builder of a one-line figure (picklable: a partial of a module-level function)."""
+    from functools import partial
+
+    return partial(_draw_line, height)
+
+
+def _draw_line(height: float):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, height])
+    return fig
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "loky"])
+def test_a_figure_submitted_twice_is_drawn_once_unless_its_builder_changed(tmp_path, monkeypatch, fork):
+    # The report's first pass starts the experiments' figures; the second submits them again,
+    # and only a figure whose builder changed in between (it reads the adjusted decisions) is
+    # drawn again, after the first drawing of its file has finished.
+    monkeypatch.setattr(drawing, "_can_fork", lambda: fork)
+    with drawing.Drawer(jobs=2) as drawer:
+        first = drawer.submit(_line(1.0), tmp_path, "line")
+        assert drawer.submit(_line(1.0), tmp_path, "line") is first
+        changed = drawer.submit(_line(2.0), tmp_path, "line")
+        assert changed is not first and first.done()
+        assert changed.result() is None
+    with drawing.Drawer(jobs=1) as serial:
+        serial.submit(_line(2.0), tmp_path / "serial", "line").result()
+    assert (tmp_path / "line.png").read_bytes() == (tmp_path / "serial" / "line.png").read_bytes()

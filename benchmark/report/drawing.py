@@ -149,6 +149,7 @@ class Drawer:
         self.formats = formats
         self._executor: Executor | None = None
         self._owned = False
+        self._submitted: dict[tuple[Path, str], tuple[str | None, Future]] = {}
         if self.jobs > 1 and _can_fork():
             _warm_up()
             self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
@@ -167,9 +168,25 @@ class Drawer:
 
     def submit(self, build: Callable[[], plt.Figure], out_dir: Path, name: str) -> Future:
         """Start drawing `name` into `out_dir` unless its files are current; the future holds
-        None (saved) or the reason it was skipped."""
+        None (saved) or the reason it was skipped.
+
+        Submitting a figure again from the same builder (same key) returns the first future; from
+        another builder, it is drawn again once the first drawing has finished (never two
+        drawings of one file at once).
+        """
         pickled = _pickled(build)
         key = figure_key(pickled, name)
+        earlier = self._submitted.get((out_dir, name))
+        if earlier is not None and key is not None and earlier[0] == key:
+            return earlier[1]
+        if earlier is not None:
+            earlier[1].result()
+        future = self._start(build, pickled, key, out_dir, name)
+        self._submitted[(out_dir, name)] = (key, future)
+        return future
+
+    def _start(self, build: Callable[[], plt.Figure], pickled: bytes | None, key: str | None,
+               out_dir: Path, name: str) -> Future:
         current = is_current(out_dir, name, key, self.formats)
         if self._executor is not None and pickled is not None and not current:
             return self._executor.submit(_draw_pickled, pickled, out_dir, name, key, self.formats)

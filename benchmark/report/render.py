@@ -209,12 +209,15 @@ def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
     `book` holds the claims already collected and adjusted with report.md's; without one, the
     experiments' own claims are collected and corrected on their own.
     """
-    if book is None:
-        book = _collect_claims(frame, meta)
-        with claims.session(book):
-            return write_experiments(run_dir, frame, meta, book, drawer)
     if drawer is None:
         with Drawer() as drawer:
+            return write_experiments(run_dir, frame, meta, book, drawer)
+    if book is None:
+        book = claims.ClaimBook()
+        with claims.session(book):
+            _start_experiments(run_dir, frame, meta, drawer)
+        book.adjust()
+        with claims.session(book):
             return write_experiments(run_dir, frame, meta, book, drawer)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
@@ -241,40 +244,47 @@ def seeds_line(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _collect_claims(frame: pd.DataFrame, meta: dict[str, Any], built: list[Table] | None = None,
-                    n_fits: int = 0) -> claims.ClaimBook:
-    """First pass: every claim of the documents (report.md's when `built` is given, and
-    experiments.md's), Holm-adjusted together."""
-    book = claims.ClaimBook()
-    with claims.session(book):
-        if built is not None:
-            findings.summary({t.name: t.frame for t in built}, n_fits)
-        for experiment in experiments.discover():
-            _analyse(experiment, frame, meta)
-    book.adjust()
-    return book
+def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], drawer: Drawer) -> None:
+    """First pass over the experiments (inside a collecting claim session): their claims are
+    recorded and their figures start drawing long before the second pass writes them. A figure
+    drawn from the same builder in the second pass is not drawn again; one that reads the adjusted
+    decisions (so differs) is drawn again then (`Drawer.submit`)."""
+    for experiment in experiments.discover():
+        section, _ = _analyse(experiment, frame, meta)
+        for plan in section.figures if section is not None else []:
+            drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name)
 
 
 def write_report(run_dir: Path, pdf: bool = False) -> Path:
     """Write figures (PNG; with `pdf`, PDF too), CSV tables, `report.md` and `experiments.md`
-    into `run_dir`; return the report path."""
+    into `run_dir`; return the report path.
+
+    Two passes (see `claims`): the first records every claim of both documents, in the order
+    the second asks them (experiments.md's, then report.md's), and starts every figure; the joint
+    Holm correction; the second writes the documents with the adjusted decisions.
+    """
     run_dir = Path(run_dir)
     rows, meta = read_results(run_dir), read_meta(run_dir)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
     # Figures are drawn on workers while the tables and claims are computed.
     with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:
         pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
-        built = build_tables(frame)
-        n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-        book = _collect_claims(rows, meta, built, n_fits)
+        book = claims.ClaimBook()
         with claims.session(book):
-            return _write_documents(run_dir, rows, meta, built, book, n_fits, pending, drawer)
+            _start_experiments(run_dir, rows, meta, drawer)
+            built = build_tables(frame)
+            n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
+            findings.summary({t.name: t.frame for t in built}, n_fits)
+        book.adjust()
+        with claims.session(book):
+            write_experiments(run_dir, rows, meta, book, drawer)
+            return _write_documents(run_dir, rows, meta, built, book, n_fits, pending)
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
-                     book: claims.ClaimBook, n_fits: int, pending: list[_PendingFigure],
-                     drawer: Drawer) -> Path:
-    """Second pass: tables, figures, report.md and experiments.md, with the adjusted decisions."""
+                     book: claims.ClaimBook, n_fits: int, pending: list[_PendingFigure]) -> Path:
+    """Second pass, after experiments.md: tables, figures and report.md, with the adjusted
+    decisions."""
     frame = fixed(rows)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     for table in built:
@@ -299,7 +309,6 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
     tail += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
              f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
     tail += ["## Run configuration", "", *_configuration(meta)]
-    write_experiments(run_dir, rows, meta, book, drawer)
     blocks, skipped = _render_figures(pending)
     lines += [*[b + "\n" for b in blocks], *skipped, *tail]
     path = run_dir / REPORT_NAME
