@@ -5,7 +5,7 @@ Prints one line per measurement with its target and writes everything to a JSON 
 1. harness overhead: `harness.run(jobs=1)` over a fixed grid / the same fits and scorings in a
    bare Python loop (target <= 1.05); and the same on the grid with model selection (every point
    of each model's search space a fit, and the protocols' rows derived after the run); each side
-   the minimum of three interleaved rounds, since the few per cent measured is what a busy
+   the minimum of five interleaved rounds, since the few per cent measured is what a busy
    moment of the machine moves one timing by;
 2. parallel speed-up: jobs=1 wall time / jobs=2 wall time (target >= 1.7 on 2 cores), on a grid
    five times larger (and on a selection grid), with the worker pool already started (its
@@ -53,7 +53,11 @@ from benchmark.registry import get_generator, get_model
 from benchmark.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
 
 BENCH_SEEDS = 5  # the Makefile's BENCH_SEEDS: seeds of `make bench`
-ROUNDS = 3  # rounds of the small timings (harness overhead, quick-grid report)
+# Rounds of the small timings: the harness overhead is a few per cent of ~5 s, about what a busy
+# moment of a shared 2-core machine moves one timing by (minimum of 5 interleaved rounds per
+# side); the quick-grid report and its fits (median of 3 rounds, each ~30 s).
+OVERHEAD_ROUNDS = 5
+REPORT_ROUNDS = 3
 MODELS = ["gaussian_nb", "lda", "qda", "logistic_regression", "random_forest", "mlp"]
 BASE_SPEC = DATASETS_DIR / "spurious_gaussian.toml"
 
@@ -92,6 +96,16 @@ def bare_loop(scenario: Scenario, models: list[str]) -> None:
 
 def harness_run(scenario: Scenario, models: list[str], out: Path, **kwargs) -> float:
     return _timed(harness.run, [scenario], models, out_dir=out, progress=False, **kwargs)
+
+
+def overhead(scenario: Scenario, out: Path) -> tuple[float, float]:
+    """The bare loop's and the harness's (one job) wall time on `scenario`: each the minimum of
+    `OVERHEAD_ROUNDS` interleaved rounds (the harness's runs in `out0`, `out1`, ...)."""
+    rounds = [(_timed(bare_loop, scenario, MODELS),
+               harness_run(scenario, MODELS, out.with_name(f"{out.name}{i}"), jobs=1))
+              for i in range(OVERHEAD_ROUNDS)]
+    bare, one = (min(times) for times in zip(*rounds, strict=True))
+    return bare, one
 
 
 def generator_throughput(n: int = 400_000, repeats: int = 5) -> dict[str, float]:
@@ -242,14 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         bare_loop(replace(scenario, seeds=1), MODELS)  # warm imports and caches for both sides
-        rounds = [(_timed(bare_loop, scenario, MODELS),
-                   harness_run(scenario, MODELS, tmp / f"one{i}", jobs=1)) for i in range(ROUNDS)]
-        bare, one = (min(times) for times in zip(*rounds, strict=True))
+        bare, one = overhead(scenario, tmp / "one")
         # The grid with model selection: every configuration a fit, and the protocols' rows.
         searched = replace(scenario, seeds=max(1, args.seeds // 3), selection=True)
-        rounds = [(_timed(bare_loop, searched, MODELS),
-                   harness_run(searched, MODELS, tmp / f"searched{i}", jobs=1)) for i in range(ROUNDS)]
-        bare_searched, one_searched = (min(times) for times in zip(*rounds, strict=True))
+        bare_searched, one_searched = overhead(searched, tmp / "searched")
         resume = harness_run(scenario, MODELS, tmp / "one0", jobs=1, resume=True)
         # Starting worker processes, on a one-fit grid: a time limit sends even one fit to
         # workers (the first start also brings up the fork server, which later runs reuse).
@@ -272,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress=False)
             results["default_grid_report_seconds"] = _wall(["-m", "benchmark", "report",
                                                             str(tmp / "default")])
-        quick_report = report_ratio(tmp / "quick", rounds=ROUNDS)
+        quick_report = report_ratio(tmp / "quick", rounds=REPORT_ROUNDS)
     results.update(selection_grid_fits=len(harness.expand_grid([searched], MODELS)),
                    selection_bare_seconds=bare_searched, selection_jobs1_seconds=one_searched,
                    selection_parallel_grid_fits=len(harness.expand_grid([big_searched], MODELS)))
