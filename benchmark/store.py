@@ -222,14 +222,15 @@ class ResultStore:
         return read_sqlite(self.db_path, scenarios)
 
     def export(self) -> Path:
-        """Write the committed forms of the run: `results.csv` and `run.json` (configuration)."""
+        """Write the committed forms of the run: `results.csv`, `results.parquet` and `run.json`
+        (configuration)."""
         path = self.run_dir / CSV_NAME
         meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
         with _writing(path):
-            _atomic(path, self._write_csv)
             _atomic(self.run_dir / META_NAME, lambda tmp: tmp.write_text(
                 json.dumps(meta, indent=2, sort_keys=True) + "\n"))
-            self.export_parquet()
+            _atomic(path, lambda csv: _atomic(self.run_dir / PARQUET_NAME,
+                                              lambda parquet: self._write_rows(csv, parquet)))
         return path
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
@@ -239,28 +240,21 @@ class ResultStore:
         for chunk in pd.read_sql_query(_rows_query(), self.conn, chunksize=EXPORT_ROWS):
             yield typed(chunk)
 
-    def _write_csv(self, path: Path) -> None:
-        # pandas writes the shortest repr of each float, which reads back exactly.
-        with path.open("w", newline="") as handle:
-            for i, chunk in enumerate(self._chunks()):
-                chunk.to_csv(handle, index=False, header=i == 0)
-
-    def export_parquet(self) -> Path:
-        """Write `results.parquet`: the CSV's rows with the declared column types kept, for
-        readers (pandas, polars, DuckDB) that should not guess types from text."""
+    def _write_rows(self, csv: Path, parquet: Path) -> None:
+        """The rows, read once, as CSV (pandas writes the shortest repr of each float, which reads
+        back exactly) and as parquet (the declared column types kept, for readers such as pandas,
+        polars or DuckDB that should not guess types from text)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        def write(tmp: Path) -> None:
-            chunks = self._chunks()
-            schema = pa.Schema.from_pandas(next(chunks), preserve_index=False)
-            with pq.ParquetWriter(tmp, schema) as writer:
-                for chunk in chunks:
-                    writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
-
-        path = self.run_dir / PARQUET_NAME
-        _atomic(path, write)
-        return path
+        chunks = self._chunks()
+        header = next(chunks)
+        schema = pa.Schema.from_pandas(header, preserve_index=False)
+        with csv.open("w", newline="") as handle, pq.ParquetWriter(parquet, schema) as writer:
+            header.to_csv(handle, index=False)
+            for chunk in chunks:
+                chunk.to_csv(handle, index=False, header=False)
+                writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
 
 
 _DTYPES = {"TEXT": "string", "REAL": "float64", "INTEGER": "int64"}

@@ -272,8 +272,9 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
         book = claims.ClaimBook()
         with claims.session(book):
             _start_experiments(run_dir, rows, meta, drawer)
-            built = build_tables(frame)
-            n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
+        built = build_tables(frame)
+        n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
+        with claims.session(book):
             findings.summary({t.name: t.frame for t in built}, n_fits)
         book.adjust()
         with claims.session(book):
