@@ -227,10 +227,9 @@ class ResultStore:
         path = self.run_dir / CSV_NAME
         meta = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
         with _writing(path):
-            _atomic(self.run_dir / META_NAME, lambda tmp: tmp.write_text(
-                json.dumps(meta, indent=2, sort_keys=True) + "\n"))
-            _atomic(path, lambda csv: _atomic(self.run_dir / PARQUET_NAME,
-                                              lambda parquet: self._write_rows(csv, parquet)))
+            _atomic(lambda tmp: tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n"),
+                    self.run_dir / META_NAME)
+            _atomic(self._write_rows, path, self.run_dir / PARQUET_NAME)
         return path
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
@@ -273,15 +272,18 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _atomic(path: Path, write: Any) -> None:
-    """Write through a temporary file and rename it: a reader sees the old file or the new one,
-    never a half-written one."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def _atomic(write: Any, *paths: Path) -> None:
+    """Write `paths` through temporary files (`write` gets them in the same order) and rename
+    them, the first path last (the CSV, which readers look for first): a reader sees the old
+    file or the new one, never a half-written one."""
+    tmps = [path.with_name(f".{path.name}.tmp") for path in paths]
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        write(*tmps)
+        for tmp, path in reversed(list(zip(tmps, paths, strict=True))):
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
 
 
 def quote_column(name: str) -> str:
