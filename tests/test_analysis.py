@@ -53,6 +53,32 @@ def test_a_single_family_falls_back_to_scenario_means_and_a_single_scenario_to_s
     assert one["method"] == analysis.SEED_T and one["clusters"] == 5
 
 
+@pytest.mark.filterwarnings("ignore:The MLE may be on the boundary")
+def test_one_scenario_per_family_is_not_fitted_and_gets_what_the_one_level_model_gives(monkeypatch):
+    # With one scenario per family the family and scenario-in-family variances are not separately
+    # identifiable, so the nested model is not fitted; the t interval over scenario means it falls
+    # back to is what the identifiable model (a random intercept per scenario, REML) gives on
+    # balanced seeds: the same estimate, and its standard error to the optimiser's tolerance.
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(7)
+    scenarios = np.repeat([f"s{i}" for i in range(6)], 4)
+    diffs = pd.DataFrame({"family": np.char.replace(scenarios, "s", "f"), "scenario": scenarios,
+                          "seed": np.tile(range(4), 6),
+                          "difference": 0.03 + rng.normal(0, 0.02, 6).repeat(4) + rng.normal(0, 0.01, 24)})
+    monkeypatch.setattr(analysis, "_nested_intercepts", lambda *a: pytest.fail("nested model fitted"))
+    analysis._ESTIMATES.clear()
+    fit = analysis.family_estimate(diffs)
+    assert fit["method"] == analysis.SCENARIO_T and fit["clusters"] == 6
+    one_level = smf.mixedlm("difference ~ 1", diffs.assign(difference=analysis.SCALE * diffs["difference"]),
+                            groups="scenario").fit(reml=True, method=["powell", "lbfgs"])
+    estimate, se = (float(v["Intercept"]) / analysis.SCALE for v in (one_level.fe_params, one_level.bse_fe))
+    half = analysis.stats.t.ppf(0.975, 5) * se
+    assert fit["estimate"] == pytest.approx(estimate, rel=1e-9)
+    assert (fit["ci_low"], fit["ci_high"]) == pytest.approx((fit["estimate"] - half, fit["estimate"] + half),
+                                                            rel=1e-3)
+
+
 def test_a_contrast_with_no_spread_has_no_interval_and_a_missing_side_no_units():
     diffs = pd.DataFrame({"family": ["a", "a", "b", "b"], "scenario": ["s", "s", "t", "t"],
                           "seed": [0, 1, 0, 1], "difference": 0.1})

@@ -96,14 +96,16 @@ def _draw_line(height: float):
 def test_a_figure_submitted_twice_is_drawn_once_unless_its_builder_changed(tmp_path, monkeypatch, fork):
     # The report's first pass starts the experiments' figures; the second submits them again,
     # and only a figure whose builder changed in between (it reads the adjusted decisions) is
-    # drawn again, after the first drawing of its file has finished.
+    # drawn again: the first drawing is cancelled while it waits in the queue (behind the other
+    # figures here), or finished first when it has started.
     monkeypatch.setattr(drawing, "_can_fork", lambda: fork)
     with drawing.Drawer(jobs=2) as drawer:
+        ahead = [drawer.submit(_line(float(k)), tmp_path, f"ahead{k}") for k in range(8)]
         first = drawer.submit(_line(1.0), tmp_path, "line")
         assert drawer.submit(_line(1.0), tmp_path, "line") is first
         changed = drawer.submit(_line(2.0), tmp_path, "line")
         assert changed is not first and first.done()
-        assert changed.result() is None
+        assert changed.result() is None and all(f.result() is None for f in ahead)
     with drawing.Drawer(jobs=1) as serial:
         serial.submit(_line(2.0), tmp_path / "serial", "line").result()
     assert (tmp_path / "line.png").read_bytes() == (tmp_path / "serial" / "line.png").read_bytes()

@@ -14,8 +14,11 @@ Definitions (stated once, here, and quoted by the report):
   MixedLM, REML) of those differences with a random intercept per family and a variance component
   for scenarios nested in families. Its interval uses Student t on (families - 1) degrees of
   freedom, since families are the unit of generalisation. Where the mixed model cannot be fitted
-  (fewer than two families, or a fit that fails or does not converge) the stated fallback is a t
-  interval over scenario means, or over seeds when there is one scenario.
+  (fewer than two families; no family with two scenarios, so that the family and scenario
+  variances are one and the same and the nested model is not identifiable; or a fit that fails or
+  does not converge) the stated fallback is a t interval over scenario means, or over seeds when
+  there is one scenario. With one scenario per family and the same seeds in each, the t interval
+  over scenario means is what the identifiable model (one random intercept per scenario) gives.
 * **best of a side** is chosen per scenario on mean validation accuracy (a sample of the training
   distribution with its own stream), never on test draws.
 
@@ -158,7 +161,8 @@ def _nested_intercepts(y: np.ndarray, families: np.ndarray, scenarios: np.ndarra
 def _mixed(diffs: pd.DataFrame) -> dict | None:
     """The mixed model's intercept, or None when it cannot be fitted (the caller falls back)."""
     n_families = diffs["family"].nunique()
-    if n_families < 2 or diffs["difference"].std() == 0:
+    nested = diffs.groupby("family")["scenario"].nunique().max() >= 2
+    if n_families < 2 or not nested or diffs["difference"].std() == 0:
         return None
     # In percentage points: on the 0-1 scale the variances are ~1e-4 and the gradient optimisers
     # stop short; Powell (derivative-free) converges on these small designs, L-BFGS is the fallback.
