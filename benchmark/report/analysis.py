@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
 from benchmark import metrics
 from benchmark.report.prepare import (
@@ -44,6 +44,9 @@ from benchmark.report.prepare import (
     t_interval,
     usable,
 )
+
+if TYPE_CHECKING:
+    from statsmodels.regression.mixed_linear_model import MixedLM
 
 ALPHA = 0.05
 SCALE = 100.0
@@ -147,7 +150,10 @@ def _nested_intercepts(y: np.ndarray, families: np.ndarray, scenarios: np.ndarra
     """`smf.mixedlm("y ~ 1", groups=family, re_formula="1", vc_formula={"scenario": "0 +
     C(scenario)"})` built from arrays: the same design matrices (per family, in sorted order, one
     indicator column per scenario of the family, sorted) without patsy, which took a third of the
-    time of a fit."""
+    time of a fit. statsmodels' mixed model is imported here, where one is fitted: a run with one
+    scenario per family (the quick grid) never loads it."""
+    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+
     names, mats = [], []
     for family in sorted(set(families)):
         levels, codes = np.unique(scenarios[families == family], return_inverse=True)

@@ -55,7 +55,10 @@ class _Grid(sns.FacetGrid):
         return self
 
     def laid_out(self) -> plt.Figure:
-        sns.FacetGrid.tight_layout(self)
+        # seaborn passes the whole figure as `rect`, with which matplotlib measures every panel
+        # twice to find the same margins; without it, once (the grid has no seaborn legend that
+        # would narrow the rect).
+        self.figure.tight_layout()
         return self.figure
 
 

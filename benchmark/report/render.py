@@ -219,13 +219,23 @@ def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
         book.adjust()
         with claims.session(book):
             return write_experiments(run_dir, frame, meta, book, drawer)
+    return _write_parts(run_dir / EXPERIMENTS_NAME, _experiments_parts(run_dir, frame, meta, book, drawer))
+
+
+def _experiments_parts(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], book: claims.ClaimBook,
+                       drawer: Drawer) -> list[str | _PendingFigure]:
+    """experiments.md's lines, its figures still being drawn (saves the table CSVs)."""
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
                                          claims.correction_note(book), ""]
     for number, experiment in enumerate(experiments.discover(), start=1):
         parts += _experiment_lines(number, experiment, frame, meta, run_dir, drawer)
+    return parts
+
+
+def _write_parts(path: Path, parts: list[str | _PendingFigure]) -> Path:
+    """Write a document once each of its figures is saved (or skipped)."""
     lines = [line for part in parts for line in ([part] if isinstance(part, str) else part.lines())]
-    path = run_dir / EXPERIMENTS_NAME
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
 
@@ -278,8 +288,12 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
             findings.summary({t.name: t.frame for t in built}, n_fits)
         book.adjust()
         with claims.session(book):
-            write_experiments(run_dir, rows, meta, book, drawer)
-            return _write_documents(run_dir, rows, meta, built, book, n_fits, pending)
+            # experiments.md is written last: its figures were started last, and report.md's
+            # tables and pages are made while they are drawn.
+            parts = _experiments_parts(run_dir, rows, meta, book, drawer)
+            path = _write_documents(run_dir, rows, meta, built, book, n_fits, pending)
+        _write_parts(run_dir / EXPERIMENTS_NAME, parts)
+        return path
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
