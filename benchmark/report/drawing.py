@@ -153,7 +153,7 @@ class Drawer:
         self._submitted: dict[tuple[Path, str], tuple[str | None, Future]] = {}
         if self.jobs > 1 and _can_fork():
             # Everything loaded so far lives as long as the process: frozen, the garbage collector
-            # stops walking it (its full passes took a tenth of the report's time) and the forked
+            # stops walking it (its passes took a tenth of the report's CPU time) and the forked
             # workers share its pages instead of copying them as the collector touches them.
             gc.disable()
             try:
