@@ -152,15 +152,11 @@ class Drawer:
         self._owned = False
         self._submitted: dict[tuple[Path, str], tuple[str | None, Future]] = {}
         if self.jobs > 1 and _can_fork():
+            _warm_up()
             # Everything loaded so far lives as long as the process: frozen, the garbage collector
             # stops walking it (its passes took a tenth of the report's CPU time) and the forked
             # workers share its pages instead of copying them as the collector touches them.
-            gc.disable()
-            try:
-                _warm_up()
-                gc.freeze()
-            finally:
-                gc.enable()
+            gc.freeze()
             self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
             self._owned = True
         elif self.jobs > 1:
