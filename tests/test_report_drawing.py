@@ -77,6 +77,31 @@ def test_a_figure_saved_with_its_bounding_box_measured_once_is_savefigs_tight_cr
     assert np.array_equal(tight, measured)
 
 
+@pytest.mark.parametrize("values", [(1000.0001, 1000.0002), (2e-8, 5e-8), (0.9991, 0.9999)],
+                         ids=["offset", "tiny", "clustered"])
+def test_titles_sit_where_automatic_placement_puts_them_and_no_axis_draws_an_offset(tmp_path, values):
+    # The style fixes every title at the top of its axes (automatic placement re-measures the tick
+    # labels at every layout pass) and turns offsets and scientific notation off, the only thing
+    # that would have moved a title: on values that would draw one, the pixels are automatic's.
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from benchmark.report import style
+
+    def draw(name: str, overrides: dict) -> np.ndarray:
+        with plt.style.context([style.STYLE, overrides]):
+            fig, axes = plt.subplots(1, 2, figsize=(3, 2))
+            for ax in axes:
+                ax.plot([0, 1], values)
+                ax.set_title("a title as wide as its panel")
+            fig.tight_layout()
+            assert not any(ax.yaxis.get_offset_text().get_text() for ax in axes)
+            (path,) = style.save(fig, tmp_path, name, ("png",))
+        return plt.imread(path)
+
+    assert np.array_equal(draw("fixed", {}), draw("automatic", {"axes.titley": None}))
+
+
 def _line(height: float):
     """A builder of a one-line figure (picklable: a partial of a module-level function)."""
     from functools import partial
