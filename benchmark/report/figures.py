@@ -87,15 +87,17 @@ def _scenario_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     return rows
 
 
-def curve_summary(rows: pd.DataFrame, x: str, y: str, level: float = 0.95) -> pd.DataFrame:
-    """Mean of `y` over seeds per (scenario, model, x) with its Student-t interval clipped to [0, 1].
+def curve_summary(rows: pd.DataFrame, x: str, y: str, panels: Sequence[str] = ("scenario",),
+                  level: float = 0.95) -> pd.DataFrame:
+    """Mean of `y` over seeds per (panel, model, x) with its Student-t interval clipped to [0, 1]
+    (`rate_interval`'s), a panel being a combination of the `panels` columns.
 
     Vectorised (one groupby) rather than a callable error bar per line: seaborn calls those one
     group at a time, which made the report take most of a quick run's time. A single seed gives a
     point interval, as `t_interval` does.
     """
     valid = rows[np.isfinite(rows[y])]
-    summary = valid.groupby(["scenario", "model", x], sort=True)[y].agg(["mean", "std", "count"])
+    summary = valid.groupby([*panels, "model", x], sort=True)[y].agg(["mean", "std", "count"])
     summary = summary.reset_index()
     dof = (summary["count"] - 1).clip(lower=1)
     half = stats.t.ppf(0.5 + level / 2, dof) * summary["std"] / np.sqrt(summary["count"])
@@ -111,22 +113,12 @@ def band(line: pd.DataFrame, x: str) -> np.ndarray:
     return np.column_stack([np.r_[xs, xs[::-1]], np.r_[high, low[::-1]]])
 
 
-def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
-                  log_x: bool = False) -> plt.Figure:
-    """One panel per scenario, one line per model (mean over seeds, 95% t band), legend outside."""
-    models = model_order(rows)
-    look = style.model_styles(models, paradigms(rows))
-    scenarios = scenario_order(rows)
-    summary = curve_summary(rows, x, y)
-    # Tall enough panels that the one-column legend (a heading per paradigm) is never taller than
-    # the grid: a family with one scenario gets one large panel instead of a legend that dwarfs it.
-    n_rows = -(-len(scenarios) // MAX_COLUMNS)
-    entries = len(models) + len(set(paradigms(rows).values()))
-    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
-    grid = _Grid(summary, col="scenario", col_order=scenarios,
-                         col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height,
-                         aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height), sharey=False, sharex=True,
-                         subplot_kws={"xscale": "log" if log_x else "linear"})
+def model_lines(summary: pd.DataFrame, x: str, models: list[str], look: dict[str, dict],
+                **facets: object) -> _Grid:
+    """A grid of panels (`facets` as seaborn's FacetGrid takes them) of `curve_summary` rows: in
+    each, one line per model of `models` through its means over `x`, in `look`'s colour, dashes
+    and marker, and every model's band beneath the lines. Not laid out yet (`_Grid.laid_out`)."""
+    grid = _Grid(summary, **facets)
 
     def draw_panel(data: pd.DataFrame, **_: object) -> None:
         ax = plt.gca()
@@ -143,6 +135,24 @@ def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
                                          alpha=BAND_ALPHA, linewidths=0))
 
     grid.map_dataframe(draw_panel)
+    return grid
+
+
+def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
+                  log_x: bool = False) -> plt.Figure:
+    """One panel per scenario, one line per model (mean over seeds, 95% t band), legend outside."""
+    models = model_order(rows)
+    look = style.model_styles(models, paradigms(rows))
+    scenarios = scenario_order(rows)
+    # Tall enough panels that the one-column legend (a heading per paradigm) is never taller than
+    # the grid: a family with one scenario gets one large panel instead of a legend that dwarfs it.
+    n_rows = -(-len(scenarios) // MAX_COLUMNS)
+    entries = len(models) + len(set(paradigms(rows).values()))
+    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
+    grid = model_lines(curve_summary(rows, x, y), x, models, look, col="scenario", col_order=scenarios,
+                       col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height,
+                       aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height), sharey=False, sharex=True,
+                       subplot_kws={"xscale": "log" if log_x else "linear"})
     grid.set_titles("{col_name}")
     grid.set_axis_labels(xlabel, ylabel)
     if log_x:

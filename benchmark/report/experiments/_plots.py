@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from scipy import stats
@@ -21,11 +20,12 @@ from scipy import stats
 from benchmark import metrics
 from benchmark.report import style
 from benchmark.report.figures import (
-    BAND_ALPHA,
     PANEL_ASPECT,
     PANEL_HEIGHT,
     NotEnoughData,
     _probit_axes,
+    curve_summary,
+    model_lines,
     rate_interval,
     spaced,
 )
@@ -71,15 +71,12 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
     data = long
     if xscale == "ordinal":
         data = long.assign(**{x: long[x].map({v: i for i, v in enumerate(values)})})
-    grid = sns.relplot(
-        data=data, x=x, y="value", kind="line", col=col, col_order=list(col_order), row=row,
+    panels = [row, col] if row else [col]
+    grid = model_lines(
+        curve_summary(data, x, "value", panels), x, models, look, col=col, col_order=list(col_order), row=row,
         row_order=list(row_order) if row_order is not None else None, col_wrap=None if row else col_wrap,
-        hue="model", hue_order=models, style="model", style_order=models, palette=look["palette"],
-        dashes=look["dashes"], markers=look["markers"], errorbar=rate_interval,
-        err_kws={"alpha": BAND_ALPHA, "linewidth": 0}, legend=False, height=height,
-        aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height),
-        facet_kws={"sharey": "row" if row else sharey, "sharex": xscale != "log"},
-    )
+        height=height, aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height),
+        sharey="row" if row else sharey, sharex=xscale != "log")
     for key, ax in grid.axes_dict.items():
         row_name, col_name = key if row else (None, key)
         spec = ax.get_subplotspec()
@@ -94,7 +91,7 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
             mask = long[col] == col_name if row is None else (long[col] == col_name) & (long[row] == row_name)
             ticks = spaced(long.loc[mask, x].unique())
             _set_ticks(ax, ticks, ticks)
-    style.add_model_legend(grid.figure, models, paradigms(long), look)
+    style.add_model_legend(grid.laid_out(), models, paradigms(long), look)
     return grid.figure
 
 
