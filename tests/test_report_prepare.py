@@ -35,6 +35,20 @@ def test_learners_exclude_oracles_and_prior_adapted_variants():
     assert sorted(prepare.learners(frame)["model"].unique()) == ["lda", "mlp"]
 
 
+def test_models_trained_with_group_labels_are_read_from_the_runs_record_else_from_the_registry():
+    frame = pd.DataFrame(_rows("s", "lda", "generative") + _rows("s", "plugin_dro", "discriminative")
+                         + _rows("s", "lr_group_dro", "discriminative") + _rows("s", "mlp", "discriminative"))
+    # Without a record: the registry knows lr_group_dro (tag `groups`), not the plugin.
+    assert sorted(prepare.learners(frame)["model"].unique()) == ["lda", "mlp", "plugin_dro"]
+    meta = {"models": [{"name": "lda", "tags": ["missing"]}, {"name": "mlp", "tags": []},
+                       {"name": "plugin_dro", "tags": ["groups", "opt_in"]}]}
+    tagged = prepare.with_recorded_tags(frame, meta)
+    # The run recorded the plugin's tag; lr_group_dro, unrecorded, is looked up in the registry.
+    assert sorted(prepare.learners(tagged)["model"].unique()) == ["lda", "mlp"]
+    assert tagged[prepare.GROUP_TRAINED].sum() == 4  # two models, two shift levels each
+    assert sorted(prepare.learners(tagged[tagged["shift"] == 0])["model"].unique()) == ["lda", "mlp"]
+
+
 def test_models_are_grouped_by_paradigm_with_variants_after_their_base():
     frame = pd.DataFrame(_rows("s", "mlp", "discriminative") + _rows("s", "bayes_oracle", "oracle")
                          + _rows("s", "lda_shrinkage", "generative") + _rows("s", "lda+em", "generative")

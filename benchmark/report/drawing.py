@@ -38,7 +38,6 @@ import cloudpickle
 import matplotlib.pyplot as plt
 
 from benchmark.fitkey import dependency_versions
-from benchmark.registry import list_models
 from benchmark.report import style
 from benchmark.report.figures import NotEnoughData
 
@@ -127,10 +126,9 @@ def _can_fork() -> bool:
 
 
 def _warm_up() -> None:
-    """Load here, once, what each forked worker would otherwise load for its first figure: the
-    model registry (figures of the panel ask it which models train with group labels), fonts and
-    the PNG writer (a small figure drawn)."""
-    list_models()
+    """Load here, once, what each forked worker would otherwise load for its first figure: fonts
+    and the PNG writer (a small figure drawn). Not the model registry: the report reads which
+    models train with group labels from the run's record (`prepare.with_recorded_tags`)."""
     with plt.style.context(style.STYLE):
         fig, ax = plt.subplots(figsize=(2, 2))
         ax.plot([0, 1], [0, 1], marker="o", label="warm-up")

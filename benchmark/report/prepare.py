@@ -17,6 +17,7 @@ Conventions (each stated once, here):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,10 @@ VARIANT_MARK = "+"  # `<model>+<how>`: rows scored from another model's fit
 ORACLE_COLUMNS = {"bayes_oracle": "bayes_accuracy", "invariant_oracle": "invariant_accuracy"}
 EXCLUDED_FLAGS = ("chance_fit", "singular_covariance")
 TEST_ADAPTED = "test-set-adapted"
+# Whether a row's model is trained with group labels, as the run recorded it (`with_recorded_tags`).
+GROUP_TRAINED = "trained_with_groups"
+# What `panel` and `learners` select on besides model and paradigm (a fit's rows share them).
+PANEL_COLUMNS = ("reference", "fit_flags", GROUP_TRAINED)
 
 
 def usable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,8 +61,9 @@ def learners(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows of the base learners: no oracle, no variant scored from another model's fit
     (`<model>+em`, `<model>+drop_spurious`, ...), no model trained with group labels."""
     variant = frame["model"].str.contains(VARIANT_MARK, regex=False)
-    return frame[(frame["paradigm"] != "oracle") & ~variant
-                 & ~frame["model"].isin(models_trained_with_groups(frame["model"].unique()))]
+    trained = (frame[GROUP_TRAINED].astype(bool) if GROUP_TRAINED in frame
+               else frame["model"].isin(models_trained_with_groups(frame["model"].unique())))
+    return frame[(frame["paradigm"] != "oracle") & ~variant & ~trained]
 
 
 def models_trained_with_groups(names: Iterable[str]) -> set[str]:
@@ -65,6 +71,19 @@ def models_trained_with_groups(names: Iterable[str]) -> set[str]:
     they answer what group labels buy, so only the experiment about that reads them."""
     known = {entry.name: entry for entry in list_models()}
     return {name for name in names if name in known and "groups" in known[name].tags}
+
+
+def with_recorded_tags(rows: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
+    """`rows` with `GROUP_TRAINED`, whether each row's model receives group labels, as the run
+    recorded its models' tags (`run.json`): the report reads the run's models, not the registry of
+    the process that draws it (which need not hold a plugin's models, and costs importing every
+    estimator). Models the run did not record are looked up in the registry."""
+    recorded = {entry["name"]: "groups" in entry.get("tags", ()) for entry in meta.get("models", ())}
+    names = rows["model"].unique()
+    unrecorded = [name for name in names if name not in recorded and VARIANT_MARK not in name]
+    trained = {name for name, groups in recorded.items() if groups}
+    trained |= models_trained_with_groups(unrecorded) if unrecorded else set()
+    return rows.assign(**{GROUP_TRAINED: rows["model"].isin(trained)})
 
 
 def fit_flags(frame: pd.DataFrame) -> pd.Series:

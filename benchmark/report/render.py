@@ -23,7 +23,7 @@ from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.report import analysis, claims, experiments, findings, gallery, style, tables
 from benchmark.report.drawing import Drawer
 from benchmark.report.html import HTML_NAME, write_html
-from benchmark.report.prepare import as_ranked, scenario_order, usable
+from benchmark.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
 from benchmark.selection import fixed
 from benchmark.store import read_meta, read_results
 
@@ -274,7 +274,8 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
     Holm correction; the second writes the documents with the adjusted decisions.
     """
     run_dir = Path(run_dir)
-    rows, meta = read_results(run_dir), read_meta(run_dir)
+    meta = read_meta(run_dir)
+    rows = with_recorded_tags(read_results(run_dir), meta)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
     # Figures are drawn on workers while the tables and claims are computed.
     with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:

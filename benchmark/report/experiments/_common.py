@@ -23,7 +23,7 @@ from benchmark.report.experiments._stats import (
     verdict,
     welch_difference,
 )
-from benchmark.report.prepare import at_largest_shift, model_order
+from benchmark.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order
 from benchmark.selection import fixed
 
 GROUP_SHIFT = 0.5
@@ -124,7 +124,7 @@ def fit_summary(rows: pd.DataFrame) -> pd.DataFrame:
     wga = at_level(rows, GROUP_SHIFT).set_index(keys)["worst_group_accuracy"].rename("wga")
     fits = pd.concat([start, end, wga], axis=1).reset_index()
     # Carry what `prepare.panel` selects on (shared by every row of a fit).
-    panel_columns = rows.drop_duplicates(keys)[[*keys, "reference", "fit_flags"]]
+    panel_columns = rows.drop_duplicates(keys)[[*keys, *rows.columns.intersection(PANEL_COLUMNS)]]
     fits = fits.merge(panel_columns, on=keys, how="left")
     return fits.assign(drop=fits["accuracy_shift0"] - fits["accuracy_largest_shift"])
 
