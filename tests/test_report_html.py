@@ -26,7 +26,7 @@ def test_page_is_self_contained():
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install chromium), as `.ci/run` does")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
