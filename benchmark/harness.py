@@ -179,6 +179,15 @@ def _store_protocols(store: ResultStore, scenarios: Sequence[Scenario]) -> None:
         store.write_selected(protocol_rows(store.frame(selecting)).to_dict("records"))
 
 
+def _stop_progress_monitor() -> None:
+    """Stop the thread tqdm starts beside a progress bar, which outlives the bar: a process with
+    another thread running cannot fork safely, so a report drawn next in this process (`spurbench
+    run` without `--no-report`, a notebook) would start its figure workers as fresh processes
+    that import the plotting stack again. tqdm starts a new one with its next bar."""
+    if tqdm.monitor is not None:
+        tqdm.monitor.exit()
+
+
 def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
         out_dir: str | Path = "results/latest", seeds: int | None = None, jobs: int = -1,
         backend: str = "loky", scheduler: str | None = None, resume: bool = False,
@@ -219,6 +228,7 @@ def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
             summary.done += 1
             summary.failed += result.failed
             summary.model_seconds[result.rows[0]["model"]] += result.seconds
+        _stop_progress_monitor()
         _store_protocols(store, scenarios)
         store.export()
     summary.wall_seconds = time.perf_counter() - start

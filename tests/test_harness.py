@@ -161,3 +161,13 @@ def test_two_scenarios_with_the_same_content_keep_their_own_rows(tmp_path):
     assert sorted(df.scenario.unique()) == ["a", "b"] and len(df) == 2 * 3
     # same content, same data and model seed: the same numbers under both names
     np.testing.assert_array_equal(df[df.scenario == "a"].accuracy, df[df.scenario == "b"].accuracy)
+
+
+def test_a_run_with_a_progress_bar_leaves_no_thread_behind(tiny_spec, tmp_path):
+    # tqdm's monitor thread outlives its bar; while it runs, a report drawn next in the same
+    # process (`spurbench run`, a notebook) cannot fork its figure workers.
+    import threading
+
+    before = set(threading.enumerate())
+    harness.run([load_scenario(tiny_spec)], ["lda"], out_dir=tmp_path, jobs=1, progress=True)
+    assert set(threading.enumerate()) <= before

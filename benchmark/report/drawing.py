@@ -12,11 +12,11 @@ dependency versions; the keys of the figures in `<run>/figures` are kept in `<ru
 A key that cannot be computed, or differs, means drawing again (never a stale figure).
 
 Workers are forked from the report's process where that is safe (Linux, and no other thread
-running, as in `spurbench report`): a fork starts with the plotting libraries already imported,
-where a fresh worker spends about two seconds importing them. Elsewhere (a notebook, the report
-at the end of `spurbench run`, whose progress bar leaves a thread) they are loky's reusable
-workers. `SPURBENCH_REPORT_JOBS=1` (or a one-core machine) draws in this process, one figure at
-a time.
+running, as in `spurbench report` and at the end of `spurbench run`, whose progress bar stops its
+thread): a fork starts with the plotting libraries already imported, where a fresh worker spends
+about two seconds importing them. Elsewhere (another system, or a thread left running, such as
+the offload thread a Dask client leaves behind) they are loky's reusable workers.
+`SPURBENCH_REPORT_JOBS=1` (or a one-core machine) draws in this process, one figure at a time.
 """
 
 from __future__ import annotations
