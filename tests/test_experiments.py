@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from synthetic_results import synthetic_results
 
 from benchmark.report import experiments, render
 from benchmark.report.experiments import misspecification as exp_misspecification
@@ -367,3 +368,14 @@ def test_each_paper_section_opens_with_its_published_claim_and_judges_in_three_w
         assert "no clear difference" not in findings and "clear crossing" not in findings
     verdicts = re.findall(r": (reproduced|not detected|contradicted|no verdict)\b", text)
     assert {"reproduced", "contradicted"} <= set(verdicts)
+
+
+def test_an_experiment_of_every_scenario_is_skipped_with_what_it_reads(tmp_path):
+    # Accuracy on the line reads every scenario that lists more than one shift level: a run with
+    # none is told so, not pointed to an `experiment = "None"` tag no spec can carry.
+    frame = synthetic_results(n_scenarios=2, n_models=3, seeds=3, n_train=(50,), levels=(0.0,))
+    text = render.write_experiments(tmp_path, frame, {}).read_text()
+    section = re.search(r"^## \d+\. Accuracy on the line$(.*?)^## ", text, flags=re.M | re.S).group(1)
+    assert ("Skipped: this run has none of the rows it reads (rows of the scenarios that list more "
+            "than one shift level") in section
+    assert '"None"' not in text

@@ -181,6 +181,16 @@ def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame,
     return (None, rows) if rows.empty else (experiment.analyse(rows, params), rows)
 
 
+def _nothing_to_read(experiment: experiments.Experiment) -> str:
+    """Why an experiment has no rows: none of its tagged scenarios ran, or (an experiment of every
+    scenario) none passes its selection, in the words of the selection's docstring."""
+    if experiment.tag is not None:
+        return f"no scenario of this run carries `experiment = \"{experiment.tag}\"`"
+    kind = (experiment.select.__doc__ or "").split("\n\n")[0].strip().rstrip(".") if experiment.select else ""
+    return f"this run has none of the rows it reads ({kind[:1].lower() + kind[1:]})" if kind \
+        else "this run has none of the rows it reads"
+
+
 def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
                       meta: dict[str, Any], run_dir: Path, drawer: Drawer) -> list[str | _PendingFigure]:
     """One experiment's section of `experiments.md` (its figures still being drawn); saves its
@@ -189,7 +199,7 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
     lines += [experiment.claim, ""] if experiment.claim else []
     section, rows = _analyse(experiment, frame, meta)
     if section is None:
-        return [*lines, f"Skipped: no scenario of this run carries `experiment = \"{experiment.tag}\"`.", ""]
+        return [*lines, f"Skipped: {_nothing_to_read(experiment)}.", ""]
     lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
     lines += [_PendingFigure(plan.name, plan.caption,
                              drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name))
