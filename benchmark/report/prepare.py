@@ -61,9 +61,8 @@ def learners(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows of the base learners: no oracle, no variant scored from another model's fit
     (`<model>+em`, `<model>+drop_spurious`, ...), no model trained with group labels."""
     variant = frame["model"].str.contains(VARIANT_MARK, regex=False)
-    trained = (frame[GROUP_TRAINED].astype(bool) if GROUP_TRAINED in frame
-               else frame["model"].isin(models_trained_with_groups(frame["model"].unique())))
-    return frame[(frame["paradigm"] != "oracle") & ~variant & ~trained]
+    tagged = frame if GROUP_TRAINED in frame else with_recorded_tags(frame, {})  # no record: the registry
+    return frame[(frame["paradigm"] != "oracle") & ~variant & ~tagged[GROUP_TRAINED].astype(bool)]
 
 
 def models_trained_with_groups(names: Iterable[str]) -> set[str]:
