@@ -400,7 +400,7 @@ def failed_fit(task: FitTask, message: str) -> FitResult:
 
 def _result(task: FitTask, entry: ModelEntry, rows: list[dict[str, Any]], fit_seconds: float,
             start: float) -> FitResult:
-    base = {"scenario": task.scenario.name, "family": task.scenario.family,
+    base = {"scenario": task.scenario.name, "family": task.scenario.data_family,
             "paradigm": entry.paradigm, "group": entry.group, "reference": int(entry.reference),
             "seed": task.seed, "n_train": task.n_train, "config": task.config_json,
             "selection": task.selection,

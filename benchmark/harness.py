@@ -140,7 +140,8 @@ def environment() -> dict[str, Any]:
 def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
     entries = {t.model: t.entry for t in tasks}
     return {
-        "scenarios": [{"name": s.name, "family": s.family, "description": s.description,
+        "scenarios": [{"name": s.name, "family": s.data_family, "generator": s.family,
+                       "description": s.description,
                        "experiment": s.experiment,
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,

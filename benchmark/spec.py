@@ -72,6 +72,11 @@ class Scenario:
         """A fresh generator instance (already validated when the spec was loaded)."""
         return get_generator(self.family)(**self.params)
 
+    @property
+    def data_family(self) -> str:
+        """The rows' `family`: the data-generating process (see `Generator.data_family`)."""
+        return get_generator(self.family).data_family(self.params)
+
     def content_hash(self) -> str:
         """Hash of what determines a fit's numbers (not the name, file or seed count)."""
         content = {"family": self.family, "params": self.params,

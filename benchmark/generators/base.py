@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -116,6 +116,17 @@ class Generator(abc.ABC):
         families have no pool and return themselves.
         """
         return self
+
+    @classmethod
+    def data_family(cls, params: Mapping[str, Any]) -> str:
+        """The independent data-generating process a scenario with `params` draws from: the value
+        of its rows' `family` column, the unit every cross-family estimate weighs and resamples.
+
+        A synthetic mechanism is one process whatever its parameters (the registered name); a
+        family over several real tables or networks overrides this to name the table or network,
+        since two tables are two processes and two shift mechanisms on one table are one.
+        """
+        return cls.family
 
     @classmethod
     def knows_posterior(cls) -> bool:

@@ -36,6 +36,9 @@ harness's invariant reference is the same model trained and tested on the core p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from benchmark.generators._real import (
@@ -78,6 +81,11 @@ class PatchedDigits(PooledGenerator, Generator):
     """8x8 digits with a 2x2 patch whose position agrees with the class, then reverses."""
 
     image_shape = (8, 8)
+
+    @classmethod
+    def data_family(cls, params: Mapping[str, Any]) -> str:
+        """The digits table, whatever the patch: one process with its real-data learning curves."""
+        return "table:digits"
 
     def __init__(
         self,

@@ -28,6 +28,9 @@ invariant reference is the same model trained and tested on the core (real) colu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from benchmark.generators._real import (
@@ -77,6 +80,11 @@ class TabularInjection(PooledGenerator, Generator):
         self.n_classes = int(self._y.max()) + 1
         self._core = self._standardized(X) if self.standardize else X
         self.roles = ("core",) * X.shape[1] + ("spurious",) * self.n_spurious
+
+    @classmethod
+    def data_family(cls, params: Mapping[str, Any]) -> str:
+        """One family per real table: breast_cancer and wine are two processes."""
+        return f"table:{params.get('dataset', 'breast_cancer')}"
 
     def _standardized(self, X: np.ndarray) -> np.ndarray:
         """Real features rescaled with the TRAIN pool's mean and standard deviation."""
