@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmark.errors import ParameterError, SpecError, SpecErrors, SpurbenchError
 from benchmark.generators.base import Generator
-from benchmark.registry import get_generator, get_model
+from benchmark.registry import PANEL, get_generator, get_model
 
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
 
@@ -43,6 +43,7 @@ MAX_SPEC_BYTES = 1_000_000
 # A fit holds the training and test matrices several times over (counterfactual copy, imputed
 # copy, the model's own work arrays); the largest fit must fit in this share of the machine.
 MEMORY_COPIES = 10
+PANEL_NAME = "panel"  # in run.models: the declared panel, in its declared order
 MEMORY_SHARE = 0.5
 
 
@@ -129,12 +130,19 @@ def _name(path: Path, value: Any) -> str:
 
 def _models(path: Path, value: Any) -> tuple[str, ...] | None:
     """Registered model names only: a scenario file is data, so it never names code to import
-    (`package.module:factory` is for the command line and the Python API)."""
+    (`package.module:factory` is for the command line and the Python API). The name "panel"
+    stands for the declared panel (`registry.PANEL`), so no spec copies its members."""
     where = "run.models"
     if value is None:
         return None
+    if value == PANEL_NAME:
+        value = [PANEL_NAME]
+    if isinstance(value, list) and PANEL_NAME in value:
+        at = value.index(PANEL_NAME)
+        value = [*value[:at], *PANEL, *(m for m in value[at + 1:] if m not in PANEL)]
     if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
-        raise SpecError(path, where, f"must be a list of model names, got {value!r}")
+        raise SpecError(path, where, f"must be \"panel\" or a list of model names (\"panel\" among "
+                        f"them for the declared panel), got {value!r}")
     if not value:
         raise SpecError(path, where, "is empty; name at least one model, or omit it to run all")
     from benchmark.models import unavailable_models
