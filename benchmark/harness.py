@@ -142,7 +142,7 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
     return {
         "scenarios": [{"name": s.name, "family": s.data_family, "generator": s.family,
                        "description": s.description,
-                       "experiment": s.experiment,
+                       "experiment": s.experiment, "headline": s.headline,
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
                        "path": str(s.path)} for s in scenarios],
