@@ -81,6 +81,8 @@ class TabularInjection(PooledGenerator, Generator):
         self._core = self._standardized(X) if self.standardize else X
         self.roles = ("core",) * X.shape[1] + ("spurious",) * self.n_spurious
 
+    source = "real table"
+
     @classmethod
     def data_family(cls, params: Mapping[str, Any]) -> str:
         """One family per real table: breast_cancer and wine are two processes."""
