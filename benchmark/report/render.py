@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from benchmark.fit_checks import CHANCE_FLOOR, CHANCE_SES
 from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.report import (
     analysis,
@@ -118,8 +119,10 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "Chosen on mean validation accuracy over seeds (never on test draws).",
               analysis.best_models(frame), folded=True),
         Table("exclusions", "Flagged fits",
-              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`, "
-              "`singular_covariance`) removes from paradigm and group averages.",
+              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`: "
+              f"validation accuracy less than max({CHANCE_FLOOR:g}, {CHANCE_SES:g} binomial SEs) above "
+              "the validation sample's majority rate; `singular_covariance`) removes from paradigm "
+              "and group averages.",
               analysis.exclusions(frame)),
         Table("normalised_auc", "Normalised area under accuracy vs shift per scenario",
               "The heat map's numbers: per model and scenario, the trapezoid area under accuracy vs "
