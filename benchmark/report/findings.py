@@ -86,8 +86,7 @@ def effect_lines(effects: pd.DataFrame) -> list[str]:
         for row in main.itertuples(index=False):
             lines.append(f"  - {analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
         for row in part[part["selection"] == "mixed model"].itertuples(index=False):
-            lines.append(f"  - sensitivity, {analysis.MIXED}, {analysis.METRICS[row.metric]}: "
-                         f"{judged(row, row.metric)}.")
+            lines.append(f"  - sensitivity, {analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
         for row in part[part["selection"] == "best on validation"].itertuples(index=False):
             lines.append(f"  - best of each side (chosen on validation accuracy), "
                          f"{analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")

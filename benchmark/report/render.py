@@ -344,7 +344,8 @@ def _summary(frame: pd.DataFrame, shown: list[str], by_name: dict[str, pd.DataFr
             prepare.suite_note(frame), "",
             "**Answer** (primary claims: discriminative minus generative, panel fits; a difference is "
             "clear only after the primary level's Holm correction over its three metrics):", "",
-            *[line.removeprefix("  ") for line in block], "",
+            *[line.removeprefix("  ") for line in block
+              if "sensitivity" not in line and "best of each side" not in line], "",
             "**Where each paradigm wins** (exploratory):", "",
             *conditions.sentences(by_name["conditions_by_source"], by_name["meta_regression"]), "",
             "![conditions](figures/conditions.png)", "",
