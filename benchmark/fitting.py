@@ -267,6 +267,8 @@ def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict
             "train_worst_group_accuracy": worst_group_accuracy(train.y, train_pred, train.group),
             "val_accuracy": val_accuracy,
             "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
+            # the worst class: SubpopBench's label-free selection criterion (no group labels)
+            "val_worst_class_accuracy": worst_group_accuracy(val.y, val_pred, val.y),
             "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
                                                      val_accuracy, val.y)}
 
