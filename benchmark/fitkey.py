@@ -36,7 +36,6 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -226,10 +225,11 @@ def closure(module: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(seen), frozenset(numeric)
 
 
-def fit_code(modules: Iterable[str], family: str) -> FitCode:
-    """The source hash and numeric versions of a fit whose model lives in `modules`, drawn from
-    generator `family` (see the module docstring)."""
-    roots = {*CORE, *(m for m in modules if not _bookkeeping(m)), get_generator(family).__module__}
+def fit_code(model: dict[str, Any], family: str) -> FitCode:
+    """The source hash and numeric versions of a fit of `model` (its key content, see
+    `model_modules`) on data of generator `family` (see the module docstring)."""
+    roots = {*CORE, *(m for m in model_modules(model) if not _bookkeeping(m)),
+             get_generator(family).__module__}
     source, numeric = _code(frozenset(roots))
     return FitCode(source, {d: package_version(d) for d in numeric})
 
@@ -265,9 +265,10 @@ def model_modules(model: dict[str, Any]) -> set[str]:
 
 
 def fit_key(model: dict[str, Any], scenario: dict[str, Any], seed: int, n_train: int,
-            run_seed: int) -> str:
-    """Hex SHA-256 of the canonical JSON of one fit's content (see the module docstring)."""
-    code = fit_code(model_modules(model), scenario["family"])
+            run_seed: int, code: FitCode | None = None) -> str:
+    """Hex SHA-256 of the canonical JSON of one fit's content (see the module docstring);
+    `code` is `fit_code(model, scenario["family"])`, computed when not given."""
+    code = code or fit_code(model, scenario["family"])
     content = {"model": model, "scenario": scenario, "seed": int(seed), "n_train": int(n_train),
                "run_seed": int(run_seed), "versions": code.versions, "source": code.source}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]

@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from benchmark.adaptation import em_prior_adaptation
 from benchmark.fit_checks import fit_flags
-from benchmark.fitkey import FitCode, estimator_params, fit_code, fit_key, model_modules, normalise, resolved_params
+from benchmark.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
 from benchmark.generators.base import Generator, Sample
 from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions, worst_group_accuracy
@@ -91,12 +91,13 @@ class FitTask:
         scenario = {"name": self.scenario.name, "hash": self.scenario_hash, "family": self.scenario.family,
                     "params": resolved_params(self.scenario.family, self.scenario.params),
                     "levels": list(self.scenario.shift_levels), "n_test": self.scenario.n_test}
-        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed)
+        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed, self.code)
 
     @cached_property
     def code(self) -> FitCode:
-        """The source hash and package versions in the key (see `fitkey.fit_code`)."""
-        return fit_code(model_modules(self._model_content), self.scenario.family)
+        """The source hash and package versions in the key (see `fitkey.fit_code`); run.json
+        lists the versions of every task's."""
+        return fit_code(self._model_content, self.scenario.family)
 
     @cached_property
     def _model_content(self) -> dict[str, Any]:

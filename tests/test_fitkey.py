@@ -14,7 +14,9 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from sklearn.linear_model import LogisticRegression
 
+import spurbench
 from benchmark import fitkey
 from benchmark.fitting import FitTask
 from benchmark.harness import _meta
@@ -140,7 +142,14 @@ def test_the_numeric_core_is_what_fitting_runs_and_not_the_bookkeeping():
     assert {"numpy", "scipy", "scikit-learn"} <= packages and "pandas" not in packages
 
 
+def _outside_factory(random_state: int) -> LogisticRegression:
+    return LogisticRegression(random_state=random_state)
+
+
 def test_a_model_from_outside_the_package_adds_its_module_source():
-    here = fitkey.fit_code([__name__], "group_shift")
-    assert here.source != fitkey.fit_code([], "group_shift").source
-    assert __name__ in fitkey.closure(__name__)[0]
+    scenario = load_scenario(PACKAGE / "datasets" / "group_shift.toml")
+    outside = spurbench.model(_outside_factory, paradigm="discriminative", name="outside")
+    task = FitTask(scenario, outside, 0, 100)
+    assert __name__ in fitkey.closure(__name__)[0]  # this file, found from its imported module
+    assert task.code.source != fitkey.fit_code({}, "group_shift").source
+    assert task.code.versions["scikit-learn"] == metadata.version("scikit-learn")
