@@ -161,19 +161,20 @@ def _module_file(module: str) -> Path | None:
 
 
 @functools.cache
-def _module_source(module: str) -> str | None:
-    """The text of `module`'s source (newlines normalised), or None when it cannot be found."""
+def _module_source(module: str) -> bytes | None:
+    """`module`'s source (newlines normalised, so a Windows checkout hashes the same), or None
+    when it cannot be found."""
     path = _module_file(module)
     if path is not None:
-        return path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+        return path.read_bytes().replace(b"\r\n", b"\n")
     loaded = sys.modules.get(module)
     try:
-        return inspect.getsource(loaded) if loaded is not None else None
+        return inspect.getsource(loaded).encode() if loaded is not None else None
     except (OSError, TypeError):  # a notebook or interactive module: no source to read
         return None
 
 
-def _imported(module: str, source: str) -> set[str]:
+def _imported(module: str, source: bytes) -> set[str]:
     """Absolute names of everything `source` imports (relative imports resolved; for `from a
     import b`, the submodule `a.b` when it is one, else `a`)."""
     package = module if (_module_file(module) or Path()).name == "__init__.py" else module.rpartition(".")[0]
@@ -206,7 +207,7 @@ def _node(module: str) -> tuple[str, frozenset[str], frozenset[str]]:
               and _module_source(m) is not None}
     numeric = {NUMERIC_PACKAGES[m.partition(".")[0]] for m in imports
                if m.partition(".")[0] in NUMERIC_PACKAGES}
-    return hashlib.sha256(source.encode()).hexdigest(), frozenset(follow), frozenset(numeric)
+    return hashlib.sha256(source).hexdigest(), frozenset(follow), frozenset(numeric)
 
 
 @functools.cache
