@@ -261,7 +261,8 @@ def _spurious_importance(fitted: _FittedModel, train: Sample, seed: int) -> floa
 
 
 def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict[str, Any]:
-    """What every row of the fit shares: training and validation accuracy, and its flags.
+    """What every row of the fit shares: training and validation accuracy, and its flags (judged
+    on the validation sample: `fit_checks`).
 
     The validation sample comes from the training distribution (shift 0) through its own stream,
     the same draw for every model of the cell: what "best model" is chosen on, never test draws.
@@ -272,13 +273,14 @@ def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict
     val = fitted.generator.sample(min(task.scenario.n_test, VALIDATION_SIZE), 0.0,
                                   task.validation_rng(), split="train")
     val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
+    val_accuracy = float(np.mean(val_pred == val.y))
     oracle = fitted.entry.paradigm == "oracle"
     return {"train_accuracy": train_accuracy,
             "train_worst_group_accuracy": worst_group_accuracy(train.y, train_pred, train.group),
-            "val_accuracy": float(np.mean(val_pred == val.y)),
+            "val_accuracy": val_accuracy,
             "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
             "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
-                                                     train_accuracy, train.y)}
+                                                     val_accuracy, val.y)}
 
 
 class SpuriousControls:

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from benchmark import __version__
@@ -137,6 +138,14 @@ def environment() -> dict[str, Any]:
     return {"versions": versions, "git_commit": commit}
 
 
+def _traits(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's declared traits and its number of features (from a two-row draw), which the
+    report's analysis of where each paradigm wins reads."""
+    generator = scenario.generator()
+    sample = generator.sample(2, 0.0, np.random.default_rng(0), split="train")
+    return {"source": generator.source, "discrete": generator.discrete, "n_features": sample.X.shape[1]}
+
+
 def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
     entries = {t.model: t.entry for t in tasks}
     env = environment()
@@ -147,7 +156,7 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
     return {
         "scenarios": [{"name": s.name, "family": s.data_family, "generator": s.family,
                        "description": s.description,
-                       "experiment": s.experiment,
+                       "experiment": s.experiment, "headline": s.headline, **_traits(s),
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
                        "path": str(s.path)} for s in scenarios],
