@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from benchmark.adaptation import em_prior_adaptation
 from benchmark.fit_checks import fit_flags
-from benchmark.fitkey import estimator_params, fit_key, normalise, resolved_params
+from benchmark.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
 from benchmark.generators.base import Generator, Sample
 from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions, worst_group_accuracy
@@ -79,23 +79,35 @@ class FitTask:
     @cached_property
     def key(self) -> str:
         """Key for resume: a content hash of the model's parameters, the scenario's resolved
-        parameters and name, seed, sizes, dependency versions and source (see `fitkey`).
+        parameters and name, seed, sizes, and the code that computes the fit (`code`, see `fitkey`).
 
         The name is in the key (though not in the data's seeds) so that two scenarios with the
         same content keep their own rows. Cached: the parent computes it to plan the run, and the
         pickled task carries it to the worker. A factory that cannot build an estimator still
         gets a key (from its name and origin); its fits then fail in the worker as error rows.
         """
-        try:
-            model = estimator_params(self.entry.build(self.model_seed(), self.config))
-        except Exception as exc:  # the fit records the failure; planning must go on
-            model = {"name": self.model, "origin": self.entry.origin, "unbuildable": type(exc).__name__}
-        model.update(name=self.model, tags=sorted(self.entry.tags), config=self.config_json)
+        model = self._model_content
         # The content hash too: it seeds the data streams, so it can change a number.
         scenario = {"name": self.scenario.name, "hash": self.scenario_hash, "family": self.scenario.family,
                     "params": resolved_params(self.scenario.family, self.scenario.params),
                     "levels": list(self.scenario.shift_levels), "n_test": self.scenario.n_test}
-        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed)
+        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed, self.code)
+
+    @cached_property
+    def code(self) -> FitCode:
+        """The source hash and package versions in the key (see `fitkey.fit_code`); run.json
+        lists the versions of every task's."""
+        return fit_code(self._model_content, self.scenario.family)
+
+    @cached_property
+    def _model_content(self) -> dict[str, Any]:
+        """The model's part of the key: its estimator's parameters and where it comes from."""
+        try:
+            model = estimator_params(self.entry.build(self.model_seed(), self.config))
+        except Exception as exc:  # the fit records the failure; planning must go on
+            model = {"unbuildable": type(exc).__name__}
+        return {**model, "name": self.model, "origin": self.entry.origin,
+                "tags": sorted(self.entry.tags), "config": self.config_json}
 
     @property
     def config_json(self) -> str:

@@ -148,6 +148,11 @@ def _traits(scenario: Scenario) -> dict[str, Any]:
 
 def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
     entries = {t.model: t.entry for t in tasks}
+    env = environment()
+    # Every package that computed a stored number (torch when the neural pair ran), as the fit
+    # keys hold them, beside the dependencies `environment` always lists.
+    computing = {d: v for t in tasks for d, v in t.code.versions.items()}
+    env["versions"] |= {d: computing[d] for d in sorted(computing) if d not in env["versions"]}
     return {
         "scenarios": [{"name": s.name, "family": s.data_family, "generator": s.family,
                        "description": s.description,
@@ -161,7 +166,7 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
         "seeds": sorted({t.seed for t in tasks}),
         "run_seed": run_seed,
         "command": " ".join(["spurbench", *sys.argv[1:]]),
-        **environment(),
+        **env,
     }
 
 
