@@ -88,8 +88,8 @@ class CowsCamels(Generator):
     ):
         self.dim_inv = check_int("dim_inv", dim_inv, minimum=1)
         self.dim_spu = check_int("dim_spu", dim_spu, minimum=1)
-        self.env_agreement = check_environments("env_agreement", list(env_agreement))
-        self.env_cow_share = check_environments("env_cow_share", list(env_cow_share))
+        self.env_agreement = check_environments("env_agreement", env_agreement)
+        self.env_cow_share = check_environments("env_cow_share", env_cow_share)
         if len(self.env_cow_share) != len(self.env_agreement):
             raise ParameterError("env_cow_share", f"must have one entry per environment "
                                  f"({len(self.env_agreement)}, as env_agreement), got {env_cow_share!r}")
