@@ -38,6 +38,7 @@ the counterfactual moves the spurious block to the other background, noise kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -81,8 +82,8 @@ class CowsCamels(Generator):
         self,
         dim_inv: int = 5,
         dim_spu: int = 5,
-        env_agreement: list[float] = (0.95, 0.97, 0.99),
-        env_cow_share: list[float] = (0.3, 0.5, 0.7),
+        env_agreement: Sequence[float] = (0.95, 0.97, 0.99),
+        env_cow_share: Sequence[float] = (0.3, 0.5, 0.7),
         foreground_scale: float = 0.01,
         background_scale: float = 1.0,
     ):
