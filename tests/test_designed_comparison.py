@@ -40,8 +40,11 @@ def test_the_panel_spans_the_four_groups_and_every_other_model_is_a_reference():
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_every_scenario_has_at_least_twenty_seeds(scenario):
-    assert scenario.seeds >= 20
+def test_every_scenario_has_at_least_ten_seeds(scenario):
+    """Ten seeds at least (the earlier scenarios have 20): seeds are not what limits the design,
+    families are (issue 27), so the scenarios added for more families run 10 to fit the
+    60-minute paper budget."""
+    assert scenario.seeds >= 10
 
 
 @pytest.mark.parametrize("name", ["tabular_wine", "patched_digits"])
