@@ -172,3 +172,16 @@ def test_a_finished_run_leaves_exactly_the_files_the_readme_lists(tmp_path):
     assert {p.name for p in out.iterdir()} == _listed_run_files()
     assert main(["leaderboard", str(out)]) == 0  # readers leave nothing behind either
     assert {p.name for p in out.iterdir()} == _listed_run_files()
+
+
+def test_a_lock_left_by_a_killed_run_neither_blocks_nor_stays(tmp_path):
+    """SIGKILL leaves `.lock` behind (no release runs); the next run takes it and removes it."""
+    from benchmark.store import LOCK_NAME, ResultStore, StoreLockedError
+
+    (tmp_path / LOCK_NAME).write_text("")
+    with ResultStore(tmp_path):
+        assert (tmp_path / LOCK_NAME).exists()
+        with pytest.raises(StoreLockedError), ResultStore(tmp_path):
+            pass
+    assert not (tmp_path / LOCK_NAME).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
