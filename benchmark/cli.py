@@ -118,6 +118,9 @@ def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     from benchmark.store import read_results
 
     board = leaderboard(read_results(run_dir))
+    if board.empty:
+        print("\nleaderboard: nothing to rank (no successful fit of a scenario with shift levels)")
+        return
     if markdown:
         print(to_markdown(board))
         return

@@ -288,7 +288,7 @@ def _require_a_fit(run_dir: Path, frame: pd.DataFrame) -> None:
     first = errors.iloc[0].splitlines()[0][:200] if len(errors) else "no message stored"
     fits = frame["fit_key"].nunique()
     raise NothingToReport(f"{run_dir}: every fit failed ({fits} of {fits} stored as errors; the "
-                          f"first: {first}); nothing to report. Fix the model, then rerun with "
+                          f"first: {first}); nothing to report. Fix the cause, then rerun with "
                           "`spurbench run --resume --retry-errors`")
 
 
