@@ -66,9 +66,8 @@ def resolve_models(requested: Sequence[ModelRef]) -> list[ModelEntry]:
     return [m if isinstance(m, ModelEntry) else get_model(m) for m in requested]
 
 
-def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
-    """The models a scenario runs: the request (default: all registered), narrowed by the spec's
-    own `run.models`; oracles only where the family knows its posterior."""
+def _requested_by_spec(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
+    """The request (default: all registered), narrowed by the spec's own `run.models`."""
     entries = list_models() if requested is None else resolve_models(requested)
     if scenario.models is not None:
         from benchmark.models import unavailable_models
@@ -79,12 +78,50 @@ def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list
         except SpurbenchError as exc:
             raise SpecError(scenario.path, "run.models", str(exc)) from None
         entries = [e for e in entries if e.name in allowed]
+    return entries
+
+
+def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
+    """The models a scenario runs: the request (default: all registered), narrowed by the spec's
+    own `run.models`; oracles only where the family knows its posterior."""
+    entries = _requested_by_spec(scenario, requested)
     knows = get_generator(scenario.family).knows_posterior()
     named = set(scenario.models or ()) | set(requested or ())
     # Opt-in models answer one experiment's question (what group labels buy, imputation versus
     # marginalising): they run only where a spec or the command line names them.
     return [e for e in entries if (e.paradigm != "oracle" or knows)
             and ("opt_in" not in e.tags or e.name in named)]
+
+
+def why_no_models(scenario: Scenario, requested: Sequence[ModelRef] | None) -> str:
+    """Why `models_for(scenario, requested)` is empty, in words naming the spec's file and fields."""
+    where = scenario.path or f"scenario {scenario.name!r}"
+    entries = _requested_by_spec(scenario, requested)
+    if not entries and scenario.models is not None:
+        from benchmark.models import unavailable_models
+
+        named = [m for m in scenario.models if m not in unavailable_models()]
+        if not named:
+            return (f"{where}: run.models names only {list(scenario.models)}, whose optional "
+                    "extra is not installed (see `spurbench list models`)")
+        asked = sorted(e.name for e in resolve_models(requested or ()))
+        return f"{where}: run.models {named} and the requested models {asked} have none in common"
+    oracles = sorted(e.name for e in entries if e.paradigm == "oracle")
+    opt_in = sorted(e.name for e in entries if "opt_in" in e.tags and e.paradigm != "oracle")
+    parts = [f"{oracles} are oracles, which family {scenario.family!r} cannot run (its posterior "
+             "is unknown)"] if oracles else []
+    parts += [f"{opt_in} are opt-in models, run only where run.models or --models names them"
+              ] if opt_in else []
+    return f"{where}: of its models, {' and '.join(parts) or 'none remains'}"
+
+
+def _empty_grid(scenarios: Sequence[Scenario], requested: Sequence[ModelRef] | None) -> SpurbenchError:
+    """The one-line error of a grid without fits, naming each scenario file and why."""
+    if not scenarios:
+        return SpurbenchError("the grid is empty: no scenario was given")
+    reasons = [why_no_models(s, requested) for s in scenarios[:3]]
+    more = f"; and {len(scenarios) - 3} more scenarios" if len(scenarios) > 3 else ""
+    return SpurbenchError(f"the grid is empty: {'; '.join(reasons)}{more}")
 
 
 def expand_grid(scenarios: Sequence[Scenario], models: Sequence[ModelRef] | None = None, *,
@@ -220,7 +257,7 @@ def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
     _check_options(jobs, backend, scheduler, timeout, resume, retry_errors)
     tasks = expand_grid(scenarios, models, seeds=seeds, run_seed=run_seed, timeout=timeout)
     if not tasks:
-        raise SpurbenchError("the grid is empty: no scenario has a model to run")
+        raise _empty_grid(scenarios, models)
     keys = [task.key for task in tasks]  # cached on the task, which carries it to the worker
     summary = RunSummary(Path(out_dir), len(tasks))
     with contextlib.ExitStack() as stack:

@@ -331,7 +331,10 @@ def scenario_paths(targets: Sequence[str | Path] = ()) -> list[Path]:
     for target in targets:
         p = Path(target)
         if p.is_dir():
-            paths.extend(sorted(p.glob("*.toml")))
+            found = sorted(p.glob("*.toml"))
+            if not found:
+                raise SpecError(p, None, f"holds no scenario file (*.toml){_other_files(p)}")
+            paths.extend(found)
         elif p.suffix == ".toml" or p.exists():
             paths.append(p)
         elif (DATASETS_DIR / f"{target}.toml").exists():
@@ -341,6 +344,18 @@ def scenario_paths(targets: Sequence[str | Path] = ()) -> list[Path]:
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise SpecError(p, None, f"no such scenario file or name in datasets/{hint}")
     return paths
+
+
+def _other_files(folder: Path) -> str:
+    """What a folder without scenario files holds instead, for its error message."""
+    try:
+        others = sorted(f.name for f in folder.iterdir() if f.is_file())
+    except OSError as exc:
+        return f"; cannot list it ({exc.strerror or exc})"
+    if not others:
+        return "; it is empty"
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    return f"; it holds {', '.join(others[:3])}{more}, none named *.toml"
 
 
 def one_per_family(scenarios: Sequence[Scenario]) -> list[Scenario]:

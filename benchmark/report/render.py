@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from benchmark.errors import NothingToReport
 from benchmark.fit_checks import CHANCE_FLOOR, CHANCE_SES
 from benchmark.leaderboard import leaderboard, to_markdown
 from benchmark.report import (
@@ -302,6 +303,22 @@ def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
             drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name)
 
 
+def _require_a_fit(run_dir: Path, frame: pd.DataFrame) -> None:
+    """Refuse, before anything is written, a run without one successful fit: every table and
+    figure would be empty. Says how many fits failed and quotes the first error."""
+    if frame.empty:
+        raise NothingToReport(f"{run_dir}: holds no result rows; nothing to report (run "
+                              "`spurbench run` into it first)")
+    if not usable(frame).empty:
+        return
+    errors = frame["error"].dropna().astype(str)
+    first = errors.iloc[0].splitlines()[0][:200] if len(errors) else "no message stored"
+    fits = frame["fit_key"].nunique()
+    raise NothingToReport(f"{run_dir}: every fit failed ({fits} of {fits} stored as errors; the "
+                          f"first: {first}); nothing to report. Fix the cause, then rerun with "
+                          "`spurbench run --resume --retry-errors`")
+
+
 def write_report(run_dir: Path, pdf: bool = False) -> Path:
     """Write figures (PNG; with `pdf`, PDF too), CSV tables, `report.md` and `experiments.md`
     into `run_dir`; return the report path.
@@ -314,6 +331,7 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
     meta = read_meta(run_dir)
     rows = conditions.with_recorded_traits(with_recorded_tags(read_results(run_dir), meta), meta)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
+    _require_a_fit(run_dir, frame)
     # Figures are drawn on workers while the tables and claims are computed.
     with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:
         pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
