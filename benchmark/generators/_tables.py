@@ -40,6 +40,7 @@ class Table:
     y: np.ndarray
     features: tuple[str, ...]
     natural: MappingProxyType  # column name -> (n,) array of str
+    sha256: str  # of the canonical frame (`table_hash`)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -107,8 +108,8 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def to_table(name: str, frame: pd.DataFrame) -> Table:
-    """Split a canonical frame into read-only arrays."""
+def to_table(name: str, frame: pd.DataFrame, sha256: str | None = None) -> Table:
+    """Split a canonical frame into read-only arrays (`sha256`: its hash, if already known)."""
     natural = [c for c in frame.columns if c.startswith("natural:")]
     features = [c for c in frame.columns if c != "y" and c not in natural]
     X = frame[features].to_numpy(dtype=np.float64)
@@ -116,7 +117,7 @@ def to_table(name: str, frame: pd.DataFrame) -> Table:
     cols = {c.removeprefix("natural:"): frame[c].to_numpy(dtype=str) for c in natural}
     for a in (X, y, *cols.values()):
         a.setflags(write=False)
-    return Table(name, X, y, tuple(features), MappingProxyType(cols))
+    return Table(name, X, y, tuple(features), MappingProxyType(cols), sha256 or table_hash(frame))
 
 
 # ---- builders: one per table ---------------------------------------------------------------------
@@ -291,4 +292,4 @@ def load_catalogue_table(name: str) -> Table:
     if digest != info.sha256:
         raise SpurbenchError(f"table {name!r}: content hash {digest[:12]} differs from the recorded "
                              f"{info.sha256[:12]} (a changed {info.package} or reader); not using it")
-    return to_table(name, frame)
+    return to_table(name, frame, digest)

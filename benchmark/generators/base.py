@@ -139,6 +139,11 @@ class Generator(abc.ABC):
         samples of these sizes; checked when a spec is loaded. Synthetic families draw any size."""
         return None
 
+    def provenance(self) -> dict[str, Any]:
+        """Where a family's real data come from (source, licence, content hash), for run.json;
+        empty for synthetic families."""
+        return {}
+
     @classmethod
     def knows_posterior(cls) -> bool:
         """Whether the family's densities are known (it overrides `posterior`): the oracles run,

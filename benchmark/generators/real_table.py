@@ -89,6 +89,7 @@ class RealTable(Generator):
         self.split_seed = check_int("split_seed", split_seed, maximum=2**32 - 1)
         self.data = self._load(table, path, label, positive, attribute, domain)
         self.name = self.data.name
+        self.info = None if table is None else CATALOGUE[self.name]
         if self.mechanism == "agreement":
             _absent(self.mechanism, domain=domain, held_out=held_out, held_out_share=held_out_share)
             if rho is None:
@@ -196,6 +197,15 @@ class RealTable(Generator):
         if isinstance(path, str) and path and not Path(path).is_absolute():
             return {**params, "path": str((spec_dir / path).resolve())}
         return params
+
+    def provenance(self) -> dict[str, Any]:
+        """The table's source, licence, rows and content hash (run.json records it)."""
+        base = {"table": self.name, "rows": len(self.data), "sha256": self.data.sha256}
+        if self.info is None:
+            return {**base, "source": "user file"}
+        return {**base, "package": f"{self.info.package}=={self.info.version}",
+                "loader": self.info.call, "source": self.info.source, "licence": self.info.licence,
+                "label": self.info.label}
 
     # ---- drawing -------------------------------------------------------------------------------
 
