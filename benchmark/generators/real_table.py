@@ -126,16 +126,26 @@ class RealTable(Generator):
         if (table is None) == (path is None):
             raise ParameterError("table", "give exactly one of table (a catalogue name) and path "
                                  "(your own CSV or parquet file)")
+        for field, value in (("path", path), ("label", label), ("attribute", attribute),
+                             ("domain", domain)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ParameterError(field, f"must be a name (text), got {value!r}")
         if path is not None:
-            if not isinstance(path, str) or not path:
-                raise ParameterError("path", f"must be a file name, got {path!r}")
             if label is None:
                 raise ParameterError("label", "is required with path: the name of the label column")
+            if positive is not None and not isinstance(positive, str | int | float):
+                raise ParameterError("positive", f"must be one label value, got {positive!r}")
             return load_user_table(path, label, positive, attribute, domain)
-        _absent("table", label=label, positive=positive)
+        for field, value in (("label", label), ("positive", positive)):
+            if value is not None:
+                raise ParameterError(field, "belongs to your own table (path); a catalogue table "
+                                     "has its label already")
         return load_catalogue_table(check_choice("table", table, sorted(CATALOGUE)))
 
     def _natural(self, field: str, column: Any) -> np.ndarray:
+        if column is None:
+            raise ParameterError(field, f"is required for mechanism {self.mechanism!r}; table "
+                                 f"{self.name!r} has {', '.join(self.data.natural)}")
         if column not in self.data.natural:
             raise ParameterError(field, f"table {self.name!r} has no natural column {column!r}; "
                                  f"allowed: {', '.join(self.data.natural)}")
