@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import ParameterError, SpecError, SpurbenchError
+from benchmark.fitting import FitTask, run_fit
 from benchmark.generators import _tables
 from benchmark.generators._tables import CATALOGUE, load_catalogue_table
 from benchmark.generators.base import agreement
@@ -257,6 +259,20 @@ def test_data_family_names_the_table_or_the_users_file():
     assert RealTable.data_family({"table": "hmda"}) == "table:hmda"
     assert RealTable.data_family({"path": "/a/b/my_loans.parquet"}) == "table:my_loans"
     assert load_scenario(EXAMPLE).data_family == "table:tiny_loans"
+
+
+@pytest.mark.parametrize("name", ["real_credit_rent_unseen", "real_fair_religious_r90"])
+def test_a_fit_repeats_exactly_and_another_seed_differs(name):
+    scenario = replace(load_scenario(DATASETS_DIR / f"{name}.toml").quick(), n_test=200)
+    metrics = ("accuracy", "worst_group_accuracy", "majority_accuracy", "val_accuracy")
+
+    def fit(seed: int) -> list[tuple]:
+        result = run_fit(FitTask(scenario, "logistic_regression", seed=seed, n_train=scenario.n_train[0]))
+        assert not result.failed, result.rows[0]["error"]
+        return [tuple(row[k] for k in metrics) for row in result.rows]
+
+    first = fit(0)
+    assert fit(0) == first and fit(1) != first
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
