@@ -39,9 +39,14 @@ def test_the_panel_spans_the_four_groups_and_every_other_model_is_a_reference():
         assert entry.reference is not in_averages, entry.name
 
 
+# The real tables run 10 seeds per scenario (39 scenarios within the hour of `make paper`): their
+# evidence comes from 13 families, and families, not seeds, limit the design (SCIENCE.md).
+MIN_SEEDS = {"real_table": 10}
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_every_scenario_has_at_least_twenty_seeds(scenario):
-    assert scenario.seeds >= 20
+def test_every_scenario_has_at_least_twenty_seeds_or_ten_on_a_real_table(scenario):
+    assert scenario.seeds >= MIN_SEEDS.get(scenario.family, 20)
 
 
 @pytest.mark.parametrize("name", ["tabular_wine", "patched_digits"])
