@@ -237,10 +237,10 @@ class RealTable(Generator):
         counts = _allocate(n, np.bincount(y, minlength=2))
         r = self.agreement(shift)
         out = {}
-        for c in (0, 1):
+        for c in (0, 1):  # group 2 y + a: within class c, a = c agrees and a = 1 - c does not
             agree = round(r * counts[c])
             out[2 * c + c] = agree
-            out[2 * c + (1 - c)] = int(counts[c] - agree)
+            out[2 * c + 1 - c] = int(counts[c] - agree)
         return out
 
     def _take(self, rows: np.ndarray, k: int, rng: np.random.Generator, what: str, split: str) -> np.ndarray:
