@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from benchmark import __version__
@@ -137,12 +138,25 @@ def environment() -> dict[str, Any]:
     return {"versions": versions, "git_commit": commit}
 
 
+def _traits(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's declared traits and its number of features (from a two-row draw), which the
+    report's analysis of where each paradigm wins reads."""
+    generator = scenario.generator()
+    sample = generator.sample(2, 0.0, np.random.default_rng(0), split="train")
+    return {"source": generator.source, "discrete": generator.discrete, "n_features": sample.X.shape[1]}
+
+
 def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
     entries = {t.model: t.entry for t in tasks}
+    env = environment()
+    # Every package that computed a stored number (torch when the neural pair ran), as the fit
+    # keys hold them, beside the dependencies `environment` always lists.
+    computing = {d: v for t in tasks for d, v in t.code.versions.items()}
+    env["versions"] |= {d: computing[d] for d in sorted(computing) if d not in env["versions"]}
     return {
         "scenarios": [{"name": s.name, "family": s.data_family, "generator": s.family,
                        "description": s.description,
-                       "experiment": s.experiment,
+                       "experiment": s.experiment, "headline": s.headline, **_traits(s),
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
                        "path": str(s.path),
@@ -154,7 +168,7 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
         "seeds": sorted({t.seed for t in tasks}),
         "run_seed": run_seed,
         "command": " ".join(["spurbench", *sys.argv[1:]]),
-        **environment(),
+        **env,
     }
 
 

@@ -41,7 +41,7 @@ COLUMNS: dict[str, str] = {
     "bayes_accuracy": "REAL", "invariant_accuracy": "REAL",
     "bayes_accuracy_se": "REAL", "invariant_accuracy_se": "REAL", "majority_accuracy": "REAL",
     "train_accuracy": "REAL", "train_worst_group_accuracy": "REAL", "val_accuracy": "REAL",
-    "val_worst_group_accuracy": "REAL",
+    "val_worst_group_accuracy": "REAL", "val_worst_class_accuracy": "REAL",
     "fit_flags": "TEXT", "missing_handling": "TEXT", "fit_seconds": "REAL", "predict_seconds": "REAL",
     "status": "TEXT", "error": "TEXT", "fit_key": "TEXT", "scenario_hash": "TEXT",
 }
@@ -49,7 +49,7 @@ METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_
                   "ece", "auroc", "spurious_reliance", "spurious_importance", "bayes_accuracy",
                   "invariant_accuracy", "bayes_accuracy_se", "invariant_accuracy_se",
                   "majority_accuracy", "train_accuracy", "train_worst_group_accuracy", "val_accuracy",
-                  "val_worst_group_accuracy")
+                  "val_worst_group_accuracy", "val_worst_class_accuracy")
 # The value of a column added since an earlier version, for the rows that version stored.
 EARLIER_ROWS = {"selection": "fixed", "config": "{}"}
 EXPORT_ROWS = 1_000  # rows an export holds in memory at a time (flat memory on any grid)

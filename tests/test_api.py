@@ -108,16 +108,3 @@ def test_an_unknown_scenario_name_suggests_the_close_ones(capsys):
 
     assert main(["run", "spurius_gaussian", "--quick"]) == 2
     assert "did you mean 'spurious_gaussian'" in capsys.readouterr().err
-
-
-def test_the_source_hash_covers_the_code_that_computes_numbers_and_not_the_report():
-    from pathlib import Path
-
-    from benchmark.fitkey import _computes_numbers
-
-    for computes in ("fitting.py", "generators/group_shift.py", "models/generative.py",
-                     "metrics.py", "oracles.py", "seeding.py", "spec.py", "registry.py"):
-        assert _computes_numbers(Path(computes)), computes
-    for presents in ("report/render.py", "report/experiments/phase_diagram.py", "cli.py",
-                     "leaderboard.py", "store.py", "execution.py", "harness.py", "selection.py"):
-        assert not _computes_numbers(Path(presents)), presents

@@ -78,6 +78,7 @@ class RealTable(Generator):
     """A real table with a natural attribute: agreement resampling or an unseen domain."""
 
     n_classes = 2
+    source = "real table"
 
     def __init__(self, table: str | None = None, mechanism: str = "agreement",
                  attribute: str | None = None, attribute_values: list | None = None,
