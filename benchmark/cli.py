@@ -1,4 +1,4 @@
-"""`spurbench` command line: run | report | list | validate | sample | explain.
+"""The `spurbench` command line; `spurbench --help` lists every subcommand.
 
 User errors (`SpurbenchError`) are caught here once: one line on stderr, exit status 2.
 """
@@ -226,7 +226,7 @@ def _add_check_model(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spurbench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="spurbench")
     parser.add_argument("--version", action="version", version=f"spurbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -242,8 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=("loky", "dask"), help="loky processes (default) or Dask")
     run.add_argument("--scheduler", help="address of a running Dask scheduler (implies --backend dask)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
-    run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds (with "
-                     "no SPEC: one scenario per family)")
+    run.add_argument("--quick", action="store_true", help="a small grid: three shift levels, the "
+                     "smallest n_train, at most 1000 test points and 2 seeds (with no SPEC: one "
+                     "scenario per family)")
     run.add_argument("--resume", action="store_true", help="skip fits already stored in --out")
     run.add_argument("--overwrite", action="store_true", help="discard results stored in --out")
     run.add_argument("--retry-errors", action="store_true", help="with --resume, also rerun the "
@@ -289,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("specs", nargs="+", help="scenario files or folders")
     validate.set_defaults(func=_cmd_validate)
     _add_check_model(sub)
+    # built from the subparsers, so the description cannot omit one added later
+    parser.description = f"spurbench command line: {' | '.join(sub.choices)}."
     return parser
 
 
