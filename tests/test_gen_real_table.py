@@ -276,6 +276,24 @@ def test_a_fit_repeats_exactly_and_another_seed_differs(name):
     assert fit(0) == first and fit(1) != first
 
 
+def test_an_edited_user_file_changes_the_scenario_and_a_wrong_pin_is_one_line(tmp_path):
+    shutil.copy(EXAMPLE.parent / "tiny_loans.csv", tmp_path / "tiny_loans.csv")
+    spec = tmp_path / "mine.toml"
+    spec.write_text(EXAMPLE.read_text())
+    before = load_scenario(spec)
+    assert before.params["path"] == str(tmp_path / "tiny_loans.csv")  # relative to the spec
+    with (tmp_path / "tiny_loans.csv").open("a") as fh:
+        fh.write("40.0,9.0,30,salaried,rent,north,yes\n")
+    after = load_scenario(spec)
+    assert after.params["file_sha256"] != before.params["file_sha256"]
+    assert after.content_hash() != before.content_hash()
+    spec.write_text(EXAMPLE.read_text().replace('rho = 0.75', f'rho = 0.75\nfile_sha256 = "{"0" * 64}"'))
+    with pytest.raises(SpecError, match=r"params\.file_sha256: tiny_loans\.csv has SHA-256 .* the file "
+                       "changed") as caught:
+        load_scenario(spec)
+    assert "\n" not in str(caught.value)
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "benchmark", *args], capture_output=True, text=True,
                           cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)

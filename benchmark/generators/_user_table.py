@@ -9,6 +9,7 @@ left to learn from) is a `ParameterError` naming the parameter, so a spec report
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,15 @@ from benchmark.errors import ParameterError
 from benchmark.generators._tables import Table, canonical, to_table
 
 SUFFIXES = (".csv", ".parquet")
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 of a file's bytes (a user's table: what a spec's ``file_sha256`` pins)."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        raise ParameterError("path", f"no such file: {path}") from None
 
 
 def value_text(value: Any) -> str:

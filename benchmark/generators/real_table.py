@@ -2,9 +2,10 @@
 
 The table is a catalogue entry (``table``: see `_tables.CATALOGUE` and datasets/README.md; the
 `data` extra) or the user's own CSV / parquet file (``path``, relative to the spec file or absolute,
-with ``label``, optional ``positive`` and the ``attribute`` / ``domain`` columns). Its features are
-the canonical table's (`_tables.canonical`); the natural attribute and domain columns are never
-core features. Each table is one data-generating process: ``family = "table:<name>"`` (for a
+with ``label``, optional ``positive`` and the ``attribute`` / ``domain`` columns; ``file_sha256``
+pins the file's bytes, and a spec fills it in, so an edited file changes the scenario's hash).
+Its features are the canonical table's (`_tables.canonical`); the natural attribute and domain
+columns are never core features. Each table is one data-generating process: ``family = "table:<name>"`` (for a
 user file, its stem), whatever the mechanism.
 
 ``mechanism = "agreement"`` (Waterbirds on a table). A binary attribute a is 1 where the natural
@@ -45,7 +46,7 @@ import numpy as np
 from benchmark.errors import ParameterError
 from benchmark.generators._real import RowPool, _allocate
 from benchmark.generators._tables import CATALOGUE, Table, load_catalogue_table
-from benchmark.generators._user_table import load_user_table, value_text
+from benchmark.generators._user_table import file_digest, load_user_table, value_text
 from benchmark.generators.base import (
     SPLITS,
     Generator,
@@ -84,11 +85,18 @@ class RealTable(Generator):
                  attribute: str | None = None, attribute_values: list | None = None,
                  rho: float | None = None, domain: str | None = None, held_out: list | None = None,
                  held_out_share: float | None = None, path: str | None = None,
-                 label: str | None = None, positive: Any = None, test_fraction: float = 0.5,
-                 split_seed: int = 0):
+                 label: str | None = None, positive: Any = None, file_sha256: str | None = None,
+                 test_fraction: float = 0.5, split_seed: int = 0):
         self.mechanism = check_choice("mechanism", mechanism, MECHANISMS)
         self.test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
         self.split_seed = check_int("split_seed", split_seed, maximum=2**32 - 1)
+        if file_sha256 is not None:
+            if path is None:
+                raise ParameterError("file_sha256", "pins your own file (path); remove it")
+            found = file_digest(path)
+            if found != file_sha256:
+                raise ParameterError("file_sha256", f"{Path(path).name} has SHA-256 {found[:12]}..., "
+                                     f"not the pinned {str(file_sha256)[:12]}...: the file changed")
         self.data = self._load(table, path, label, positive, attribute, domain)
         self.name = self.data.name
         self.info = None if table is None else CATALOGUE[self.name]
@@ -204,11 +212,16 @@ class RealTable(Generator):
 
     @classmethod
     def resolve_params(cls, params: dict[str, Any], spec_dir: Path) -> dict[str, Any]:
-        """A relative ``path`` is read from the spec file's folder."""
+        """A relative ``path`` is read from the spec file's folder, and the file's SHA-256 joins
+        the parameters (``file_sha256``, unless the spec pins it): the scenario's content hash, so
+        its data streams and fit keys, then change when the file does, and resume refits."""
         path = params.get("path")
-        if isinstance(path, str) and path and not Path(path).is_absolute():
-            return {**params, "path": str((spec_dir / path).resolve())}
-        return params
+        if not isinstance(path, str) or not path:
+            return params
+        path = path if Path(path).is_absolute() else str((spec_dir / path).resolve())
+        pinned = {} if not Path(path).is_file() or "file_sha256" in params else {
+            "file_sha256": file_digest(path)}
+        return {**params, "path": path, **pinned}
 
     def provenance(self) -> dict[str, Any]:
         """The table's source, licence, rows and content hash (run.json records it)."""
