@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[dev,dask,neural]"
+	$(PY) -m pip install --quiet -e ".[dev,dask,neural,data]"
 	touch $(STAMP)
 
 venv: $(STAMP) ## create or refresh .venv from pyproject.toml

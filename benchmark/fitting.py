@@ -34,11 +34,10 @@ from benchmark.metrics import score_predictions, worst_group_accuracy
 from benchmark.oracles import oracle_accuracies
 from benchmark.registry import ModelEntry, get_model
 from benchmark.seeding import int_seed_for, rng_for
-from benchmark.spec import Scenario
+from benchmark.spec import VALIDATION_SIZE, Scenario
 from benchmark.store import METRIC_COLUMNS
 
 EM_SUFFIX = "+em"
-VALIDATION_SIZE = 2000  # rows of the validation sample (at most the scenario's n_test)
 
 
 class FitTimeout(Exception):

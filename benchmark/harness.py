@@ -196,7 +196,9 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
                        "experiment": s.experiment, "headline": s.headline, **_traits(s),
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
-                       "path": str(s.path)} for s in scenarios],
+                       "path": str(s.path),
+                       **({"data": data} if (data := s.generator().provenance()) else {})}
+                      for s in scenarios],
         "models": [{"name": e.name, "paradigm": e.paradigm, "group": e.group,
                     "tags": sorted(e.tags), "description": e.description, "origin": e.origin}
                    for _, e in sorted(entries.items())],

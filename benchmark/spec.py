@@ -45,6 +45,7 @@ MAX_SPEC_BYTES = 1_000_000
 MEMORY_COPIES = 10
 PANEL_NAME = "panel"  # in run.models: the declared panel, in its declared order
 MAX_HEADLINE_PER_FAMILY = 3
+VALIDATION_SIZE = 2000  # rows of each fit's validation sample (at most the scenario's n_test)
 MEMORY_SHARE = 0.5
 
 
@@ -183,6 +184,15 @@ def _check_memory(path: Path, scenario: Scenario) -> None:
                         "use fewer rows or features")
 
 
+def _check_sizes(path: Path, scenario: Scenario) -> None:
+    """Refuse sizes the family cannot draw (a real table's group too small), before any work."""
+    try:
+        scenario.generator().check_sizes(max(scenario.n_train), scenario.n_test,
+                                         min(scenario.n_test, VALIDATION_SIZE))
+    except ParameterError as exc:
+        raise SpecError(path, f"run.{exc.field}", exc.message) from None
+
+
 def _levels(path: Path, value: Any) -> tuple[float, ...]:
     where = "shift.levels"
     if not isinstance(value, list) or not value:
@@ -275,6 +285,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
     family = problems.check(_family, path, head)
     params = table("params")
     if family is not None:
+        params = get_generator(family).resolve_params(params, path.parent)
         problems.check(_check_params, path, family, params)
     fields = {
         "shift_levels": problems.check(lambda: _levels(path, _require(path, table("shift"), "levels",
@@ -297,6 +308,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
     scenario = Scenario(name=name, family=family, description=str(head.get("description", "")),
                         params=params, path=path, **fields)
     _check_memory(path, scenario)
+    _check_sizes(path, scenario)
     return scenario
 
 

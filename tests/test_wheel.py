@@ -59,3 +59,19 @@ def test_installed_wheel_lists_and_runs_its_shipped_scenarios_outside_the_repo(w
     assert proc.returncode == 0, proc.stderr
     rows = pd.read_csv(tmp_path / "out" / "results.csv")
     assert (rows["status"] == "ok").all() and set(rows["model"]) == {"gaussian_nb"}
+
+
+@pytest.mark.slow
+def test_installed_wheel_ships_and_runs_the_user_table_example(wheel_env, tmp_path):
+    """datasets/examples/ (tiny_loans.csv and its spec) is package data: the spec's relative path
+    finds the CSV inside the installed package."""
+    datasets = subprocess.run([wheel_env / "bin" / "python", "-c", "import benchmark.spec as s; "
+                               "print(s.DATASETS_DIR.resolve())"], capture_output=True, text=True,
+                              cwd=tmp_path, check=True).stdout.strip()
+    spec = Path(datasets) / "examples" / "user_table.toml"
+    assert str(wheel_env) in str(spec) and (spec.parent / "tiny_loans.csv").is_file()
+    proc = _spurbench(wheel_env, "run", str(spec), "--quick", "--models", "gaussian_nb", "--seeds", "1",
+                      "--jobs", "1", "--out", "out", "--no-report", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (rows["status"] == "ok").all() and set(rows["family"]) == {"table:tiny_loans"}

@@ -135,6 +135,22 @@ class Generator(abc.ABC):
         return cls.family
 
     @classmethod
+    def resolve_params(cls, params: dict[str, Any], spec_dir: Any) -> dict[str, Any]:
+        """`params` as read from a spec file in folder `spec_dir`; a family that names files in its
+        parameters resolves relative ones there. Most families have none."""
+        return params
+
+    def check_sizes(self, n_train: int, n_test: int, n_validation: int) -> None:
+        """Raise ParameterError (naming ``n_train`` or ``n_test``) when the family cannot draw
+        samples of these sizes; checked when a spec is loaded. Synthetic families draw any size."""
+        return None
+
+    def provenance(self) -> dict[str, Any]:
+        """Where a family's real data come from (source, licence, content hash), for run.json;
+        empty for synthetic families."""
+        return {}
+
+    @classmethod
     def knows_posterior(cls) -> bool:
         """Whether the family's densities are known (it overrides `posterior`): the oracles run,
         and no core-only refit is needed for the invariant reference."""
