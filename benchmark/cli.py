@@ -10,6 +10,7 @@ import gc
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from benchmark import __version__
@@ -78,8 +79,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from benchmark.spec import load_scenarios, one_per_family
 
     scenarios = load_scenarios(args.specs)
+    if args.headline:
+        scenarios = [s for s in scenarios if s.headline]
+        if not scenarios:
+            raise SpurbenchError("--headline: none of the scenarios named holds `headline = true`; "
+                                 "the suite is listed in datasets/README.md")
     if args.quick:
         scenarios = [s.quick() for s in (scenarios if args.specs else one_per_family(scenarios))]
+    if args.largest_n:
+        scenarios = [replace(s, n_train=(max(s.n_train),)) for s in scenarios]
     backend = _backend_choice(args)
     summary = harness.run(
         scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
@@ -250,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--paradigm", choices=("generative", "discriminative"),
                      help="paradigm of --model factories that do not declare one")
     run.add_argument("--seeds", type=_positive_int, help="seeds per cell (default: each spec's)")
+    run.add_argument("--headline", action="store_true",
+                     help="only the declared headline suite (specs with `headline = true`)")
+    run.add_argument("--largest-n", action="store_true",
+                     help="only each scenario's largest training size (what shift summaries read)")
     run.add_argument("--jobs", type=_jobs, default=-1, help="parallel workers (-1: all cores)")
     run.add_argument("--backend", choices=("loky", "dask"), help="loky processes (default) or Dask")
     run.add_argument("--scheduler", help="address of a running Dask scheduler (implies --backend dask)")
