@@ -213,15 +213,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_model(args: argparse.Namespace) -> int:
-    from benchmark.check import check_model
+    from benchmark.api import check_model
 
-    entry = load_model_reference(args.ref, args.paradigm) if ":" in args.ref else get_model(args.ref)
-    results = list(check_model(entry))
-    for result in results:
-        print(result)
-    failed = sum(not r.passed for r in results)
-    print(f"{entry.name}: {len(results) - failed} of {len(results)} rules pass")
-    return 1 if failed else 0
+    result = check_model(args.ref, paradigm=args.paradigm)
+    print(result)
+    return 0 if result.passed else 1
 
 
 def _add_check_model(sub: argparse._SubParsersAction) -> None:

@@ -32,6 +32,8 @@ is about; `sort_by` picks another metric), then model name.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -192,3 +194,58 @@ def to_markdown(board: pd.DataFrame) -> str:
 def to_text(board: pd.DataFrame) -> str:
     """The leaderboard as aligned plain text, for the end of `spurbench run`."""
     return displayed(board).to_string(index=False)
+
+
+class Comparison:
+    """What `spurbench.compare` returns: one model ranked beside others on the same grid.
+
+    Attributes: `rows` (the run's stored rows), `candidate` (its name), `sort_by`, `per_scenario`
+    (one row per model and scenario, means over seeds: the units of the intervals).
+    """
+
+    def __init__(self, rows: pd.DataFrame, candidate: str, sort_by: str = SORT_KEY):
+        self.rows, self.candidate, self.sort_by = rows, candidate, sort_by
+        self.per_scenario = scenario_values(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The leaderboard of the compared models (``COLUMNS``) plus `candidate` (bool)."""
+        board = leaderboard(self.rows, self.sort_by)
+        return board.assign(candidate=board["model"] == self.candidate)
+
+    def to_markdown(self) -> str:
+        """The leaderboard as Markdown, the candidate's name in bold."""
+        board = self.to_frame()
+        board["model"] = board["model"].where(~board["candidate"], "**" + board["model"] + "**")
+        return to_markdown(board)
+
+    def __repr__(self) -> str:
+        board = self.to_frame()
+        row = board.set_index("model").loc[self.candidate]
+        rank = rank_cell(row["rank"], row["rank_low"], row["rank_high"])
+        ranked = int((board["reference"] == 0).sum())
+        return f"Comparison({self.candidate!r}: rank {rank} of {ranked} by {self.sort_by})"
+
+    def plot(self, metrics: tuple[str, ...] = ("accuracy_shift", "worst_group_shift")) -> Any:
+        """A matplotlib Figure: per metric, each model's mean with its 95% interval, best on top,
+        the candidate in bold; paradigms coloured as in the report. Not shown (no pyplot state)."""
+        from matplotlib.figure import Figure
+
+        from benchmark.report.style import COLORMAPS, paradigm_colour
+
+        board = self.to_frame().iloc[::-1].reset_index(drop=True)
+        fig = Figure(figsize=(3.2 * len(metrics) + 1.8, 0.3 * len(board) + 1.2), layout="constrained")
+        axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+        for ax, metric in zip(axes, metrics, strict=True):
+            for y, row in board.iterrows():
+                colour = paradigm_colour(row["paradigm"]) if row["paradigm"] in COLORMAPS else "black"
+                ax.errorbar(row[metric], y, xerr=[[row[metric] - row[f"{metric}_ci_low"]],
+                                                  [row[f"{metric}_ci_high"] - row[metric]]],
+                            fmt="o", color=colour, ms=6 if row["candidate"] else 4, capsize=2)
+            ax.set(xlabel=metric, xlim=(0, 1))
+            ax.grid(axis="x", alpha=0.3)
+        axes[0].set_yticks(range(len(board)), board["model"])
+        for label, is_candidate in zip(axes[0].get_yticklabels(), board["candidate"], strict=True):
+            label.set_fontweight("bold" if is_candidate else "normal")
+        fig.suptitle(f"{self.candidate} against {len(board) - 1} models (mean ± 95% interval over scenarios)",
+                     fontsize="medium")
+        return fig
