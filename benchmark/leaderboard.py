@@ -7,10 +7,14 @@ report.html):
   reference                1 for rows kept out of paradigm averages (oracles, `+em` and other
                            `<model>+<how>` variants, models tagged `reference`), else 0
   scenarios                scenarios with a shift that the model ran
-  rank                     rank by the sort key among the non-reference rows (1 = best), with
-  rank_low, rank_high      its interval: 1 + the number of models whose interval lies wholly
-                           above this one's, and the count of models minus those whose interval
-                           lies wholly below; "tied" where the two differ
+  rank                     rank by the sort key among the non-reference rows (1 = best mean)
+  rank_low, rank_high      the rank's interval: 1 + the number of models clearly better, and
+                           the count of models minus those clearly worse; "tied" where the two
+                           differ. Clearly better: the 95% t interval of the paired difference
+                           (the other model minus this one, over the scenarios both ran) lies
+                           wholly above 0. Paired, because scenario difficulty is shared: two
+                           models can differ clearly while their own intervals overlap. Each
+                           pair is judged at 95% on its own (a description, not a test)
   accuracy_id              accuracy on the training distribution (shift 0)
   accuracy_shift           accuracy at each scenario's largest shift
   worst_group_shift        worst-group accuracy at each scenario's largest shift
@@ -22,9 +26,10 @@ Each mean is over the scenarios the model ran, every scenario weighing equally (
 mean over seeds at its largest training size, the setting of the report's shift summaries); the
 interval is a t interval over those scenario values on S - 1 degrees of freedom. A model that
 ran fewer than 3 scenarios gets its mean and interval over its (scenario, seed) cells instead,
-which speaks for those scenarios only; fewer than 3 cells give no interval (a rank interval
-spanning every model). Only the `fixed` selection protocol and successful rows count, and
-scenarios with a single shift level (learning curves) are left out.
+which speaks for those scenarios only (pairs likewise use common cells when they share fewer
+than 3 scenarios); fewer than 3 units give no interval, and no clear difference. Only the
+`fixed` selection protocol and successful rows count, and scenarios with a single shift level
+(learning curves) are left out.
 
 Sort key: the panel first (reference = 0), then accuracy_shift descending (what the benchmark
 is about; `sort_by` picks another metric), then model name.
@@ -107,19 +112,39 @@ def _summaries(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(out, orient="index")
 
 
-def rank_with_intervals(mean: pd.Series, low: pd.Series, high: pd.Series) -> pd.DataFrame:
-    """Integer ranks (1 = highest mean, ties share the best) and their intervals.
+def _clearly_above(units: pd.DataFrame, level: float = LEVEL) -> np.ndarray:
+    """[i, j] is True where model j is clearly better than model i (see the module docstring).
 
-    `rank_low` = 1 + the number of models whose interval lies wholly above this one's;
-    `rank_high` = the number of models minus those whose interval lies wholly below. A missing
-    interval overlaps every other, so its rank spans them all.
+    `units` holds one column per model and one row per (scenario, seed) cell.
     """
-    m, lo, hi = (s.to_numpy(float) for s in (mean, low, high))
-    above = (lo[None, :] > hi[:, None])  # [i, j]: model j is clearly above model i
-    below = (hi[None, :] < lo[:, None])
+    by_scenario = units.groupby(level="scenario").mean()
+    values = [by_scenario.to_numpy(float), units.to_numpy(float)]
+    n = units.shape[1]
+    above = np.zeros((n, n), dtype=bool)
+    for i in range(n):
+        for j in range(n):
+            for table in values:  # scenarios, else cells when fewer than MIN_UNITS are shared
+                diff = table[:, j] - table[:, i]
+                diff = diff[np.isfinite(diff)]
+                if len(diff) >= MIN_UNITS:
+                    above[i, j] = i != j and mean_interval(diff, level)[1] > 0
+                    break
+    return above
+
+
+def rank_with_intervals(units: pd.DataFrame, mean: pd.Series) -> pd.DataFrame:
+    """Integer ranks of `mean` (1 = highest, ties share the best) and their intervals.
+
+    `units` : one column per model (in `mean`'s order), one row per (scenario, seed) cell
+    (a MultiIndex with a "scenario" level). `rank_low` = 1 + the models clearly better,
+    `rank_high` = the number of models minus those clearly worse (paired t intervals).
+    """
+    m = mean.to_numpy(float)
+    above = _clearly_above(units[list(mean.index)])
     rank = (m[None, :] > m[:, None]).sum(axis=1) + 1
-    return pd.DataFrame({"rank": rank, "rank_low": above.sum(axis=1) + 1,
-                         "rank_high": len(m) - below.sum(axis=1)}, index=mean.index)
+    low = np.minimum(above.sum(axis=1) + 1, rank)  # models ran different scenarios: keep rank inside
+    high = np.maximum(len(m) - above.sum(axis=0), rank)
+    return pd.DataFrame({"rank": rank, "rank_low": low, "rank_high": high}, index=mean.index)
 
 
 def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
@@ -150,9 +175,11 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
     # from another model's fit: a reference row, whatever its base model is
     board["reference"] = board["reference"].where(~board.index.str.contains("+", regex=False), 1)
     board["reference"] = board["reference"].astype(int)
-    board = board.join(_summaries(seed_values(frame)))
-    ranked = board[board["reference"] == 0]
-    ranks = rank_with_intervals(ranked[sort_by], ranked[f"{sort_by}_ci_low"], ranked[f"{sort_by}_ci_high"])
+    cells = seed_values(frame)
+    board = board.join(_summaries(cells))
+    ranked = board.loc[board["reference"] == 0, sort_by]
+    units = cells.pivot_table(index=["scenario", "seed"], columns="model", values=sort_by, dropna=False)
+    ranks = rank_with_intervals(units.reindex(columns=ranked.index), ranked)
     board = board.join(ranks.astype("Int64"))
     board = board.reset_index().sort_values(["reference", sort_by, "model"], ascending=[True, False, True],
                                             na_position="last")
@@ -199,13 +226,17 @@ def to_text(board: pd.DataFrame) -> str:
 class Comparison:
     """What `spurbench.compare` returns: one model ranked beside others on the same grid.
 
-    Attributes: `rows` (the run's stored rows), `candidate` (its name), `sort_by`, `per_scenario`
-    (one row per model and scenario, means over seeds: the units of the intervals).
+    Only the scenarios the candidate ran count, so every model is ranked on the same scenarios
+    and data (a spec that lists its own `run.models` runs no model it does not name).
+    Attributes: `rows` (the run's stored rows of those scenarios), `candidate` (its name),
+    `sort_by`, `per_scenario` (one row per model and scenario, means over seeds: the units of
+    the intervals).
     """
 
     def __init__(self, rows: pd.DataFrame, candidate: str, sort_by: str = SORT_KEY):
-        self.rows, self.candidate, self.sort_by = rows, candidate, sort_by
-        self.per_scenario = scenario_values(rows)
+        ran = rows.loc[rows["model"] == candidate, "scenario"].unique()
+        self.rows, self.candidate, self.sort_by = rows[rows["scenario"].isin(ran)], candidate, sort_by
+        self.per_scenario = scenario_values(self.rows)
 
     def to_frame(self) -> pd.DataFrame:
         """The leaderboard of the compared models (``COLUMNS``) plus `candidate` (bool)."""

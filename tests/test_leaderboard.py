@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from benchmark.leaderboard import COLUMNS, DISPLAYED, leaderboard, rank_with_intervals, to_markdown, to_text
+from benchmark.leaderboard import (
+    COLUMNS,
+    DISPLAYED,
+    leaderboard,
+    rank_cell,
+    rank_with_intervals,
+    to_markdown,
+    to_text,
+)
 
 
 def _rows(model: str, paradigm: str, accuracy: list[float], worst: list[float], n_train: int = 100,
@@ -75,15 +83,21 @@ def test_fewer_than_three_units_give_no_interval_and_a_rank_spanning_every_model
     assert "1 (tied 1-2)" in to_markdown(board)
 
 
-def test_rank_intervals_count_models_clearly_above_and_below():
-    # a [0.8, 0.9] is clear of c [0.5, 0.6]; b [0.55, 0.85] overlaps both; d has no interval
-    mean = pd.Series([0.85, 0.7, 0.55, 0.6], index=list("abcd"))
-    low, high = pd.Series([0.8, 0.55, 0.5, np.nan], index=list("abcd")), pd.Series(
-        [0.9, 0.85, 0.6, np.nan], index=list("abcd"))
-    ranks = rank_with_intervals(mean, low, high)
-    assert ranks["rank"].tolist() == [1, 2, 4, 3]
-    assert ranks["rank_low"].tolist() == [1, 1, 2, 1]  # c: only a lies wholly above it
-    assert ranks["rank_high"].tolist() == [3, 4, 4, 4]  # a: only c lies wholly below it
+def test_rank_intervals_come_from_paired_differences_over_shared_scenarios():
+    # b is a minus 0.05 in every scenario: clearly worse, though their own intervals overlap;
+    # c - a = (-0.05, -0.2, 0.05): mean -0.067, sd 0.126, t(0.975, 2) x sd / sqrt(3) = 0.31 > 0.067
+    a, b, c = [0.9, 0.8, 0.7], [0.85, 0.75, 0.65], [0.85, 0.6, 0.75]
+    cells = pd.MultiIndex.from_product([["s1", "s2", "s3"], [0]], names=["scenario", "seed"])
+    units = pd.DataFrame({"a": a, "b": b, "c": c}, index=cells)
+    ranks = rank_with_intervals(units, pd.Series({"a": 0.8, "b": 0.75, "c": np.mean(c)}))
+    assert ranks["rank"].tolist() == [1, 2, 3]
+    assert ranks["rank_low"].tolist() == [1, 2, 1]  # b: a is clearly better
+    assert ranks["rank_high"].tolist() == [2, 3, 3]  # a: b is clearly worse
+    frame = pd.DataFrame(_shifted("a", a) + _shifted("b", b) + _shifted("c", c))
+    board = leaderboard(frame).set_index("model")
+    assert board.loc["a", "accuracy_shift_ci_low"] < board.loc["b", "accuracy_shift_ci_high"]  # overlap
+    assert [rank_cell(*board.loc[m, ["rank", "rank_low", "rank_high"]]) for m in "abc"] == [
+        "1 (tied 1-2)", "2 (tied 2-3)", "3 (tied 1-3)"]
 
 
 def test_one_vocabulary_in_the_frame_the_text_the_markdown_the_page_and_the_help(tmp_path, capsys):
