@@ -257,26 +257,34 @@ class Comparison:
         return f"Comparison({self.candidate!r}: rank {rank} of {ranked} by {self.sort_by})"
 
     def plot(self, metrics: tuple[str, ...] = ("accuracy_shift", "worst_group_shift")) -> Any:
-        """A matplotlib Figure: per metric, each model's mean with its 95% interval, best on top,
-        the candidate in bold; paradigms coloured as in the report. Not shown (no pyplot state)."""
+        """A matplotlib Figure of the ranked models (reference rows left out): per metric, each
+        mean with its 95% interval, best on top, labelled with its rank, the candidate in bold;
+        paradigms coloured as in the report. Made without pyplot, so nothing is shown twice."""
         from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
 
         from benchmark.report.style import COLORMAPS, paradigm_colour
 
-        board = self.to_frame().iloc[::-1].reset_index(drop=True)
-        fig = Figure(figsize=(3.2 * len(metrics) + 1.8, 0.3 * len(board) + 1.2), layout="constrained")
+        board = self.to_frame()
+        board = board[board["reference"] == 0].iloc[::-1].reset_index(drop=True)
+        colour = [paradigm_colour(p) if p in COLORMAPS else "black" for p in board["paradigm"]]
+        fig = Figure(figsize=(3.2 * len(metrics) + 2.2, 0.3 * len(board) + 1.4), layout="constrained")
         axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
         for ax, metric in zip(axes, metrics, strict=True):
             for y, row in board.iterrows():
-                colour = paradigm_colour(row["paradigm"]) if row["paradigm"] in COLORMAPS else "black"
-                ax.errorbar(row[metric], y, xerr=[[row[metric] - row[f"{metric}_ci_low"]],
-                                                  [row[f"{metric}_ci_high"] - row[metric]]],
-                            fmt="o", color=colour, ms=6 if row["candidate"] else 4, capsize=2)
+                error = [[row[metric] - row[f"{metric}_ci_low"]], [row[f"{metric}_ci_high"] - row[metric]]]
+                ax.errorbar(row[metric], y, xerr=error, fmt="o", color=colour[y],
+                            ms=7 if row["candidate"] else 4, capsize=2)
             ax.set(xlabel=metric, xlim=(0, 1))
             ax.grid(axis="x", alpha=0.3)
-        axes[0].set_yticks(range(len(board)), board["model"])
+        labels = [f"{m}  {rank_cell(*r)}" for m, *r in
+                  board[["model", "rank", "rank_low", "rank_high"]].itertuples(index=False)]
+        axes[0].set_yticks(range(len(board)), labels)
         for label, is_candidate in zip(axes[0].get_yticklabels(), board["candidate"], strict=True):
             label.set_fontweight("bold" if is_candidate else "normal")
-        fig.suptitle(f"{self.candidate} against {len(board) - 1} models (mean ± 95% interval over scenarios)",
-                     fontsize="medium")
+        shown = [p for p in COLORMAPS if p in set(board["paradigm"])]
+        fig.legend([Line2D([], [], color=paradigm_colour(p), marker="o", ls="") for p in shown], shown,
+                   loc="outside lower center", ncols=len(shown), frameon=False)
+        fig.suptitle(f"{self.candidate} against {len(board) - 1} models: mean ± 95% interval over "
+                     f"scenarios; rank by {self.sort_by} (tied: its interval)", fontsize="medium")
         return fig
