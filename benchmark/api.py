@@ -86,7 +86,7 @@ def infer_paradigm(estimator: Any) -> tuple[str, str | None] | None:
     p(x | y) p(y)) are generative; otherwise the module of the class decides (``PARADIGM_BY_MODULE``:
     naive Bayes and discriminant analysis generative, linear models, SVMs, trees, ensembles,
     MLPs, neighbours and gradient-boosting libraries discriminative). A pipeline is its last step;
-    a meta-estimator (search, calibration) its `estimator`.
+    a meta-estimator (search, calibration) its `estimator`; a subclass its nearest known base.
     """
     from sklearn.pipeline import Pipeline
 
@@ -98,14 +98,13 @@ def infer_paradigm(estimator: Any) -> tuple[str, str | None] | None:
         return infer_paradigm(estimator.steps[-1][1])
     if isinstance(estimator, ClassConditionalClassifier):
         return "generative", None
-    module = type(estimator).__module__
-    for prefix, paradigm, group in PARADIGM_BY_MODULE:
-        if module == prefix or module.startswith(prefix + "."):
-            if prefix == "sklearn.svm":
-                kernel = getattr(estimator, "kernel", "")
-                linear = type(estimator).__name__ == "LinearSVC" or kernel == "linear"
-                group = "linear_discriminative" if linear else "nonlinear_discriminative"
-            return paradigm, group
+    for cls in type(estimator).__mro__:  # a subclass of a known estimator is what its base is
+        for prefix, paradigm, group in PARADIGM_BY_MODULE:
+            if cls.__module__ == prefix or cls.__module__.startswith(prefix + "."):
+                if prefix == "sklearn.svm":
+                    linear = cls.__name__ == "LinearSVC" or getattr(estimator, "kernel", "") == "linear"
+                    group = "linear_discriminative" if linear else "nonlinear_discriminative"
+                return paradigm, group
     inner = estimator.get_params(deep=False).get("estimator") if hasattr(estimator, "get_params") else None
     return None if inner is None else infer_paradigm(inner)
 
@@ -274,9 +273,10 @@ def compare(candidate: ModelRef, scenarios: Any = None, against: Sequence[ModelR
         raise ParameterError("seeds", f"compare needs at least 3 seeds for its intervals, got {seeds}")
     absent = unavailable_models()  # the panel's optional models, when their extra is not installed
     mine = _as_model(candidate)
-    others = [_as_model(m) for m in against if not (isinstance(m, str) and m in absent)]
-    rows = run(scenarios, [mine, *others], seeds=seeds, jobs=jobs, quick=True)
     name = mine.name if isinstance(mine, ModelEntry) else get_model(mine).name
+    others = [_as_model(m) for m in against if not (isinstance(m, str) and m in absent)]
+    others = [m for m in others if (m.name if isinstance(m, ModelEntry) else m) != name]
+    rows = run(scenarios, [mine, *others], seeds=seeds, jobs=jobs, quick=True)
     return Comparison(rows, name, sort_by)
 
 

@@ -198,6 +198,10 @@ def test_a_plain_estimator_paradigm_and_group_are_inferred_or_asked_for():
                                                                          "parametric_generative")}
     for estimator, answer in expected.items():
         assert infer_paradigm(estimator) == answer, estimator
+    class MyForest(RandomForestClassifier):
+        """A user's subclass: its paradigm is its base's."""
+
+    assert infer_paradigm(MyForest()) == ("discriminative", "nonlinear_discriminative")
     assert spurbench.model(GaussianMixtureClassifier()).group == "flexible_generative"
     assert infer_paradigm(_Mystery()) is None
     with pytest.raises(SpurbenchError, match=r"^model '_Mystery': cannot tell .* spurbench.model\(obj, "):
