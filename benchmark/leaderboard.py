@@ -174,7 +174,7 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
     # a `<model>+<how>` variant (test-set-adapted `+em`, dropped or refitted features) is scored
     # from another model's fit: a reference row, whatever its base model is
     board["reference"] = board["reference"].where(~board.index.str.contains("+", regex=False), 1)
-    board["reference"] = board["reference"].astype(int)
+    board["reference"] = board["reference"].fillna(0).astype(int)
     cells = seed_values(frame)
     board = board.join(_summaries(cells))
     ranked = board.loc[board["reference"] == 0, sort_by]
