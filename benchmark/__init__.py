@@ -1,7 +1,8 @@
 """spurbench: how generative and discriminative classifiers degrade under distribution shift.
 
 The data flow is one way: spec -> generator -> harness -> store -> report. The public API
-(`run`, `model`, `load`, `scenarios`, `draw`, `compare`, `leaderboard`, `register_model`) is
+(`run`, `model`, `load`, `scenarios`, `draw`, `compare`, `evaluate`, `check_model`, `report`,
+`leaderboard`, `register_model`) is
 loaded on first use, so importing the package (as every worker does) stays cheap; users import it
 as `spurbench`.
 """
@@ -17,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 _API = {"run": "benchmark.api", "model": "benchmark.api", "load": "benchmark.api",
         "scenarios": "benchmark.api", "draw": "benchmark.api", "compare": "benchmark.api",
+        "evaluate": "benchmark.api", "check_model": "benchmark.api", "report": "benchmark.api",
         "leaderboard": "benchmark.leaderboard", "register_model": "benchmark.registry"}
 __all__ = [*_API, "__version__"]
 

@@ -1,7 +1,10 @@
-"""The Python API, imported as `spurbench`: run, model, load, scenarios, draw, compare.
+"""The Python API, imported as `spurbench`: run, model, load, scenarios, draw, compare, evaluate,
+check_model, report.
 
-Thin on purpose: every function goes through the same harness, store and seeds as the command
-line, so a notebook's numbers equal a `spurbench run`'s for the same inputs.
+Thin on purpose: every function goes through the same harness, store, seeds and metrics as the
+command line, so a notebook's numbers equal a `spurbench run`'s for the same inputs. Wherever a
+model is asked for, a plain unfitted estimator works too: its paradigm is inferred
+(`infer_paradigm`) or asked for in a one-line error.
 """
 
 from __future__ import annotations
@@ -15,15 +18,40 @@ import numpy as np
 import pandas as pd
 
 from benchmark import harness
-from benchmark.check import built_classifier
+from benchmark.check import ModelCheck, built_classifier
+from benchmark.errors import ParameterError, SpurbenchError
 from benchmark.fitting import split_stream, test_stream, train_stream
-from benchmark.leaderboard import leaderboard
+from benchmark.leaderboard import SORT_KEY, Comparison
+from benchmark.metrics import (
+    accuracy,
+    balanced_accuracy,
+    score_predictions,
+    spurious_reliance,
+    worst_group_accuracy,
+)
 from benchmark.models import unavailable_models
-from benchmark.registry import PANEL, ModelEntry, load_model_reference, make_model
+from benchmark.registry import PANEL, ModelEntry, get_model, load_model_reference, make_model
 from benchmark.spec import Scenario, load_scenarios, one_per_family
 from benchmark.store import PARQUET_NAME, read_results, typed
 
 ScenarioRef = str | Path | Scenario
+ModelRef = str | ModelEntry | Any  # a name, a "pkg.mod:factory" reference, an entry or an estimator
+# Where a plain estimator's paradigm and group are inferred from: the module its class (or a
+# pipeline's last step, a meta-estimator's `estimator`) comes from; first match wins.
+PARADIGM_BY_MODULE = (
+    ("sklearn.naive_bayes", "generative", "parametric_generative"),
+    ("sklearn.discriminant_analysis", "generative", "parametric_generative"),
+    ("sklearn.linear_model", "discriminative", "linear_discriminative"),
+    ("sklearn.svm", "discriminative", None),  # LinearSVC is linear, SVC is as its kernel
+    ("sklearn.tree", "discriminative", "nonlinear_discriminative"),
+    ("sklearn.ensemble", "discriminative", "nonlinear_discriminative"),
+    ("sklearn.neural_network", "discriminative", "nonlinear_discriminative"),
+    ("sklearn.neighbors", "discriminative", "nonlinear_discriminative"),
+    ("sklearn.gaussian_process", "discriminative", "nonlinear_discriminative"),
+    ("xgboost", "discriminative", "nonlinear_discriminative"),
+    ("lightgbm", "discriminative", "nonlinear_discriminative"),
+    ("catboost", "discriminative", "nonlinear_discriminative"),
+)
 
 
 def scenarios(targets: Iterable[ScenarioRef] | ScenarioRef | None = None) -> list[Scenario]:
@@ -51,7 +79,37 @@ def _grid_scenarios(targets: Any, quick: bool) -> list[Scenario]:
     return chosen
 
 
-def model(estimator_or_factory: Any, *, paradigm: str, name: str | None = None,
+def infer_paradigm(estimator: Any) -> tuple[str, str | None] | None:
+    """(paradigm, group) of a plain estimator where it can be told, else None.
+
+    A `paradigm` (and `group`) attribute wins; spurbench's class-conditional estimators (they fit
+    p(x | y) p(y)) are generative; otherwise the module of the class decides (``PARADIGM_BY_MODULE``:
+    naive Bayes and discriminant analysis generative, linear models, SVMs, trees, ensembles,
+    MLPs, neighbours and gradient-boosting libraries discriminative). A pipeline is its last step;
+    a meta-estimator (search, calibration) its `estimator`; a subclass its nearest known base.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from benchmark.models.class_conditional import ClassConditionalClassifier
+
+    if getattr(estimator, "paradigm", None) is not None:
+        return estimator.paradigm, getattr(estimator, "group", None)
+    if isinstance(estimator, Pipeline):
+        return infer_paradigm(estimator.steps[-1][1])
+    if isinstance(estimator, ClassConditionalClassifier):
+        return "generative", None
+    for cls in type(estimator).__mro__:  # a subclass of a known estimator is what its base is
+        for prefix, paradigm, group in PARADIGM_BY_MODULE:
+            if cls.__module__ == prefix or cls.__module__.startswith(prefix + "."):
+                if prefix == "sklearn.svm":
+                    linear = cls.__name__ == "LinearSVC" or getattr(estimator, "kernel", "") == "linear"
+                    group = "linear_discriminative" if linear else "nonlinear_discriminative"
+                return paradigm, group
+    inner = estimator.get_params(deep=False).get("estimator") if hasattr(estimator, "get_params") else None
+    return None if inner is None else infer_paradigm(inner)
+
+
+def model(estimator_or_factory: Any, *, paradigm: str | None = None, name: str | None = None,
           tags: Iterable[str] = (), group: str | None = None) -> ModelEntry:
     """Wrap an unfitted scikit-learn estimator or a factory `f(random_state)` as a model.
 
@@ -63,11 +121,13 @@ def model(estimator_or_factory: Any, *, paradigm: str, name: str | None = None,
     ----------
     estimator_or_factory : an unfitted estimator, a callable taking `random_state`, or a
         ``"pkg.mod:factory"`` reference (then named after the reference).
-    paradigm : {"generative", "discriminative"}
+    paradigm : {"generative", "discriminative"}; inferred for an estimator when omitted
+        (`infer_paradigm`), required for a factory that declares none.
     name : str, optional
         Name in the results (default: the factory's or estimator class's name).
     tags : capabilities (`prior_shift`, `missing`, `sample`, ...).
-    group : one of `benchmark.registry.GROUPS` matching the paradigm.
+    group : one of `benchmark.registry.GROUPS` matching the paradigm (inferred with the paradigm
+        where it can be, else the paradigm's default group).
 
     Returns
     -------
@@ -76,7 +136,23 @@ def model(estimator_or_factory: Any, *, paradigm: str, name: str | None = None,
     """
     if isinstance(estimator_or_factory, str):
         return load_model_reference(estimator_or_factory, paradigm)
+    obj = estimator_or_factory
+    if paradigm is None:
+        is_estimator = hasattr(obj, "get_params") and not isinstance(obj, type)
+        inferred = infer_paradigm(obj) if is_estimator else None
+        if inferred is None:
+            label = name or getattr(obj, "__name__", type(obj).__name__)
+            raise SpurbenchError(f"model {label!r}: cannot tell whether it is generative or "
+                                 "discriminative; wrap it as spurbench.model(obj, "
+                                 "paradigm=\"generative\" or \"discriminative\")")
+        paradigm, inferred_group = inferred
+        group = group or inferred_group
     return make_model(estimator_or_factory, paradigm=paradigm, name=name, tags=tags, group=group)
+
+
+def _as_model(ref: ModelRef) -> str | ModelEntry:
+    """A name or entry as the harness takes it; a plain estimator wrapped by `model`."""
+    return ref if isinstance(ref, str | ModelEntry) else model(ref)
 
 
 def load(path: str | Path) -> pd.DataFrame:
@@ -88,7 +164,7 @@ def load(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(parquet) if parquet.exists() else typed(read_results(path))
 
 
-def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None, *,
+def run(scenarios: Any = None, models: Sequence[ModelRef] | ModelRef | None = None, *,
         seeds: int | None = None, jobs: int = -1, out: str | Path | None = None,
         quick: bool = False, backend: str = "loky", scheduler: str | None = None,
         resume: bool = False, overwrite: bool = False, timeout: float | None = None,
@@ -99,9 +175,10 @@ def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None,
     ----------
     scenarios : names, paths or `Scenario` objects; None for every shipped scenario (with
         `quick`, one per generator family).
-    models : registered names, ``"pkg.mod:factory"`` references or `model(...)` entries;
-        None for every registered model. Each is built once first: a factory that raises, or
-        returns no classifier, raises `benchmark.errors.ModelError` naming it.
+    models : registered names, ``"pkg.mod:factory"`` references, `model(...)` entries or plain
+        unfitted estimators (wrapped by `model`, paradigm inferred); None for every registered
+        model. Each is built once first: a factory that raises, or returns no classifier, raises
+        `benchmark.errors.ModelError` naming it.
     seeds : seeds per cell (default: each scenario's).
     jobs : parallel workers; -1 uses every core.
     out : run directory; None runs in a temporary directory that is removed afterwards.
@@ -117,6 +194,9 @@ def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None,
         One row per (scenario, shift, model, seed, n_train), as `spurbench.load` reads them.
     """
     chosen = _grid_scenarios(scenarios, quick)
+    if models is not None:
+        models = [_as_model(m) for m in ([models] if isinstance(models, str | ModelEntry)
+                                          or hasattr(models, "get_params") else models)]
     for entry in harness.resolve_models(models or ()):
         built_classifier(entry)  # a factory that raises or builds no classifier: one line, now
     if scheduler is not None:
@@ -164,42 +244,122 @@ def draw(scenario: ScenarioRef, shift: float, n: int, seed: int = 0, split: str 
     return sample.X, sample.y, sample.group
 
 
-def compare(candidate: str | ModelEntry, scenarios: Any = None,
-            against: Sequence[str | ModelEntry] = PANEL, *, seeds: int | None = 1,
-            jobs: int = -1) -> pd.DataFrame:
-    """Rank one model beside others on the quick grid, per scenario, and print the table.
+def compare(candidate: ModelRef, scenarios: Any = None, against: Sequence[ModelRef] = PANEL, *,
+            seeds: int = 3, jobs: int = -1, sort_by: str = SORT_KEY) -> Comparison:
+    """Rank one model beside others on the quick grid; nothing is printed.
 
-    Ranks (1 = best) use the mean over seeds at each scenario's largest shift and largest
-    training size: accuracy, and worst-group accuracy, the two numbers a robust model must win.
+    Every model runs the same scenarios, seeds and data (paired); only the scenarios the candidate
+    ran count. The ranking is the leaderboard's (`spurbench leaderboard --help`): per model, the
+    mean over scenarios of its per-scenario mean over seeds, with a 95% t interval over scenarios
+    (over (scenario, seed) cells when fewer than 3 scenarios ran: it then speaks for those
+    scenarios only). `rank` is an integer (1 = best mean); `rank_low`-`rank_high` is its interval:
+    1 + the models clearly better, and the number of models minus those clearly worse, where
+    "clearly" means the 95% t interval of the paired difference over the shared scenarios excludes
+    0. Where the two differ the rank is "tied".
 
     Parameters
     ----------
-    candidate : a registered name, reference or `model(...)` entry.
+    candidate : a registered name, reference, `model(...)` entry or a plain estimator.
     scenarios : as in `run` (default: one quick scenario per generator family).
     against : the models to rank against (default: the declared panel).
-    seeds : seeds per cell (1 keeps it quick).
+    seeds : seeds per cell; at least 3, so that intervals exist.
     jobs : parallel workers.
+    sort_by : the leaderboard metric to rank by (default accuracy_shift).
 
     Returns
     -------
-    pandas.DataFrame
-        Per scenario: the candidate's accuracy and worst-group accuracy, their ranks, and the
-        number of models ranked.
+    Comparison
+        `.to_frame()` (the leaderboard, the candidate marked), `.per_scenario`, `.plot()` (a
+        matplotlib Figure), `.to_markdown()`, and the run's `.rows`.
     """
+    if seeds < 3:
+        raise ParameterError("seeds", f"compare needs at least 3 seeds for its intervals, got {seeds}")
     absent = unavailable_models()  # the panel's optional models, when their extra is not installed
-    against = [m for m in against if not (isinstance(m, str) and m in absent)]
-    rows = run(scenarios, [candidate, *against], seeds=seeds, jobs=jobs, quick=True)
-    name = candidate.name if isinstance(candidate, ModelEntry) else candidate
-    table = []
-    for scenario, part in rows.groupby("scenario"):
-        board = leaderboard(part).set_index("model")[["accuracy_shift", "worst_group_shift"]]
-        ranks = board.rank(ascending=False, method="min")
-        mine = board.reindex([name]).iloc[0]  # NaN when every fit of the candidate failed
-        rank = ranks.reindex([name]).iloc[0]
-        table.append({"scenario": scenario, "model": name, "n_models": len(board),
-                      "accuracy_shift": mine["accuracy_shift"], "accuracy_rank": rank["accuracy_shift"],
-                      "worst_group_shift": mine["worst_group_shift"],
-                      "worst_group_rank": rank["worst_group_shift"]})
-    result = pd.DataFrame(table)
-    print(result.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    return result
+    mine = _as_model(candidate)
+    name = mine.name if isinstance(mine, ModelEntry) else get_model(mine).name
+    others = [_as_model(m) for m in against if not (isinstance(m, str) and m in absent)]
+    others = [m for m in others if (m.name if isinstance(m, ModelEntry) else m) != name]
+    rows = run(scenarios, [mine, *others], seeds=seeds, jobs=jobs, quick=True)
+    return Comparison(rows, name, sort_by)
+
+
+def evaluate(y_pred_or_proba: Any, y: Any, groups: Any = None, *, counterfactual: Any = None
+             ) -> dict[str, float]:
+    """The benchmark's own metrics of predictions made anywhere (WILDS's `dataset.eval`).
+
+    The very functions of `benchmark.metrics` that score every stored row, so the numbers
+    compare with a run's columns of the same names.
+
+    Parameters
+    ----------
+    y_pred_or_proba : (n,) predicted labels, or (n, k) probabilities whose columns are the
+        classes 0..k-1 (then every probability metric too: log_loss, brier, ece, auroc).
+    y : (n,) true labels (integers 0..k-1 with probabilities).
+    groups : (n,) group labels for worst_group_accuracy (`draw`'s third value); without them
+        it equals accuracy.
+    counterfactual : predictions (or probabilities) on the same examples with the spurious
+        attribute flipped, for spurious_reliance.
+
+    Returns
+    -------
+    dict
+        accuracy, balanced_accuracy, worst_group_accuracy, spurious_reliance and, from
+        probabilities, log_loss, brier, ece and auroc.
+    """
+    scores, y = np.asarray(y_pred_or_proba), np.asarray(y)
+    if y.ndim != 1 or scores.ndim not in (1, 2) or len(scores) != len(y) or not len(y):
+        raise ParameterError("y_pred_or_proba", f"expected (n,) labels or (n, k) probabilities for the "
+                             f"{len(y)} labels of a 1-d y, got shape {scores.shape}")
+    for field, other in (("groups", groups), ("counterfactual", counterfactual)):
+        if other is not None and np.shape(other)[:1] != (len(y),):
+            raise ParameterError(field, f"needs one entry per example ({len(y)}), "
+                                        f"got shape {np.shape(other)}")
+    if scores.ndim == 2:
+        k = scores.shape[1]
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= k:
+            raise ParameterError("y", f"with (n, {k}) probabilities, labels must be integers 0..{k - 1}")
+        return score_predictions(y, scores.astype(float), groups,
+                                 None if counterfactual is None else np.asarray(counterfactual, float))
+    pred_cf = None if counterfactual is None else np.asarray(counterfactual)
+    return {"accuracy": accuracy(y, scores), "balanced_accuracy": balanced_accuracy(y, scores),
+            "worst_group_accuracy": worst_group_accuracy(y, scores, groups),
+            "spurious_reliance": spurious_reliance(scores, pred_cf)}
+
+
+def check_model(estimator_or_factory: ModelRef, *, paradigm: str | None = None) -> ModelCheck:
+    """The checks of `spurbench check-model`: the estimator contract the harness relies on, then a
+    tiny grid; returned, not printed (`print(result)` shows what the command line shows).
+
+    Parameters
+    ----------
+    estimator_or_factory : a registered name, a ``"pkg.mod:factory"`` reference, a `model(...)`
+        entry, an unfitted estimator or a factory (then give `paradigm`).
+    paradigm : for a factory or reference that declares none.
+
+    Returns
+    -------
+    ModelCheck
+        `.passed`, `.results` (one per rule), `.to_frame()`.
+    """
+    from benchmark import check
+
+    obj = estimator_or_factory
+    if isinstance(obj, str):
+        entry = load_model_reference(obj, paradigm) if ":" in obj else get_model(obj)
+    else:
+        entry = obj if isinstance(obj, ModelEntry) else model(obj, paradigm=paradigm)
+    return check.check_model(entry)
+
+
+def report(run_dir: str | Path, pdf: bool = False) -> Path:
+    """Write a stored run's report (figures, tables, report.md, experiments.md, report.html), as
+    `spurbench report RUN` does, and return the path of report.md.
+
+    Parameters
+    ----------
+    run_dir : a run directory (`run(..., out=...)` or `spurbench run --out`).
+    pdf : also save every figure as PDF.
+    """
+    from benchmark.report.render import write_report
+
+    return write_report(Path(run_dir), pdf=pdf)  # a folder with no stored rows: a SpurbenchError

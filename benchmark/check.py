@@ -2,7 +2,8 @@
 
 Like `benchopt test`, it answers "will my plugin work in a run?" in seconds, with one line per
 rule, instead of a run full of error rows. Each rule is a function that raises AssertionError
-with what it saw; the checks use a small sample of a shipped scenario.
+with what it saw; the checks use a small sample of a shipped scenario. `spurbench.check_model`
+and the command line both call `check_model` here and differ only in how they show its result.
 
 `built_classifier` is the first rule's check on its own: `spurbench run --model` and
 `spurbench.run(models=...)` call it before anything runs, so a factory that raises or does not
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,7 +30,7 @@ from benchmark.spec import load_scenarios
 SCENARIO = "spurious_gaussian"
 N_TRAIN, N_TEST = 200, 200
 # What the harness calls on every estimator (`predict` by `make perf` and users' own code).
-CLASSIFIER_METHODS = ("fit", "predict", "predict_proba")
+CLASSIFIER_METHODS = ("fit", "predict_proba")  # what the harness calls
 MAX_DETAIL = 200  # characters of an exception's message quoted in a one-line error
 
 
@@ -130,7 +132,7 @@ def _tiny_grid(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
 
 
 RULES: dict[str, Callable[..., None]] = {
-    "the factory builds a classifier (fit, predict, predict_proba)": _a_classifier,
+    "the factory builds a classifier (fit, predict_proba)": _a_classifier,
     "a fresh, unfitted estimator per call": _fresh_and_unfitted,
     "classes_ after fit": _classes,
     "predict_proba in [0, 1], rows sum to 1": _probabilities,
@@ -140,8 +142,29 @@ RULES: dict[str, Callable[..., None]] = {
 }
 
 
-def check_model(entry: ModelEntry) -> Iterator[RuleResult]:
-    """Run every rule of ``RULES`` on `entry`; a rule that raises anything fails with the reason."""
+@dataclass(frozen=True)
+class ModelCheck:
+    """The outcome of every rule for one model: `passed`, a frame, or the lines the CLI prints."""
+
+    model: str
+    results: tuple[RuleResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per rule: rule, passed, detail (the reason of a failure)."""
+        return pd.DataFrame([(r.rule, r.passed, r.detail) for r in self.results],
+                            columns=["rule", "passed", "detail"])
+
+    def __str__(self) -> str:
+        passing = sum(r.passed for r in self.results)
+        return "\n".join([*map(str, self.results),
+                          f"{self.model}: {passing} of {len(self.results)} rules pass"])
+
+
+def _outcomes(entry: ModelEntry) -> Iterator[RuleResult]:
     data = _data()
     for rule, check in RULES.items():
         try:
@@ -150,3 +173,8 @@ def check_model(entry: ModelEntry) -> Iterator[RuleResult]:
             yield RuleResult(rule, False, f"{type(exc).__name__}: {exc}")
         else:
             yield RuleResult(rule, True)
+
+
+def check_model(entry: ModelEntry) -> ModelCheck:
+    """Run every rule of ``RULES`` on `entry`; a rule that raises anything fails with the reason."""
+    return ModelCheck(entry.name, tuple(_outcomes(entry)))

@@ -6,6 +6,7 @@ User errors (`SpurbenchError`) are caught here once: one line on stderr, exit st
 from __future__ import annotations
 
 import argparse
+import ast
 import gc
 import signal
 import sys
@@ -132,8 +133,15 @@ def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     if markdown:
         print(to_markdown(board))
         return
-    print("\nleaderboard (mean over scenarios and seeds; acc@max = accuracy at the largest shift):")
+    print("\nleaderboard (means ± 95% t interval over scenarios; `spurbench leaderboard --help` "
+          "defines the columns):")
     print(to_text(board))
+
+
+def _module_doc(filename: str) -> str:
+    """A module's docstring without importing it (and pandas with it): `--help` stays instant, and
+    the text is written once, in the module."""
+    return ast.get_docstring(ast.parse((Path(__file__).parent / filename).read_text())) or ""
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -225,15 +233,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_model(args: argparse.Namespace) -> int:
-    from benchmark.check import check_model
+    from benchmark.api import check_model
 
-    entry = load_model_reference(args.ref, args.paradigm) if ":" in args.ref else get_model(args.ref)
-    results = list(check_model(entry))
-    for result in results:
-        print(result)
-    failed = sum(not r.passed for r in results)
-    print(f"{entry.name}: {len(results) - failed} of {len(results)} rules pass")
-    return 1 if failed else 0
+    result = check_model(args.ref, paradigm=args.paradigm)
+    print(result)
+    return 0 if result.passed else 1
 
 
 def _add_check_model(sub: argparse._SubParsersAction) -> None:
@@ -286,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--pdf", action="store_true", help=PDF_HELP)
     report.set_defaults(func=_cmd_report)
 
-    board = sub.add_parser("leaderboard", help="per-model summary of a run's stored rows")
+    board = sub.add_parser("leaderboard", help="per-model summary of a run's stored rows",
+                           description=_module_doc("leaderboard.py"),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     board.add_argument("run_dir", help="a run directory, e.g. results/paper")
     board.add_argument("--markdown", action="store_true", help="a Markdown table (for README.md)")
     board.set_defaults(func=_cmd_leaderboard)

@@ -6,9 +6,9 @@ empty model registry.
 """
 
 from benchmark import __version__
-from benchmark.api import compare, draw, load, model, run, scenarios
+from benchmark.api import check_model, compare, draw, evaluate, load, model, report, run, scenarios
 from benchmark.leaderboard import leaderboard
 from benchmark.registry import register_model
 
-__all__ = ["__version__", "compare", "draw", "leaderboard", "load", "model", "register_model", "run",
-           "scenarios"]
+__all__ = ["__version__", "check_model", "compare", "draw", "evaluate", "leaderboard", "load", "model",
+           "register_model", "report", "run", "scenarios"]

@@ -211,7 +211,7 @@ def test_a_report_over_a_run_whose_every_fit_failed_is_one_line_and_writes_nothi
     [
         ("os:getcwd", ["--model 'os:getcwd'", "TypeError", "random_state"]),
         ("builtins:dict", ["--model 'builtins:dict'", "returned a dict, not a classifier",
-                           "fit, predict, predict_proba"]),
+                           "fit, predict_proba"]),
         ("{module}:returns_text", ["--model '{module}:returns_text'", "returned a str"]),
         ("{module}:factory_raises", ["--model '{module}:factory_raises'",
                                      "RuntimeError: no licence server"]),

@@ -20,5 +20,8 @@ def test_quickstart_notebook_executes_without_error(tmp_path, monkeypatch):
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any("accuracy_rank" in o.get("text", "") for o in outputs)  # compare() printed its table
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stdout"]  # nothing printed
+    shown = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "rank_low" in shown and "worst_group_accuracy" in shown  # compare's frame, evaluate's scores
+    assert "<Figure size" in shown  # compare's plot (an Agg kernel shows its repr, not the image)
     assert os.listdir(tmp_path) == []  # out=None left nothing behind

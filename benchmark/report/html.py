@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.leaderboard import HEADERS, leaderboard
+from benchmark.leaderboard import DISPLAYED, leaderboard
 
 HTML_NAME = "report.html"
 CURVE_METRICS = {"accuracy": "accuracy", "worst_group_accuracy": "worst-group accuracy"}
@@ -35,20 +35,29 @@ _SCRIPT = """
 const DATA = JSON.parse(document.getElementById('data').textContent);
 const PALETTE = ['#1f77b4','#ff7f0e','#2ca02c','#d62728','#9467bd','#8c564b','#e377c2','#7f7f7f',
                  '#bcbd22','#17becf'];
-let sortKey = 'accuracy_shift', sortDescending = true;
+let sortKey = null, sortDescending = true;  // null: the leaderboard's own order (panel first, by rank)
 
-function fmt(v) { return typeof v === 'number' ? v.toFixed(3) : (v === null ? '' : String(v)); }
+function fmt(r, c) {  // a mean with the half-width of its interval; a rank with its interval
+  const v = r[c];
+  if (v === null) return '';
+  if (c === 'rank') {
+    return r.rank_low === r.rank_high ? String(v) : `${v} (tied ${r.rank_low}-${r.rank_high})`;
+  }
+  if (typeof v !== 'number' || DATA.integers.includes(c)) return String(v);
+  const low = r[c + '_ci_low'], high = r[c + '_ci_high'];
+  return v.toFixed(3) + (low === null || low === undefined ? '' : ` \u00B1 ${((high - low) / 2).toFixed(3)}`);
+}
 
 function drawTable() {
-  const rows = [...DATA.leaderboard].sort((a, b) => {
+  const rows = sortKey === null ? DATA.leaderboard : [...DATA.leaderboard].sort((a, b) => {
     const x = a[sortKey], y = b[sortKey];
     const order = x < y ? -1 : (x > y ? 1 : 0);  // code-point order for text, like Python's
     return sortDescending ? -order : order;
   });
-  const head = DATA.columns.map(c => `<th data-key="${c}">${DATA.headers[c] || c}${c === sortKey ?
+  const head = DATA.columns.map(c => `<th data-key="${c}">${c}${c === sortKey ?
     (sortDescending ? ' \\u25BC' : ' \\u25B2') : ''}</th>`).join('');
   const body = rows.map(r => '<tr>' + DATA.columns.map(c =>
-    `<td class="${typeof r[c] === 'number' ? 'num' : ''}">${fmt(r[c])}</td>`).join('') + '</tr>').join('');
+    `<td class="${typeof r[c] === 'number' ? 'num' : ''}">${fmt(r, c)}</td>`).join('') + '</tr>').join('');
   const table = document.getElementById('leaderboard');
   table.innerHTML = `<thead><tr>${head}</tr></thead><tbody>${body}</tbody>`;
   table.querySelectorAll('th').forEach(th => th.addEventListener('click', () => {
@@ -131,8 +140,8 @@ def render_html(frame: pd.DataFrame, title: str) -> str:
     board = leaderboard(frame).astype(object)
     board = board.where(board.notna(), None)
     curves = _curves(frame)
-    payload = {"leaderboard": board.to_dict("records"), "columns": list(board.columns),
-               "headers": HEADERS, "curves": curves, "metrics": CURVE_METRICS,
+    payload = {"leaderboard": board.to_dict("records"), "columns": list(DISPLAYED),
+               "integers": ["reference", "scenarios"], "curves": curves, "metrics": CURVE_METRICS,
                "filters": list(FILTERS), "models": sorted({c["model"] for c in curves})}
     filters = "".join(f'<label>{f} <select id="filter-{f}"></select></label>' for f in FILTERS)
     charts = "".join(f'<figure><figcaption>{label} against shift</figcaption>'
@@ -140,8 +149,10 @@ def render_html(frame: pd.DataFrame, title: str) -> str:
                      for metric, label in CURVE_METRICS.items())
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
             f'</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>'
-            "<h2>Leaderboard</h2><p>Means over scenarios and seeds at each scenario's largest "
-            "training size; click a header to sort.</p><table id=\"leaderboard\"></table>"
+            "<h2>Leaderboard</h2><p>Means \u00B1 the half-width of their 95% t interval over "
+            "scenarios, at each scenario's largest training size; ranks of the panel with their "
+            "interval (`spurbench leaderboard --help` defines every column); click a header to "
+            "sort.</p><table id=\"leaderboard\"></table>"
             f"<h2>Accuracy under shift</h2><div>{filters}</div><div class=\"charts\">{charts}</div>"
             '<div id="legend" class="legend"></div>'
             f'<script id="data" type="application/json">{_json_for_script(payload)}</script>'
