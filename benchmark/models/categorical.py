@@ -130,7 +130,8 @@ class KnownStructureBayesNet(ClassifierMixin, BaseEstimator):
         return posterior_with_missing(self.network_, codes, X.shape[1])
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class CategoricalNaiveBayes(ClassifierMixin, BaseEstimator):
@@ -162,10 +163,12 @@ class CategoricalNaiveBayes(ClassifierMixin, BaseEstimator):
         return _encode(X, self.categories_).astype(np.int64)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return self.estimator_.predict_proba(self._encoded(X))
+        codes = self._encoded(X)
+        return self.estimator_.predict_proba(codes)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.estimator_.predict(self._encoded(X))
+        codes = self._encoded(X)
+        return self.estimator_.predict(codes)
 
 
 @register_model("bn_known_structure", paradigm="generative", group="parametric_generative",
