@@ -81,6 +81,18 @@ def test_exact_posteriors_agree_with_pgmpy_variable_elimination(name, shift):
                                _pgmpy_posterior(gen, X, shift, core), atol=1e-9)
 
 
+def test_missing_nodes_with_observed_children_are_summed_out_as_pgmpy_does():
+    """NaN marks an unobserved node; LVEDVOLUME and STROKEVOLUME have observed children, so
+    they are enumerated, not dropped."""
+    gen = BayesNetwork("alarm", "HYPOVOLEMIA", ["LVEDVOLUME"])
+    X = gen.sample(ROWS, 0.4, rng(7)).X
+    hidden = [gen.feature_names.index(n) for n in ("LVEDVOLUME", "STROKEVOLUME")]
+    X[:, hidden] = np.nan
+    observed = np.setdiff1d(np.arange(X.shape[1]), hidden)
+    np.testing.assert_allclose(gen.posterior(X, 0.4), _pgmpy_posterior(gen, X, 0.4, observed),
+                               atol=1e-9)
+
+
 @pytest.mark.parametrize("network", list(BUNDLED))
 def test_sampler_marginals_match_the_networks_marginals(network):
     gen = BayesNetwork(network, *_first_scenario(network))
