@@ -204,3 +204,27 @@ def test_every_network_loads_with_the_network_disabled():
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == sum(len(load_bundled(n).names) for n in BUNDLED)
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (('target = "bronc"', 'target = "Bronc"'), "params.target"),
+    (('shifted = ["dysp"]', 'shifted = ["xray"]'), "params.shifted"),
+    (('network = "asia"', 'network = "asia2"'), "params.network"),
+])
+def test_a_bad_network_spec_is_one_line_naming_the_field(tmp_path, capsys, edit, field):
+    from benchmark.cli import main
+
+    spec = tmp_path / "bad.toml"
+    spec.write_text((DATASETS_DIR / "bn_asia_bronc.toml").read_text().replace(*edit))
+    code = main(["run", str(spec), "--out", str(tmp_path / "o"), "--no-report", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and field in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
+def test_without_pgmpy_the_error_is_one_line_naming_the_extra(monkeypatch):
+    from benchmark.errors import SpurbenchError
+
+    monkeypatch.setitem(sys.modules, "pgmpy", None)  # `import pgmpy` now raises ImportError
+    with pytest.raises(SpurbenchError, match=r'pip install "spurbench\[data\]"'):
+        _bundled_bytes("asia")
