@@ -43,7 +43,7 @@ class DiscreteNetwork:
     parents: tuple[tuple[int, ...], ...]
     tables: tuple[np.ndarray, ...]
 
-    @property
+    @cached_property
     def cardinalities(self) -> tuple[int, ...]:
         return tuple(len(s) for s in self.states)
 
