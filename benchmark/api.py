@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark import harness
+from benchmark.check import built_classifier
 from benchmark.fitting import split_stream, test_stream, train_stream
 from benchmark.leaderboard import leaderboard
 from benchmark.models import unavailable_models
@@ -99,7 +100,8 @@ def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None,
     scenarios : names, paths or `Scenario` objects; None for every shipped scenario (with
         `quick`, one per generator family).
     models : registered names, ``"pkg.mod:factory"`` references or `model(...)` entries;
-        None for every registered model.
+        None for every registered model. Each is built once first: a factory that raises, or
+        returns no classifier, raises `benchmark.errors.ModelError` naming it.
     seeds : seeds per cell (default: each scenario's).
     jobs : parallel workers; -1 uses every core.
     out : run directory; None runs in a temporary directory that is removed afterwards.
@@ -115,6 +117,8 @@ def run(scenarios: Any = None, models: Sequence[str | ModelEntry] | None = None,
         One row per (scenario, shift, model, seed, n_train), as `spurbench.load` reads them.
     """
     chosen = _grid_scenarios(scenarios, quick)
+    for entry in harness.resolve_models(models or ()):
+        built_classifier(entry)  # a factory that raises or builds no classifier: one line, now
     if scheduler is not None:
         backend = "dask"
     with tempfile.TemporaryDirectory(prefix="spurbench-") as scratch:

@@ -3,6 +3,10 @@
 Like `benchopt test`, it answers "will my plugin work in a run?" in seconds, with one line per
 rule, instead of a run full of error rows. Each rule is a function that raises AssertionError
 with what it saw; the checks use a small sample of a shipped scenario.
+
+`built_classifier` is the first rule's check on its own: `spurbench run --model` and
+`spurbench.run(models=...)` call it before anything runs, so a factory that raises or does not
+build a classifier is one line naming it (exit 2), not a run of error rows.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from benchmark.errors import ModelError
 from benchmark.registry import ModelEntry
 from benchmark.spec import load_scenarios
 
 SCENARIO = "spurious_gaussian"
 N_TRAIN, N_TEST = 200, 200
+# What the harness calls on every estimator (`predict` by `make perf` and users' own code).
+CLASSIFIER_METHODS = ("fit", "predict", "predict_proba")
+MAX_DETAIL = 200  # characters of an exception's message quoted in a one-line error
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,37 @@ class RuleResult:
     def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
         return f"{verdict}  {self.rule}" + (f": {self.detail}" if self.detail else "")
+
+
+def built_classifier(entry: ModelEntry, where: str | None = None) -> Any:
+    """Build `entry`'s estimator once, as every fit will (`random_state=0`), and return it.
+
+    Raises `ModelError` naming `where` (default: the model) when the factory raises or returns an
+    object without ``CLASSIFIER_METHODS``: the user's error, refused before any fit runs.
+    """
+    where = where or f"model {entry.name!r}"
+    try:
+        estimator = entry.build(0)
+    except (Exception, SystemExit) as exc:  # whatever the factory raises, it is the finding
+        lines = str(exc).strip().splitlines()
+        detail = lines[0][:MAX_DETAIL] if lines else ""
+        raise ModelError(f"{where}: calling its factory with random_state=0 raised "
+                         f"{type(exc).__name__}" + (f": {detail}" if detail else "")
+                         + "; a factory must take random_state and return an unfitted classifier"
+                         ) from None
+    missing = [m for m in CLASSIFIER_METHODS if not callable(getattr(estimator, m, None))]
+    if missing:
+        raise ModelError(f"{where}: its factory returned a {type(estimator).__name__}, not a "
+                         f"classifier (no {', '.join(missing)}); it must return an unfitted "
+                         f"estimator with {', '.join(CLASSIFIER_METHODS)}")
+    return estimator
+
+
+def _a_classifier(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
+    try:
+        built_classifier(entry)
+    except ModelError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,6 +130,7 @@ def _tiny_grid(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
 
 
 RULES: dict[str, Callable[..., None]] = {
+    "the factory builds a classifier (fit, predict, predict_proba)": _a_classifier,
     "a fresh, unfitted estimator per call": _fresh_and_unfitted,
     "classes_ after fit": _classes,
     "predict_proba in [0, 1], rows sum to 1": _probabilities,

@@ -1,4 +1,4 @@
-"""`spurbench` command line: run | report | list | validate | sample | explain.
+"""The `spurbench` command line; `spurbench --help` lists every subcommand.
 
 User errors (`SpurbenchError`) are caught here once: one line on stderr, exit status 2.
 """
@@ -56,15 +56,20 @@ def _positive_float(text: str) -> float:
 
 
 def _model_names(args: argparse.Namespace) -> list[str] | None:
-    """Models from --models a,b and --model package.module:factory, validated."""
+    """Models from --models a,b and --model package.module:factory, validated: each is built
+    once here, so a factory that raises or builds no classifier is refused before anything runs."""
+    from benchmark.check import built_classifier
+
     names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
     if args.models is not None and not names:
         raise SpurbenchError(f"--models: {args.models!r} names no model; give comma-separated "
                              "names, or omit --models to run every registered one")
-    for ref in args.model or []:
-        names.append(load_model_reference(ref, args.paradigm).name)
     for name in names:
-        get_model(name)
+        built_classifier(get_model(name), f"--models {name!r}")
+    for ref in args.model or []:
+        entry = load_model_reference(ref, args.paradigm)
+        built_classifier(entry, f"--model {ref!r}")
+        names.append(entry.name)
     return names or None
 
 
@@ -113,6 +118,9 @@ def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     from benchmark.store import read_results
 
     board = leaderboard(read_results(run_dir))
+    if board.empty:
+        print("\nleaderboard: nothing to rank (no successful fit of a scenario with shift levels)")
+        return
     if markdown:
         print(to_markdown(board))
         return
@@ -158,7 +166,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Every file named, each with all its problems (one line each), or its grid size."""
     from benchmark.errors import SpecErrors
-    from benchmark.harness import expand_grid
+    from benchmark.harness import expand_grid, why_no_models
     from benchmark.spec import load_scenario, load_scenarios, scenario_paths
 
     failed = False
@@ -171,6 +179,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 print(f"spurbench: error: {error}", file=sys.stderr)
             continue
         fits = len(expand_grid([scenario]))
+        if not fits:
+            failed = True
+            print(f"spurbench: error: {why_no_models(scenario, None)}; it runs no fit", file=sys.stderr)
+            continue
         print(f"ok  {scenario.path}: {scenario.name} ({scenario.family}), {fits} fits x "
               f"{len(scenario.shift_levels)} shift levels")
     if not failed:
@@ -226,7 +238,7 @@ def _add_check_model(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spurbench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="spurbench")
     parser.add_argument("--version", action="version", version=f"spurbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -242,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=("loky", "dask"), help="loky processes (default) or Dask")
     run.add_argument("--scheduler", help="address of a running Dask scheduler (implies --backend dask)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
-    run.add_argument("--quick", action="store_true", help="a small grid that runs in seconds (with "
-                     "no SPEC: one scenario per family)")
+    run.add_argument("--quick", action="store_true", help="a small grid: three shift levels, the "
+                     "smallest n_train, at most 1000 test points and 2 seeds (with no SPEC: one "
+                     "scenario per family)")
     run.add_argument("--resume", action="store_true", help="skip fits already stored in --out")
     run.add_argument("--overwrite", action="store_true", help="discard results stored in --out")
     run.add_argument("--retry-errors", action="store_true", help="with --resume, also rerun the "
@@ -289,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("specs", nargs="+", help="scenario files or folders")
     validate.set_defaults(func=_cmd_validate)
     _add_check_model(sub)
+    # built from the subparsers, so the description cannot omit one added later
+    parser.description = f"spurbench command line: {' | '.join(sub.choices)}."
     return parser
 
 

@@ -40,6 +40,15 @@ class SpecErrors(SpecError):
         self.path, self.field, self.errors = first.path, first.field, errors
 
 
+class ModelError(SpurbenchError):
+    """A model the user named (`--model`, `run(models=...)`) whose factory raises, or returns
+    something the harness cannot fit and score."""
+
+
+class NothingToReport(SpurbenchError):
+    """A run directory without one successful fit: no figure, table or claim can be made."""
+
+
 class UnknownNameError(SpurbenchError):
     """A model, generator or scenario name that is not registered."""
 

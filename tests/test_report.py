@@ -125,8 +125,9 @@ def test_figures_the_data_cannot_support_are_skipped_and_reported(tmp_path):
 
 
 def test_effect_lines_call_clear_only_what_survives_and_state_power_otherwise():
-    base = {"metric": "drop", "selection": "panel", "flagged": "excluded", "method": "mixed model",
-            "n_families": 5, "n_scenarios": 9, "n_units": 90}
+    base = {"metric": "drop", "selection": "panel", "flagged": "excluded",
+            "method": "t-interval over family means", "n_families": 5, "n_scenarios": 9, "n_units": 90,
+            "lofo_low": 0.015, "lofo_high": 0.025}
     effects = pd.DataFrame([
         {**base, "contrast": "discriminative - generative", "estimate": 0.02, "ci_low": 0.01, "ci_high": 0.03,
          "p_value": 1e-6, "clusters": 5},
@@ -136,8 +137,12 @@ def test_effect_lines_call_clear_only_what_survives_and_state_power_otherwise():
          "p_value": 1e-9, "clusters": 2},
     ])
     text = "\n".join(findings.effect_lines(effects))
-    assert "+2.00 points (95% CI +1.00 to +3.00" in text and "clearly, `discriminative` drops more" in text
-    assert "no clear difference (power" in text
+    assert "+2.00 points (95% CI +1.00 to +3.00" in text
+    assert "clearly (primary), `discriminative` drops more" in text
+    assert "leaving one family out +1.50 to +2.50" in text
+    # the pair is secondary: se = 0.02 / t(0.975, 4) = 0.0072; at alpha 0.05 (one secondary claim)
+    # the design resolves (2.776 + 0.941) * 0.0072 = 2.7 points
+    assert "no clear difference; the design detects 2.7 points with 80% power at the secondary level" in text
     assert "not clear (fewer than 3 independent units, never called clear)" in text
 
 
@@ -146,7 +151,7 @@ def test_header_states_seeds_per_scenario_and_pre_registration_before_any_number
     assert "Seeds per scenario (from the rows): 3 seeds: 3 scenario(s)." in report
     first_number = re.search(r"\d+ result rows", report).start()
     assert report.index("Pre-registered comparisons") < first_number
-    assert "Holm-corrected jointly" in report
+    assert "Holm-corrected within its level" in report
     assert "(issue" not in report and "(issue" not in (run / "experiments.md").read_text()
 
 

@@ -30,7 +30,7 @@ def run_dir(tmp_path_factory):
 
 def test_rows_come_back_in_the_canonical_order_whatever_the_storage_order(run_dir, tmp_path):
     rows = read_sqlite(run_dir / store.DB_NAME)
-    assert set(rows["selection"]) == {"fixed", "candidate", "iid", "worst_group", "oracle"}
+    assert set(rows["selection"]) == {"fixed", "candidate", "iid", "worst_class", "worst_group", "oracle"}
     expected = rows.sort_values(SORT_ORDER, kind="stable").reset_index(drop=True)
     pd.testing.assert_frame_equal(rows, expected)
     # The same rows written in reverse order read back identically.

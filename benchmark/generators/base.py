@@ -127,6 +127,12 @@ class Generator(abc.ABC):
     prior_adaptation: ClassVar[bool] = False
     # (height, width) when a row is an image flattened row by row (for `spurbench sample`).
     image_shape: ClassVar[tuple[int, int] | None] = None
+    # Declared traits, read by the report's analysis of where each paradigm wins: where the data
+    # come from ("synthetic", "real table" or "network": an expert Bayesian network, where a
+    # generative model with the known structure is correctly specified), and whether every
+    # feature is discrete.
+    source: ClassVar[str] = "synthetic"
+    discrete: ClassVar[bool] = False
 
     @abc.abstractmethod
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:

@@ -68,6 +68,8 @@ def _log_comb(n: int, k: np.ndarray) -> np.ndarray:
 class BinarySpurious(Generator):
     """Bag-of-words 0/1 features; spurious words follow an attribute whose agreement with y reverses."""
 
+    discrete = True
+
     def __init__(
         self,
         train_correlation: float = 0.9,

@@ -2,8 +2,8 @@
 
 The question (Ng & Jordan, NIPS 2001): naive Bayes reaches its asymptotic error with far fewer
 examples than logistic regression, but that asymptotic error is higher when its independence
-assumption is false; where do the learning curves cross? This family is for learning curves
-over ``n_train``, not for shift.
+assumption is false; where do the learning curves cross? By default this family is for
+learning curves over ``n_train``, not for shift; ``shifted_latent_separation`` adds one.
 
 Features, for y in {0, 1} with P(y = 1) = ``positive_fraction`` (mean sign s = -1 for y = 0,
 +1 for y = 1):
@@ -21,12 +21,17 @@ distance Delta, Delta^2 = n_weak weak_separation^2 + latent_separation^2 n / (n 
 (n = n_copies). `naive_bayes_accuracy` gives the accuracy Gaussian naive Bayes converges to as
 n_train grows, also in closed form, so the size of the misspecification is known.
 
-Shift: none. Every shift level draws the training distribution (the level is validated, then
-ignored), so a scenario needs only ``levels = [0.0]``. All features are core; the invariant
-oracle is the Bayes one.
+Shift: none by default. Every shift level draws the training distribution (the level is
+validated, then ignored), so a scenario needs only ``levels = [0.0]``. With
+``shifted_latent_separation`` set, the latent's separation moves linearly from
+``latent_separation`` at shift 0 to it at shift 1 (0: the signal naive Bayes over-counts fades
+away; -latent_separation: it reverses), the covariance unchanged, so the posterior and the Bayes
+accuracy stay exact at every level; a shift-0 sample is the same as without it. All features
+are core; the invariant oracle is the Bayes one.
 
 Parameters: n_weak (>= 0), weak_separation (>= 0), n_copies (>= 1; 1 makes naive Bayes well
-specified, a control), latent_separation (> 0), copy_noise (> 0), positive_fraction (in (0, 1)).
+specified, a control), latent_separation (> 0), copy_noise (> 0), positive_fraction (in (0, 1)),
+shifted_latent_separation (a finite number, or absent for no shift).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from benchmark.generators.base import (
     check_probability,
     check_real,
     check_shift,
+    interpolate,
 )
 from benchmark.registry import register_generator
 
@@ -66,6 +72,7 @@ class NBMisspecified(Generator):
         latent_separation: float = 1.5,
         copy_noise: float = 0.3,
         positive_fraction: float = 0.5,
+        shifted_latent_separation: float | None = None,
     ):
         self.n_weak = check_int("n_weak", n_weak, minimum=0)
         self.weak_separation = check_real("weak_separation", weak_separation, minimum=0)
@@ -75,6 +82,9 @@ class NBMisspecified(Generator):
         self.copy_noise = check_real("copy_noise", copy_noise, minimum=0, exclusive_minimum=True)
         self.positive_fraction = check_probability("positive_fraction", positive_fraction,
                                                    open_interval=True)
+        self.shifted_latent_separation = (
+            None if shifted_latent_separation is None
+            else check_real("shifted_latent_separation", shifted_latent_separation))
         self.n_classes = 2
         self.roles = ("core",) * (self.n_weak + self.n_copies)
         self.prior = np.array([1.0 - self.positive_fraction, self.positive_fraction])
@@ -85,20 +95,31 @@ class NBMisspecified(Generator):
         self.cov = check_covariance("copy_noise", linalg.block_diag(np.eye(self.n_weak), copies))
 
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
-        check_shift(shift)
+        means = self.means_at(shift)
         y = draw_labels(rng.random(n), self.prior)
-        return Sample(X=draw_gaussian(y, self.means, self.cov, rng), y=y, roles=self.roles)
+        return Sample(X=draw_gaussian(y, means, self.cov, rng), y=y, roles=self.roles)
+
+    def means_at(self, shift: float) -> np.ndarray:
+        """(2, d) class means at `shift` (`means`, the training ones, when nothing shifts)."""
+        check_shift(shift)
+        if self.shifted_latent_separation is None:
+            return self.means
+        half = interpolate(self.latent_separation, self.shifted_latent_separation, shift) / 2.0
+        means = self.means.copy()
+        means[:, self.n_weak:] = np.array([[-half], [half]])
+        return means
 
     # -- oracles -----------------------------------------------------------------------------
     def posterior(self, X: np.ndarray, shift: float) -> np.ndarray:
-        return posterior_from_log_likelihoods(log_likelihoods(X, self.means, self.cov), self.prior)
+        return posterior_from_log_likelihoods(log_likelihoods(X, self.means_at(shift), self.cov),
+                                              self.prior)
 
     def invariant_posterior(self, X: np.ndarray, shift: float) -> np.ndarray:
         return self.posterior(X, shift)
 
     def bayes_accuracy(self, shift: float) -> float:
-        check_shift(shift)
-        delta = mahalanobis_distance(self.means[1] - self.means[0], self.cov)
+        means = self.means_at(shift)
+        delta = mahalanobis_distance(means[1] - means[0], self.cov)
         return binary_gaussian_accuracy(delta, self.positive_fraction)
 
     def invariant_accuracy(self, shift: float) -> float:

@@ -82,6 +82,8 @@ class PatchedDigits(PooledGenerator, Generator):
 
     image_shape = (8, 8)
 
+    source = "real table"
+
     @classmethod
     def data_family(cls, params: Mapping[str, Any]) -> str:
         """The digits table, whatever the patch: one process with its real-data learning curves."""

@@ -52,6 +52,7 @@ from benchmark.generators.base import (
     draw_attribute,
 )
 from benchmark.registry import register_generator
+from benchmark.scaling import standardizer
 
 DATASETS = ("breast_cancer", "wine")
 
@@ -81,6 +82,8 @@ class TabularInjection(PooledGenerator, Generator):
         self._core = self._standardized(X) if self.standardize else X
         self.roles = ("core",) * X.shape[1] + ("spurious",) * self.n_spurious
 
+    source = "real table"
+
     @classmethod
     def data_family(cls, params: Mapping[str, Any]) -> str:
         """One family per real table: breast_cancer and wine are two processes."""
@@ -88,9 +91,8 @@ class TabularInjection(PooledGenerator, Generator):
 
     def _standardized(self, X: np.ndarray) -> np.ndarray:
         """Real features rescaled with the TRAIN pool's mean and standard deviation."""
-        train = X[self.pool.rows("train")]
-        scale = train.std(axis=0)
-        return (X - train.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+        mean, scale = standardizer(X[self.pool.rows("train")])
+        return (X - mean) / scale
 
     def agreement(self, shift: float) -> float:
         """P(a = y) at `shift`."""

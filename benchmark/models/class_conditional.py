@@ -22,13 +22,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
-def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation of `X`; a constant feature gets scale 1."""
-    scale = X.std(axis=0)
-    scale[scale == 0.0] = 1.0
-    return X.mean(axis=0), scale
-
-
 def log_scale_correction(X: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Per row, the log-Jacobian of standardising the observed features of `X`.
 

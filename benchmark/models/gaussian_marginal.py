@@ -12,8 +12,9 @@ class covariances:
   ``(1 - reg_param) * cov + reg_param * I`` like sklearn's QuadraticDiscriminantAnalysis.
 
 Covariances are maximum-likelihood (divide by n) and pooled with the class frequencies, as
-sklearn does; ``var_smoothing`` times the largest feature variance is added to every diagonal (as
-in GaussianNB) so that a constant feature keeps the density proper. Own estimators rather than
+sklearn does; ``var_smoothing`` times the largest feature variance (1 if every feature is
+constant by `benchmark.scaling`'s rule) is added to every diagonal (as in GaussianNB) so that a
+constant feature keeps the density proper. Own estimators rather than
 sklearn's so that every model can draw samples and evaluate the marginal density of the observed
 features when some are NaN: the exact Bayes answer to missing data, instead of imputation.
 """
@@ -24,7 +25,8 @@ import numpy as np
 from scipy import linalg
 from sklearn.covariance import ledoit_wolf
 
-from benchmark.models.class_conditional import ClassConditionalClassifier, standardizer
+from benchmark.models.class_conditional import ClassConditionalClassifier
+from benchmark.scaling import constant_features, standardizer
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "tied_diag")
 SHRINKAGE = (None, "ledoit_wolf")
@@ -154,7 +156,9 @@ class GaussianClassifier(ClassConditionalClassifier):
             covariances[:] = np.tensordot(self.class_prior_, covariances, axes=1)
         identity = np.eye(X.shape[1])
         covariances = (1.0 - self.reg_param) * covariances + self.reg_param * identity
-        epsilon = self.var_smoothing * (X.var(axis=0).max() or 1.0)
+        variances = X.var(axis=0)
+        varying = variances[~constant_features(np.sqrt(variances), X.mean(axis=0))]
+        epsilon = self.var_smoothing * (varying.max() if varying.size else 1.0)
         self.covariances_ = covariances + epsilon * identity
 
     def class_log_density(self, X: np.ndarray) -> np.ndarray:

@@ -19,16 +19,13 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 
-from benchmark.models.class_conditional import (
-    ClassConditionalClassifier,
-    log_scale_correction,
-    standardizer,
-)
+from benchmark.models.class_conditional import ClassConditionalClassifier, log_scale_correction
 from benchmark.models.gaussian_marginal import (
     diagonal_gaussian_log_density,
     gaussian_log_density,
     sample_gaussian,
 )
+from benchmark.scaling import standardizer
 
 COVARIANCE_TYPES = ("full", "diag")
 

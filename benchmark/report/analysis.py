@@ -10,15 +10,17 @@ Definitions (stated once, here, and quoted by the report):
   pre-registered pair of models. One (scenario, seed) gives one value: the mean over the first
   side's panel fits minus the mean over the second side's (every model of a seed saw the same
   data, so the difference is paired). Scenarios therefore weigh equally, whatever their rows.
-* the **family-level estimate** is the fixed intercept of a linear mixed model (statsmodels
-  MixedLM, REML) of those differences with a random intercept per family and a variance component
-  for scenarios nested in families. Its interval uses Student t on (families - 1) degrees of
-  freedom, since families are the unit of generalisation. Where the mixed model cannot be fitted
-  (fewer than two families; no family with two scenarios, so that the family and scenario
-  variances are one and the same and the nested model is not identifiable; or a fit that fails or
-  does not converge) the stated fallback is a t interval over scenario means, or over seeds when
-  there is one scenario. With one scenario per family and the same seeds in each, the t interval
-  over scenario means is what the identifiable model (one random intercept per scenario) gives.
+* the **family-level estimate** weighs families equally, and scenarios equally within a family:
+  each scenario's mean over seeds, averaged within its family, gives one value per family; the
+  estimate is the mean of the family means and its interval is Student t over them on
+  (families - 1) degrees of freedom, since families (independent data-generating processes) are
+  the unit of generalisation. It never falls back to a narrower scenario-level interval: with one
+  family the interval is over that family's scenario means (or seeds, with one scenario), and the
+  line says so. Beside it: the leave-one-family-out range (the estimate with each family left out
+  in turn), and, as a sensitivity analysis for the paradigm contrast, the fixed intercept of a
+  linear mixed model (statsmodels MixedLM, REML) with a random intercept per family and a variance
+  component for scenarios nested in families, whose implied weights follow the variance
+  components rather than the design.
 * **best of a side** is chosen per scenario on mean validation accuracy (a sample of the training
   distribution with its own stream), never on test draws.
 
@@ -40,6 +42,7 @@ from benchmark.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
     fit_flags,
+    headline_suite,
     panel,
     t_interval,
     usable,
@@ -54,7 +57,8 @@ KEYS = ["family", "scenario", "seed"]
 METRICS = {"drop": "drop", "accuracy_largest_shift": "accuracy at the largest shift",
            "wga_largest_shift": "worst-group accuracy at the largest shift"}
 MIXED = "mixed model (family + scenario-in-family random effects)"
-SCENARIO_T = "t-interval over scenario means"
+FAMILY_T = "t-interval over family means"
+SCENARIO_T = "t-interval over scenario means (one family)"
 SEED_T = "t-interval over seeds (one scenario)"
 
 
@@ -86,7 +90,7 @@ PREREGISTERED_PAIRS = (
 CONTRASTS = (PARADIGM, *GROUP_CONTRASTS, *PREREGISTERED_PAIRS)
 SELECTABLE = (PARADIGM, *GROUP_CONTRASTS)
 EFFECT_COLUMNS = ["contrast", "metric", "selection", "flagged", "estimate", "ci_low", "ci_high", "p_value",
-                  "method", "clusters", "n_families", "n_scenarios", "n_units"]
+                  "method", "clusters", "n_families", "n_scenarios", "n_units", "lofo_low", "lofo_high"]
 
 
 def fit_outcomes(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
@@ -191,39 +195,49 @@ def _mixed(diffs: pd.DataFrame) -> dict | None:
             "clusters": n_families}
 
 
-_ESTIMATES: dict[bytes, dict] = {}
-MAX_ESTIMATES = 4096
+def family_means(diffs: pd.DataFrame) -> pd.Series:
+    """One value per family: the mean over its scenarios of each scenario's mean over seeds."""
+    per_scenario = diffs.groupby(["family", "scenario"], sort=True)["difference"].mean()
+    return per_scenario.groupby(level="family", sort=True).mean()
+
+
+def leave_one_family_out(diffs: pd.DataFrame) -> tuple[float, float]:
+    """The smallest and largest estimate with one family left out in turn (NaN with < 3 families)."""
+    means = family_means(diffs)
+    if len(means) < 3:
+        return np.nan, np.nan
+    left_out = (means.sum() - means) / (len(means) - 1)
+    return float(left_out.min()), float(left_out.max())
 
 
 def family_estimate(diffs: pd.DataFrame) -> dict:
     """The family-level estimate of a contrast from its per-(scenario, seed) differences.
 
-    Returns estimate, ci_low, ci_high, p_value, method (which model gave them), clusters (the
-    independent units the interval rests on), n_families, n_scenarios and n_units.
-
-    Identical differences share one fit (a sensitivity run no flag touches, a best-of that picks
-    the same pair twice, the renderer's second pass): the mixed model is the report's slowest step.
+    Returns estimate, ci_low, ci_high, p_value, method (which interval gave them), clusters (the
+    independent units the interval rests on), n_families, n_scenarios, n_units and the
+    leave-one-family-out range (lofo_low, lofo_high).
     """
-    columns = ["family", "scenario", "difference"]
-    key = pd.util.hash_pandas_object(diffs[columns], index=False).to_numpy().tobytes() if len(diffs) else b""
-    if key not in _ESTIMATES:
-        if len(_ESTIMATES) >= MAX_ESTIMATES:
-            _ESTIMATES.clear()
-        _ESTIMATES[key] = _family_estimate(diffs)
-    return dict(_ESTIMATES[key])
-
-
-def _family_estimate(diffs: pd.DataFrame) -> dict:
     counts = {"n_families": diffs["family"].nunique(), "n_scenarios": diffs["scenario"].nunique(),
               "n_units": len(diffs)}
     if diffs.empty:
-        return {**_t_summary(np.array([]), SCENARIO_T), **counts}
-    fit = _mixed(diffs)
-    if fit is None and counts["n_scenarios"] > 1:
-        fit = _t_summary(diffs.groupby("scenario")["difference"].mean().to_numpy(), SCENARIO_T)
-    if fit is None:
+        return {**_t_summary(np.array([]), FAMILY_T), **counts, "lofo_low": np.nan, "lofo_high": np.nan}
+    if counts["n_families"] > 1:
+        fit = _t_summary(family_means(diffs).to_numpy(float), FAMILY_T)
+    elif counts["n_scenarios"] > 1:
+        fit = _t_summary(diffs.groupby("scenario")["difference"].mean().to_numpy(float), SCENARIO_T)
+    else:
         fit = _t_summary(diffs["difference"].to_numpy(float), SEED_T)
-    return {**fit, **counts}
+    low, high = leave_one_family_out(diffs)
+    return {**fit, **counts, "lofo_low": low, "lofo_high": high}
+
+
+def mixed_estimate(diffs: pd.DataFrame) -> dict | None:
+    """The mixed model's intercept (the sensitivity analysis), or None where it cannot be fitted."""
+    fit = _mixed(diffs)
+    if fit is None:
+        return None
+    return {**fit, "n_families": diffs["family"].nunique(), "n_scenarios": diffs["scenario"].nunique(),
+            "n_units": len(diffs), "lofo_low": np.nan, "lofo_high": np.nan}
 
 
 def scenario_gaps(diffs: pd.DataFrame) -> pd.DataFrame:
@@ -245,12 +259,18 @@ def effects(frame: pd.DataFrame) -> pd.DataFrame:
     """Every contrast's family-level estimate: all panel fits on the three co-primary metrics;
     the best model of each side (validation-chosen) on accuracy at the largest shift; and, as the
     sensitivity analysis, drop with the flagged fits included."""
+    frame = headline_suite(frame)
     kept, every = fit_outcomes(frame), fit_outcomes(frame, include_flagged=True)
     records = []
     for contrast in CONTRASTS:
         for metric in METRICS:
+            diffs = differences(kept, contrast, metric)
             records.append({"contrast": contrast.name, "metric": metric, "selection": "panel",
-                            "flagged": "excluded", **family_estimate(differences(kept, contrast, metric))})
+                            "flagged": "excluded", **family_estimate(diffs)})
+            mixed = mixed_estimate(diffs) if contrast is PARADIGM else None
+            if mixed is not None:
+                records.append({"contrast": contrast.name, "metric": metric, "selection": "mixed model",
+                                "flagged": "excluded", **mixed})
         records.append({"contrast": contrast.name, "metric": "drop", "selection": "panel",
                         "flagged": "included", **family_estimate(differences(every, contrast, "drop"))})
     for contrast in SELECTABLE:

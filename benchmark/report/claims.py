@@ -1,11 +1,19 @@
-"""Multiplicity control: every "clear" call of report.md and experiments.md is Holm-corrected together.
+"""Multiplicity control: a hierarchy of claims, each level Holm-corrected on its own.
 
-A rule that wants to call a difference clear asks `decide` instead of reading its interval. The
-renderer writes both documents twice: the first pass (`collecting`) records every claim's p-value
-in the order the rules ask, the Holm step-down adjusts them jointly, and the second pass
-(`deciding`) answers each claim, by its position, with the adjusted decision. The rules are
-deterministic functions of the same rows, so both passes ask the same claims in the same order;
-a claim the first pass did not see is never called clear.
+The levels (SCIENCE.md), fixed before any number is read:
+
+* **primary**: the paradigm contrast (discriminative - generative) on the three co-primary
+  metrics, over the declared headline suite: three claims, corrected among themselves;
+* **secondary**: the four group contrasts and the pre-registered pairs, on the same metrics;
+* **exploratory**: everything else: best-of-side selections, sensitivity analyses and every
+  paper experiment, corrected together.
+
+A rule that wants to call a difference clear asks `decide` (with its level) instead of reading
+its interval. The renderer writes both documents twice: the first pass (`collecting`) records
+every claim's p-value in the order the rules ask, the Holm step-down adjusts each level's p-values
+together, and the second pass (`deciding`) answers each claim, by its position in its level, with
+the adjusted decision. The rules are deterministic functions of the same rows, so both passes ask
+the same claims in the same order; a claim the first pass did not see is never called clear.
 
 Two further rules hold whatever the p-value: an interval from fewer than `MIN_CLUSTERS`
 independent units (seeds, scenarios or families, whichever the claim replicates over) is never
@@ -65,31 +73,54 @@ def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT, alp
     return float(stats.norm.cdf(abs(size) * np.sqrt(n) - z) + stats.norm.cdf(-abs(size) * np.sqrt(n) - z))
 
 
+PRIMARY, SECONDARY, EXPLORATORY = "primary", "secondary", "exploratory"
+LEVELS = (PRIMARY, SECONDARY, EXPLORATORY)
+# How many claims the primary level holds, fixed before the run: the paradigm contrast on the
+# three co-primary metrics. Its corrected level is known before any claim is asked.
+PRIMARY_CLAIMS = 3
+
+
+def detectable(low: float, high: float, n: int, alpha: float = ALPHA) -> float:
+    """The smallest difference a two-sided t-test at level `alpha` over `n` units with this
+    interval's standard error detects with 80% power (the design's resolution at that level)."""
+    dof = max(n - 1, 1)
+    se = (high - low) / 2 / stats.t.ppf(0.975, dof)
+    return float(se * (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(0.8, dof)))
+
+
 @dataclass
 class ClaimBook:
-    """The p-values of one rendering's claims and, once adjusted, their Holm-corrected decisions."""
+    """The p-values of one rendering's claims per level and, once adjusted, their Holm-corrected
+    decisions (each level corrected on its own)."""
 
-    p_values: list[float] = field(default_factory=list)
-    adjusted: np.ndarray | None = None
-    _position: int = 0
+    p_values: dict[str, list[float]] = field(default_factory=lambda: {level: [] for level in LEVELS})
+    adjusted: dict[str, np.ndarray] | None = None
+    _position: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
 
-    def ask(self, p_value: float) -> bool:
-        """Record (first pass) or answer (second pass) whether the next claim is significant."""
+    def ask(self, p_value: float, level: str = EXPLORATORY) -> bool:
+        """Record (first pass) or answer (second pass) whether the next claim of `level` is
+        significant."""
         if self.adjusted is None:
-            self.p_values.append(p_value)
+            self.p_values[level].append(p_value)
             return p_value < ALPHA
-        index, self._position = self._position, self._position + 1
-        return index < len(self.adjusted) and bool(self.adjusted[index] < ALPHA)
+        index = self._position[level]
+        self._position[level] = index + 1
+        adjusted = self.adjusted[level]
+        return index < len(adjusted) and bool(adjusted[index] < ALPHA)
 
     def adjust(self) -> None:
-        """Holm-adjust every recorded p-value jointly; later `ask` calls answer with these."""
-        p = np.asarray(self.p_values, dtype=float)
-        self.adjusted = multipletests(p, ALPHA, METHOD)[1] if len(p) else np.array([])
-        self._position = 0
+        """Holm-adjust each level's recorded p-values together; later `ask` calls answer with these."""
+        self.adjusted = {}
+        for level, values in self.p_values.items():
+            p = np.asarray(values, dtype=float)
+            self.adjusted[level] = multipletests(p, ALPHA, METHOD)[1] if len(p) else np.array([])
+        self._position = dict.fromkeys(LEVELS, 0)
 
-    @property
-    def n_claims(self) -> int:
-        return len(self.p_values)
+    def n_claims(self, level: str | None = None) -> int:
+        """Claims recorded at `level` (all levels when None)."""
+        if level is None:
+            return sum(len(v) for v in self.p_values.values())
+        return len(self.p_values[level])
 
 
 _BOOK = ClaimBook()
@@ -106,15 +137,18 @@ def session(book: ClaimBook) -> Iterator[ClaimBook]:
         _BOOK = previous
 
 
-def corrected_alpha() -> float:
-    """The level a claim of the current book faces at least: Bonferroni's `ALPHA` / (number of
-    claims) once the book is adjusted (Holm's step-down never asks more of a claim), `ALPHA` while
-    claims are still being collected or outside a rendering."""
-    return ALPHA / max(_BOOK.n_claims, 1) if _BOOK.adjusted is not None else ALPHA
+def corrected_alpha(level: str = EXPLORATORY) -> float:
+    """The level a claim of `level` faces at least: Bonferroni's `ALPHA` / (claims of that level)
+    (Holm's step-down never asks more of a claim). The primary level's size is fixed in advance
+    (`PRIMARY_CLAIMS`); the others are known once the book is adjusted (`ALPHA` while claims are
+    still being collected or outside a rendering)."""
+    if level == PRIMARY:
+        return ALPHA / PRIMARY_CLAIMS
+    return ALPHA / max(_BOOK.n_claims(level), 1) if _BOOK.adjusted is not None else ALPHA
 
 
-def decide(low: float, high: float, n: int, p_value: float | None = None) -> int:
-    """+1 (clearly above 0), -1 (clearly below) or 0, after the joint Holm correction.
+def decide(low: float, high: float, n: int, p_value: float | None = None, level: str = EXPLORATORY) -> int:
+    """+1 (clearly above 0), -1 (clearly below) or 0, after the Holm correction of `level`.
 
     Parameters
     ----------
@@ -125,13 +159,15 @@ def decide(low: float, high: float, n: int, p_value: float | None = None) -> int
         as a claim).
     p_value : float, optional
         The test's own p-value; by default derived from the interval as a t-interval over `n`.
+    level : str
+        The claim's level in the hierarchy (`LEVELS`); each level is corrected on its own.
     """
     if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
         return 0
     p = p_from_interval(low, high, n) if p_value is None else p_value
     if not np.isfinite(p):
         return 0
-    return int(np.sign(low + high)) if _BOOK.ask(p) else 0
+    return int(np.sign(low + high)) if _BOOK.ask(p, level) else 0
 
 
 # What `paper_outcome` finds for a published claim.
@@ -168,7 +204,11 @@ def paper_outcome(low: float, high: float, n: int, expected: int, effect: float 
 
 def correction_note(book: ClaimBook) -> str:
     """The sentence each document states its correction with."""
-    return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected jointly "
-            f"({book.n_claims} claims, family-wise level {ALPHA:g}); an interval from fewer than "
+    counts = ", ".join(f"{level} {book.n_claims(level)}" for level in LEVELS)
+    return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected within its level "
+            f"of the hierarchy of claims (family-wise level {ALPHA:g} per level; claims: {counts}): "
+            "primary, the paradigm contrast on the three co-primary metrics over the headline suite; "
+            "secondary, the group contrasts and the pre-registered pairs; exploratory, best-of-side "
+            "selections, sensitivity analyses and the paper experiments. An interval from fewer than "
             f"{MIN_CLUSTERS} independent units (seeds, scenarios or families, whichever the claim "
             "replicates over) is never called clear.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmark.report import style, summaries
+from benchmark.report import conditions, style, summaries
 from benchmark.report.figures import (
     NotEnoughData,
     auc_heatmap,
@@ -84,6 +84,10 @@ def plans(frame: pd.DataFrame) -> list[Plan]:
 
 
 FIGURES = (
+    FigureSpec("conditions", "Where each paradigm wins: per family of the headline suite, discriminative "
+               "minus generative accuracy at the largest shift (panel means; positive: discriminative "
+               "ahead), coloured by source, with each source's estimate and 95% interval over families "
+               "below.", conditions.draw),
     FigureSpec("group_summary", "Accuracy versus shift level per family: the mean of each model group "
                "(panel models, flagged fits excluded, largest n_train; band: 95% t-interval over seeds), the "
                "best model of each group chosen on validation accuracy (thin line with stars; names in the "

@@ -33,6 +33,8 @@ EXCLUDED_FLAGS = ("chance_fit", "singular_covariance")
 TEST_ADAPTED = "test-set-adapted"
 # Whether a row's model is trained with group labels, as the run recorded it (`with_recorded_tags`).
 GROUP_TRAINED = "trained_with_groups"
+# Whether a row's scenario is in the declared headline suite, as the run recorded it (`run.json`).
+HEADLINE = "in_headline_suite"
 # What `panel` and `learners` select on besides model and paradigm (a fit's rows share them).
 PANEL_COLUMNS = ("reference", "fit_flags", GROUP_TRAINED)
 
@@ -82,7 +84,29 @@ def with_recorded_tags(rows: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame
     unrecorded = [name for name in names if name not in recorded and VARIANT_MARK not in name]
     trained = {name for name, groups in recorded.items() if groups}
     trained |= models_trained_with_groups(unrecorded) if unrecorded else set()
-    return rows.assign(**{GROUP_TRAINED: rows["model"].isin(trained)})
+    suite = {entry["name"] for entry in meta.get("scenarios", ()) if entry.get("headline")}
+    in_suite = rows["scenario"].isin(suite) if "scenario" in rows else False
+    return rows.assign(**{GROUP_TRAINED: rows["model"].isin(trained), HEADLINE: in_suite})
+
+
+def headline_suite(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the declared headline suite, which the primary and secondary claims read; every
+    row when the run holds none of it (a quick run, a user's own scenarios): the report then says
+    so (`suite_note`)."""
+    if HEADLINE not in frame or not frame[HEADLINE].any():
+        return frame
+    return frame[frame[HEADLINE]]
+
+
+def suite_note(frame: pd.DataFrame) -> str:
+    """Which scenarios the headline reads, in words."""
+    if HEADLINE not in frame or not frame[HEADLINE].any():
+        return ("This run holds no scenario of the declared headline suite, so the headline reads "
+                "every scenario with shift levels.")
+    suite = frame[frame[HEADLINE]]
+    return (f"The headline reads the declared headline suite: {suite['scenario'].nunique()} scenarios "
+            f"in {suite['family'].nunique()} families (`headline = true` in their specs, at most three "
+            "per family, chosen before the run); experiment sweeps serve their experiments.")
 
 
 def fit_flags(frame: pd.DataFrame) -> pd.Series:

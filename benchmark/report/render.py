@@ -19,8 +19,20 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from benchmark.errors import NothingToReport
+from benchmark.fit_checks import CHANCE_FLOOR, CHANCE_SES
 from benchmark.leaderboard import leaderboard, to_markdown
-from benchmark.report import analysis, claims, experiments, findings, gallery, style, tables
+from benchmark.report import (
+    analysis,
+    claims,
+    conditions,
+    experiments,
+    findings,
+    gallery,
+    prepare,
+    style,
+    tables,
+)
 from benchmark.report.drawing import Drawer
 from benchmark.report.html import HTML_NAME, write_html
 from benchmark.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
@@ -86,6 +98,20 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "best model of each side chosen per scenario on validation accuracy; `flagged = included` "
               "is the sensitivity analysis. p-values are unadjusted; the text's clear calls are "
               "Holm-corrected.", analysis.effects(frame)),
+        Table("conditions_by_source", "Where each paradigm wins, by source",
+              "Discriminative minus generative accuracy at the largest shift (points) per source of data, "
+              "over the headline suite: the mean of family means with a 95% t-interval over families, and "
+              "in how many families discriminative is ahead.",
+              conditions.by_source(conditions.scenario_table(frame))),
+        Table("meta_regression", "Meta-regression of the paradigm difference on family traits",
+              "Weighted least squares (families weigh equally), standard errors clustered by family, t "
+              "intervals on families - 1 degrees of freedom; exploratory. Accuracy points at the largest "
+              "shift, discriminative minus generative.",
+              conditions.meta_regression(conditions.scenario_table(frame))),
+        Table("conditions", "Paradigm difference and traits per headline scenario",
+              "The meta-regression's rows: difference (0-1 scale), source, discrete, features, "
+              "log10(n / d) and the shortcut strength (Bayes minus invariant accuracy at shift 0, points).",
+              conditions.scenario_table(frame), folded=True),
         Table("scenario_gaps", "Paradigm gap in drop per scenario",
               "Discriminative minus generative drop per scenario (mean over seeds, 95% t-interval): the "
               "forest plot's numbers.", analysis.scenario_gaps(analysis.paradigm_drop_differences(frame)),
@@ -94,8 +120,10 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "Chosen on mean validation accuracy over seeds (never on test draws).",
               analysis.best_models(frame), folded=True),
         Table("exclusions", "Flagged fits",
-              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`, "
-              "`singular_covariance`) removes from paradigm and group averages.",
+              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`: "
+              f"validation accuracy less than max({CHANCE_FLOOR:g}, {CHANCE_SES:g} binomial SEs) above "
+              "the validation sample's majority rate; `singular_covariance`) removes from paradigm "
+              "and group averages.",
               analysis.exclusions(frame)),
         Table("normalised_auc", "Normalised area under accuracy vs shift per scenario",
               "The heat map's numbers: per model and scenario, the trapezoid area under accuracy vs "
@@ -275,6 +303,22 @@ def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
             drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name)
 
 
+def _require_a_fit(run_dir: Path, frame: pd.DataFrame) -> None:
+    """Refuse, before anything is written, a run without one successful fit: every table and
+    figure would be empty. Says how many fits failed and quotes the first error."""
+    if frame.empty:
+        raise NothingToReport(f"{run_dir}: holds no result rows; nothing to report (run "
+                              "`spurbench run` into it first)")
+    if not usable(frame).empty:
+        return
+    errors = frame["error"].dropna().astype(str)
+    first = errors.iloc[0].splitlines()[0][:200] if len(errors) else "no message stored"
+    fits = frame["fit_key"].nunique()
+    raise NothingToReport(f"{run_dir}: every fit failed ({fits} of {fits} stored as errors; the "
+                          f"first: {first}); nothing to report. Fix the cause, then rerun with "
+                          "`spurbench run --resume --retry-errors`")
+
+
 def write_report(run_dir: Path, pdf: bool = False) -> Path:
     """Write figures (PNG; with `pdf`, PDF too), CSV tables, `report.md` and `experiments.md`
     into `run_dir`; return the report path.
@@ -285,8 +329,9 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
     """
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
-    rows = with_recorded_tags(read_results(run_dir), meta)
+    rows = conditions.with_recorded_traits(with_recorded_tags(read_results(run_dir), meta), meta)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
+    _require_a_fit(run_dir, frame)
     # Figures are drawn on workers while the tables and claims are computed.
     with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:
         pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
@@ -307,6 +352,26 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
         return path
 
 
+def _summary(frame: pd.DataFrame, shown: list[str], by_name: dict[str, pd.DataFrame]) -> list[str]:
+    """The one-screen opening: the question, the primary answer (the first block of `shown`, the
+    paradigm contrast, so that no claim is asked twice), where each paradigm wins, and the figure."""
+    block = shown[1:next((i for i, line in enumerate(shown[1:], 1) if line.startswith("- **")), len(shown))]
+    return ["## Summary", "",
+            "*When the spurious correlations of the training data stop holding, do generative classifiers "
+            "degrade more or less than discriminative ones, and under which conditions?*", "",
+            prepare.suite_note(frame), "",
+            "**Answer** (primary claims: discriminative minus generative, panel fits; a difference is "
+            "clear only after the primary level's Holm correction over its three metrics):", "",
+            *[line.removeprefix("  ") for line in block
+              if "sensitivity" not in line and "best of each side" not in line], "",
+            "**Where each paradigm wins** (exploratory):", "",
+            *conditions.sentences(by_name["conditions_by_source"], by_name["meta_regression"]), "",
+            "![conditions](figures/conditions.png)", "",
+            "Details: [design](#design), [all claims](#what-this-run-shows), [figures](#figures), "
+            "[tables](#tables), [leaderboard](#leaderboard); the paper experiments are in "
+            f"[{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME})."]
+
+
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
                      book: claims.ClaimBook, n_fits: int, pending: list[_PendingFigure]) -> Path:
     """Second pass, after experiments.md: tables, figures and report.md, with the adjusted
@@ -316,14 +381,17 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
     for table in built:
         table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format="%.10g")
     ok = usable(frame)
-    lines = [f"# spurbench report: {run_dir.name}", "", *findings.preregistration(), "",
+    by_name = {t.name: t.frame for t in built}
+    shown = findings.summary(by_name, n_fits)
+    lines = [f"# spurbench report: {run_dir.name}", "", *_summary(frame, shown, by_name), "",
+             "## Design", "", *findings.preregistration(), "",
              f"{len(frame)} result rows ({len(ok)} ok) over {frame['scenario'].nunique()} scenarios, "
              f"{frame['model'].nunique()} models and n_train in "
              f"{sorted(frame['n_train'].unique().tolist())}. Shift summaries use each scenario's "
              "largest n_train; sign convention: discriminative minus generative.", "", *seeds_line(frame), "",
              f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
              "## What this run shows", "", claims.correction_note(book), "",
-             *findings.summary({t.name: t.frame for t in built}, n_fits), "", "## Figures", ""]
+             *shown, "", "## Figures", ""]
     tail = ["", "## Tables", ""]
     for table in built:
         body = markdown_table(table.frame)

@@ -35,6 +35,7 @@ from benchmark.report.claims import (
     SMALLER,
     corrected_alpha,
     decide,
+    detectable,
     paper_outcome,
     power,
 )
@@ -136,14 +137,6 @@ def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Se
     units = table[n] if isinstance(n, str) else pd.Series(n, index=table.index)
     signs = [decide(lo, hi, int(k)) for lo, hi, k in zip(table[low], table[high], units, strict=True)]
     return pd.Series(signs, index=table.index, dtype=int)
-
-
-def detectable(low: float, high: float, n: int, alpha: float = 0.05) -> float:
-    """The smallest difference a two-sided t-test at level `alpha` over `n` units with this
-    interval's standard error detects with 80% power."""
-    dof = max(n - 1, 1)
-    se = (high - low) / 2 / stats.t.ppf(0.975, dof)
-    return float(se * (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(0.8, dof)))
 
 
 def verdict(mean: float, low: float, high: float, n: int, expected: int,

@@ -1,26 +1,32 @@
 """Experiment 14, model selection: how much of each paradigm gap does tuning explain?
 
 Every model with a search space is fitted at each of its configurations in the scenarios tagged
-`model_selection`, and four protocols pick one per cell (benchmark/selection.py): `fixed` (the
-registered defaults, what every other experiment reads), `iid` (validation accuracy), `worst_group`
-(validation worst-group accuracy: group labels on validation only) and `oracle` (test accuracy at
+`model_selection`, and five protocols pick one per cell (benchmark/selection.py): `fixed` (the
+registered defaults, what every other experiment reads), `iid` (validation accuracy), `worst_class`
+(validation worst-class accuracy: no group labels), `worst_group` (validation worst-group
+accuracy: group labels on validation only) and `oracle` (test accuracy at
 each shift level: it reads test draws, an upper bound, never a result).
 
 Published claims and pre-registered comparisons (metric, level, rule):
 
 1. Gulrajani & Lopez-Paz (ICLR 2021, DomainBed): once the selection protocol is fixed, no robust
-   algorithm beats carefully tuned ERM by more than about a point. Here: under `iid` selection,
-   `lr_group_dro` minus `logistic_regression`, accuracy at the largest shift, paired over seeds in
-   each scenario; reproduced when the difference lies within +-1 point (two one-sided tests),
-   contradicted when it is clearly beyond.
+   algorithm beats carefully tuned ERM by more than about a point, on *unseen domains*. These
+   scenarios reverse a shortcut instead, and group DRO trains with the (class, attribute) labels,
+   so the claim is **not tested here (different setting)**: a paper verdict tests a claim in its
+   published setting (task, shift type, selection, what the method may see) or says so. The
+   numbers (`lr_group_dro` and the plain reweighting `lr_group_balanced`, each minus
+   `logistic_regression` under `iid` selection, accuracy at the largest shift) are reported as
+   what they are: what methods that see group labels gain under a reversed shortcut.
 2. Sagawa, Koh, Hashimoto & Liang (ICLR 2020, group DRO): group DRO needs strong regularisation
    chosen for the worst group; with it, worst-group accuracy rises by 10 to 40 points. Here:
    `lr_group_dro` under `worst_group` selection minus its defaults, worst-group accuracy at shift
    0.5, paired over seeds; reproduced when clearly above 0.
-3. Yang, Zhang, Katabi & Ghassemi (ICML 2023, SubpopBench): selection without group labels is
-   surprisingly effective. Here: per panel group, worst-group accuracy at shift 0.5 under
-   `worst_group` minus under `iid` selection, per seed averaged over the scenarios (weighted
-   equally); reproduced when within +-2 points, contradicted when clearly beyond.
+3. Yang, Zhang, Katabi & Ghassemi (ICML 2023, SubpopBench): selecting by *worst-class* validation
+   accuracy, without group labels, is surprisingly effective. Here, in its own setting: per panel
+   group, worst-group accuracy at shift 0.5 under `worst_group` selection (group labels on
+   validation) minus under `worst_class` selection (none), one value per scenario (its mean over
+   seeds): the scenarios, not the seeds, are the units; reproduced when the difference is within
+   +-2 points, contradicted when it is clearly beyond.
 4. The project's question: the paradigm gap (discriminative minus generative, panel means) in
    accuracy at the largest shift and in worst-group accuracy at shift 0.5, under each protocol;
    the claim that tuning explains the gap predicts that it moves toward 0 under `iid` and
@@ -50,8 +56,9 @@ from benchmark.report.figures import NotEnoughData
 from benchmark.report.prepare import at_largest_shift, panel
 from benchmark.selection import ORACLE_PROTOCOLS, PROTOCOLS
 
-ERM, DRO = "logistic_regression", "lr_group_dro"
-EQUIVALENCE_ERM = 0.01  # DomainBed's "about a point"
+ERM, DRO, REWEIGHTED = "logistic_regression", "lr_group_dro", "lr_group_balanced"
+NOT_TESTED_DOMAINBED = ("not tested here (different setting: DomainBed's claim is about unseen domains, "
+                        "while this shift reverses a shortcut and the robust methods see group labels)")
 EQUIVALENCE_SELECTION = 0.02  # within two points: selection without group labels "works"
 DRO_GAIN = 0.10  # the low end of Sagawa et al.'s 10 to 40 points
 GAP_CHANGE = 0.02  # the pre-registered size of "tuning moves the paradigm gap"
@@ -126,7 +133,7 @@ def _gap_bullets(rows: pd.DataFrame) -> list[str]:
             continue
         fixed_gap = per_seed["fixed"]
         toward_zero = -1 if fixed_gap.mean() > 0 else 1
-        for protocol in ("iid", "worst_group"):
+        for protocol in ("iid", "worst_class", "worst_group"):
             if protocol not in per_seed:
                 continue
             diff, low, high, n = anchors.paired(fixed_gap, per_seed[protocol])
@@ -146,13 +153,15 @@ def _robust_bullets(rows: pd.DataFrame) -> list[str]:
     lines = []
     shifted, middle = at_largest_shift(rows), at_level(rows, GROUP_SHIFT)
     for scenario, cell in shifted[shifted["selection"] == "iid"].groupby("scenario", sort=True):
-        erm, dro = (anchors.side(cell, SHIFTED, [m]) for m in (ERM, DRO))
-        if erm.empty or dro.empty:
-            continue
-        diff, low, high, _ = anchors.paired(erm, dro)
-        lines.append(f"`{scenario}`, `iid` selection, `{DRO}` minus `{ERM}` in accuracy at the "
-                     f"largest shift: {with_ci(diff, low, high)}; within +-{EQUIVALENCE_ERM:g} "
-                     f"(DomainBed): {anchors.equivalence((dro - erm), EQUIVALENCE_ERM)}.")
+        erm = anchors.side(cell, SHIFTED, [ERM])
+        for method in (DRO, REWEIGHTED):
+            other = anchors.side(cell, SHIFTED, [method])
+            if erm.empty or other.empty:
+                continue
+            diff, low, high, _ = anchors.paired(erm, other)
+            lines.append(f"`{scenario}`, `iid` selection, `{method}` (trained with group labels) minus "
+                         f"`{ERM}` in accuracy at the largest shift: {with_ci(diff, low, high)}; "
+                         f"DomainBed's claim: {NOT_TESTED_DOMAINBED}.")
     for scenario, cell in middle[middle["model"] == DRO].groupby("scenario", sort=True):
         default = anchors.side(cell[cell["selection"] == "fixed"], WORST, [DRO])
         tuned = anchors.side(cell[cell["selection"] == "worst_group"], WORST, [DRO])
@@ -166,24 +175,26 @@ def _robust_bullets(rows: pd.DataFrame) -> list[str]:
 
 
 def _label_free_bullets(rows: pd.DataFrame) -> list[str]:
-    per_seed = (group_seed_means(at_level(rows, GROUP_SHIFT), WORST)
-                .reorder_levels(["group", "selection", "seed"]).unstack("selection"))
+    level = panel(at_level(rows, GROUP_SHIFT))
+    per_scenario = (level.groupby(["group", "scenario", "selection"])[WORST].mean()
+                    .unstack("selection"))
     lines = []
-    for group in (g for g in GROUPS if g in per_seed.index.get_level_values("group")):
-        cell = per_seed.loc[group]
-        if not {"iid", "worst_group"} <= set(cell.columns):
+    for group in (g for g in GROUPS if g in per_scenario.index.get_level_values("group")):
+        cell = per_scenario.loc[group]
+        if not {"worst_class", "worst_group"} <= set(cell.columns):
             continue
-        diff = (cell["worst_group"] - cell["iid"]).dropna()
+        diff = (cell["worst_group"] - cell["worst_class"]).dropna()
         lines.append(f"{group.replace('_', ' ')}: worst-group accuracy at shift {GROUP_SHIFT:g} "
-                     f"under `worst_group` minus `iid` selection "
-                     f"{with_ci(diff.mean(), *interval(diff))}; within +-{EQUIVALENCE_SELECTION:g} "
-                     f"(SubpopBench): {anchors.equivalence(diff, EQUIVALENCE_SELECTION)}.")
+                     f"under `worst_group` (group labels) minus `worst_class` selection (none), over "
+                     f"{len(diff)} scenarios: {with_ci(diff.mean(), *interval(diff))}; within "
+                     f"+-{EQUIVALENCE_SELECTION:g} (SubpopBench): "
+                     f"{anchors.equivalence(diff, EQUIVALENCE_SELECTION, unit='scenarios')}.")
     return lines
 
 
 def _chosen(rows: pd.DataFrame) -> pd.DataFrame:
     """How often each protocol picked the defaults, per model with a search space."""
-    picks = rows[rows["selection"].isin(["iid", "worst_group", "oracle"])]
+    picks = rows[rows["selection"].isin(["iid", "worst_class", "worst_group", "oracle"])]
     picks = picks.drop_duplicates(["scenario", "model", "seed", "selection", "shift"])
     searched = rows.loc[rows["selection"] == "candidate", "model"].unique()
     picks = picks[picks["model"].isin(searched)]
@@ -202,7 +213,8 @@ def _figure(table: pd.DataFrame) -> plt.Figure:
             x=lambda t: t["selection"].astype(str).map(positions))
         anchors.band_lines(ax, part, "x", "group", look)
         ax.axvspan(positions["oracle"] - 0.3, positions["oracle"] + 0.3, color="0.92", zorder=0)
-        ax.set_xticks(range(len(PROTOCOLS)), ["fixed", "iid", "worst\ngroup", "oracle\n(test)"])
+        ax.set_xticks(range(len(PROTOCOLS)),
+                      ["fixed", "iid", "worst\nclass", "worst\ngroup", "oracle\n(test)"])
         ax.set_title(title)
         ax.set_ylim(-0.02, 1.02)
     axes[0].set_ylabel("accuracy")
@@ -227,7 +239,8 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         figures=[FigurePlan(
             "exp_model_selection", "Panel group means of accuracy at the largest shift (left) and "
             f"worst-group accuracy at shift {GROUP_SHIFT:g} (right) under each selection protocol: "
-            "registered defaults, best validation accuracy, best validation worst-group accuracy, "
+            "registered defaults, best validation accuracy, best validation worst-class accuracy, best "
+            "validation worst-group accuracy, "
             "and the oracle (shaded: best test accuracy at each level, an upper bound that reads "
             "test draws). 95% t-bands over seeds; scenarios weighted equally.",
             lambda: _figure(table))])
@@ -237,12 +250,14 @@ CLAIM = (
     "Published: once the selection protocol is fixed, no robust algorithm beats tuned ERM by more than "
     "about a point (Gulrajani & Lopez-Paz, ICLR 2021); group DRO needs regularisation chosen for the "
     "worst group, which adds 10 to 40 points of worst-group accuracy (Sagawa et al., ICLR 2020); "
-    "selection without group labels is surprisingly effective (Yang et al., ICML 2023). Pre-registered "
-    f"tests: (1) under `iid` selection `{DRO}` minus `{ERM}`, accuracy at the largest shift, paired over "
-    f"seeds per scenario, within +-{EQUIVALENCE_ERM:g}; (2) `{DRO}` under `worst_group` selection minus "
-    f"its defaults, worst-group accuracy at shift {GROUP_SHIFT:g}, above 0 by at least {DRO_GAIN:g}; (3) "
-    f"per panel group, worst-group accuracy at shift {GROUP_SHIFT:g} under `worst_group` minus `iid` "
-    f"selection within +-{EQUIVALENCE_SELECTION:g}; (4) the paradigm gap (discriminative minus "
+    "selecting by worst-class validation accuracy, without group labels, is surprisingly effective "
+    "(Yang et al., ICML 2023). Pre-registered tests: (1) DomainBed's claim is about unseen domains and is "
+    f"not tested here (the shift reverses a shortcut; `{DRO}` and `{REWEIGHTED}` see group labels): their "
+    f"gain over `{ERM}` under `iid` selection is reported without a verdict; (2) `{DRO}` under "
+    f"`worst_group` selection minus its defaults, worst-group accuracy at shift {GROUP_SHIFT:g}, above 0 by "
+    f"at least {DRO_GAIN:g}; (3) per panel group, worst-group accuracy at shift {GROUP_SHIFT:g} under "
+    f"`worst_group` minus `worst_class` selection within +-{EQUIVALENCE_SELECTION:g}, scenarios as units; "
+    "(4) the paradigm gap (discriminative minus "
     "generative) in accuracy at the largest shift and worst-group accuracy under `iid` and "
     f"`worst_group` selection minus under the defaults, toward 0 by at least {GAP_CHANGE:g}. Equivalence "
     "claims are reproduced when both one-sided tests are clear and contradicted when the difference is "
@@ -251,6 +266,6 @@ CLAIM = (
 
 
 EXPERIMENT = Experiment(
-    14, "model_selection", "Model selection: tuned models, selected three ways",
+    14, "model_selection", "Model selection: tuned models, selected four ways",
     "How much of each paradigm gap does hyper-parameter selection explain, and does selecting "
     "without group labels suffice?", analyse, claim=CLAIM, protocols=True)
