@@ -79,6 +79,9 @@ def shifted_table(net: DiscreteNetwork, child: int, target: int, shift: float) -
 class BayesNetwork(Generator):
     """An expert Bayesian network whose target-to-symptom link reverses between sites."""
 
+    source = "network"
+    discrete = True
+
     def __init__(self, network: str = "asia", target: str = "bronc", shifted: Sequence[str] = ()):
         self.network = check_choice("network", network, tuple(BUNDLED))
         self.net = net = load_bundled(network)
