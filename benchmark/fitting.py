@@ -220,6 +220,11 @@ class _FittedModel:
         self.entry, self.estimator, self.generator = entry, estimator, generator
         self.columns = columns  # restrict to these features (the core-only reference)
         X = self._select(train.X)
+        if hasattr(estimator, "set_structure"):  # the DAG and state counts only, as for oracles
+            structure = generator.structure()
+            if structure is not None and columns is not None:
+                structure = structure.restrict(columns)
+            estimator.set_structure(structure)
         self.imputer = None
         if "missing" not in entry.tags:
             self.imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X)

@@ -12,6 +12,7 @@ import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from benchmark.models.bernoulli import BernoulliNaiveBayes
+from benchmark.models.categorical import CategoricalNaiveBayes, KnownStructureBayesNet
 from benchmark.models.gaussian_marginal import GaussianClassifier
 from benchmark.models.group_robust import GroupWeightedLogisticRegression
 from benchmark.models.kernel_density import KernelDensityClassifier
@@ -32,6 +33,10 @@ ESTIMATORS = [
     CalibratedLinearSVC(random_state=0),
     SmallSampleMLP(random_state=0),
     GroupWeightedLogisticRegression(C=1.0, max_iter=200),
+    # without `set_structure`, the naive-Bayes DAG on the training categories (the checks' data
+    # are continuous); the known-structure path is tested in tests/test_models_categorical.py
+    KnownStructureBayesNet(),
+    CategoricalNaiveBayes(),
 ]
 try:  # the `neural` extra: its estimators are checked where torch is installed
     from benchmark.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier

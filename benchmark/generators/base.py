@@ -85,6 +85,34 @@ class Sample:
         return len(self.y)
 
 
+@dataclass(frozen=True)
+class Structure:
+    """The DAG and state counts of a discrete family, never its parameters: what a model with a
+    known structure (`bn_known_structure`) is told before it fits.
+
+    Nodes 0..d-1 are the feature columns of X, node d is the label. Feature j takes the integer
+    codes 0..cardinalities[j]-1; the label its classes 0..cardinalities[d]-1.
+
+    Attributes
+    ----------
+    parents : per node, the indices of its parents.
+    cardinalities : per node, its number of states.
+    """
+
+    parents: tuple[tuple[int, ...], ...]
+    cardinalities: tuple[int, ...]
+
+    def restrict(self, columns: Sequence[int]) -> Structure:
+        """The sub-DAG induced on `columns` (in that order) and the label: what a refit on those
+        columns is told. Edges from a dropped node are dropped, so it is the true structure only
+        where the dropped nodes are barren (their descendants are dropped too)."""
+        label = len(self.parents) - 1
+        keep = [int(c) for c in columns] + [label]
+        new = {old: i for i, old in enumerate(keep)}
+        return Structure(tuple(tuple(new[p] for p in self.parents[v] if p in new) for v in keep),
+                         tuple(self.cardinalities[v] for v in keep))
+
+
 class Generator(abc.ABC):
     """Base class of every generator family; subclasses validate their parameters in `__init__`.
 
@@ -162,6 +190,11 @@ class Generator(abc.ABC):
 
     def invariant_accuracy(self, shift: float) -> float | None:
         """Exact best accuracy from the core features alone at `shift`, when known."""
+        return None
+
+    def structure(self) -> Structure | None:
+        """The DAG and state counts of a discrete family (see `Structure`), None for others.
+        Models that define `set_structure` receive it before they fit."""
         return None
 
     def posterior(self, X: np.ndarray, shift: float) -> np.ndarray | None:
