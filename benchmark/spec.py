@@ -412,3 +412,15 @@ def _check_headline(scenarios: Sequence[Scenario]) -> None:
             raise SpecError(members[-1].path, "scenario.headline",
                             f"family {family!r} has {len(members)} headline scenarios ({names}); "
                             f"at most {MAX_HEADLINE_PER_FAMILY} per family")
+
+
+def headline_suite_markdown(scenarios: Sequence[Scenario]) -> str:
+    """The declared headline suite as datasets/README.md lists it (a test keeps the two equal):
+    one line per family, its headline scenarios in name order."""
+    by_family: dict[str, list[str]] = {}
+    for s in scenarios:
+        if s.headline:
+            by_family.setdefault(s.data_family, []).append(s.name)
+    lines = [f"- `{family}`: " + ", ".join(f"`{name}`" for name in sorted(names))
+             for family, names in sorted(by_family.items())]
+    return "\n".join(lines)

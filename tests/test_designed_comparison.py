@@ -153,3 +153,33 @@ def test_missing_value_strategy_is_separated_from_paradigm():
     others = next(s for s in SCENARIOS if s.name == "spurious_gaussian")
     assert not {"gaussian_nb_imputed", "hist_gradient_boosting_native"} & {
         e.name for e in models_for(others, None)}  # opt-in: only where named
+
+
+def _headline_spec(directory, name: str, extra: str = "", levels: str = "[0.0, 0.5, 1.0]"):
+    from spec_helpers import TINY_SPEC, write_spec
+
+    body = TINY_SPEC.format(name=name, n_train="100", seeds=2).replace(
+        'description = "tiny test scenario"', 'description = "tiny test scenario"\nheadline = true')
+    return write_spec(directory, name, body=body.replace("[0.0, 0.5, 1.0]", levels) + extra)
+
+
+def test_the_headline_suite_takes_at_most_three_shifted_whole_panel_scenarios_per_family(tmp_path):
+    from benchmark.errors import SpecError
+    from benchmark.spec import load_scenarios
+
+    for i in range(3):
+        _headline_spec(tmp_path, f"h{i}")
+    assert all(s.headline for s in load_scenarios([tmp_path]))
+    _headline_spec(tmp_path, "h3")
+    with pytest.raises(SpecError, match=r"family 'gaussian_spurious' has 4 headline scenarios .* at most 3"):
+        load_scenarios([tmp_path])
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    _headline_spec(alone, "unshifted", levels="[0.0]")
+    with pytest.raises(SpecError, match=r"scenario.headline: a headline scenario needs shift levels"):
+        load_scenarios([alone])
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    _headline_spec(partial, "partial", extra='models = ["gaussian_nb", "logistic_regression"]\n')
+    with pytest.raises(SpecError, match=r"runs the whole panel"):
+        load_scenarios([partial])

@@ -57,3 +57,11 @@ def test_data_flows_one_way():
             text = path.read_text()
             for module in modules:
                 assert module not in text, f"{path.name} imports {module}"
+
+
+def test_datasets_readme_lists_exactly_the_declared_headline_suite():
+    from benchmark.spec import headline_suite_markdown, load_scenarios
+
+    readme = (ROOT / "datasets" / "README.md").read_text()
+    listed = readme.split("<!-- headline-suite:start -->\n")[1].split("\n<!-- headline-suite:end -->")[0]
+    assert listed == headline_suite_markdown(load_scenarios([ROOT / "datasets"]))
