@@ -21,9 +21,9 @@ Prints one line per measurement with its target and writes everything to a JSON 
 7. report / fits on the quick grid: `spurbench report RUN` / `spurbench run --quick --no-report`,
    both as a user runs them, in fresh processes (target <= 0.5); the median of three rounds.
 With `--default-grid` it also times the default grid of `make bench` (the headline suite at each
-scenario's largest training size, its models, `BENCH_SEEDS` seeds), against the 5-minute target of its fits, and its report (target report /
-fits <= 0.15). With `--scale` it runs a
-20,000-fit grid of small synthetic fits on a 2-worker Dask LocalCluster and on the 2-worker
+scenario's largest training size, its models, `BENCH_SEEDS` seeds), against the 5-minute target
+of its fits, and its report (target report / fits <= 0.15). With `--scale` it runs a 20,000-fit grid
+of small synthetic fits on a 2-worker Dask LocalCluster and on the 2-worker
 process pool, and a 1,000-fit grid on Dask: the parent's peak memory (20,000 / 1,000: target
 <= 1.1), Dask's throughput / the pool's (target >= 0.9) and the store's write rate alone (fits
 per second) beside the grid's.
