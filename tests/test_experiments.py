@@ -3,6 +3,7 @@ from a small fabricated run that gives every experiment something to analyse."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -110,8 +111,40 @@ def test_controls_are_the_gaussian_uncorrelated_scenarios_with_the_same_other_pa
 
 
 def test_log_ticks_keep_the_largest_size_and_drop_crowded_neighbours():
-    assert spaced([6, 12, 24, 48, 96, 125]) == [6, 12, 24, 48, 125]
-    assert spaced([10, 20, 40, 80, 160, 320, 640, 1280, 2560]) == [10, 40, 160, 640, 2560]
+    assert spaced([6, 12, 24, 48, 96, 125], 2.625) == [6, 12, 24, 48, 125]
+    assert spaced([10, 20, 40, 80, 160, 320, 640, 1280, 2560], 2.625) == [10, 40, 160, 640, 2560]
+    # 100 and 160 are a factor 1.6 apart, the old float tie: decided on integers, wider panels keep both.
+    assert spaced([50, 80, 100, 160, 200], 6.0) == [50, 80, 100, 160, 200]
+
+
+PAPER_SIZES = [6, 10, 12, 20, 24, 30, 40, 48, 50, 60, 80, 96, 100, 125, 160, 200, 300, 320, 398, 500, 640,
+               1000, 1258, 1280, 2000, 2560]
+
+
+@pytest.mark.parametrize("inches", [2.1, 2.625, 3.5, 5.0])
+@pytest.mark.parametrize("sizes", [[6, 12, 24, 48, 96, 125], [10, 20, 40, 80, 160, 320, 640, 1280, 2560],
+                                   [50, 80, 128, 2560], PAPER_SIZES, [0.25, 0.5, 1, 2, 4, 8, 16]])
+def test_log_tick_labels_come_from_the_sizes_and_never_overlap_at_the_panel_width(sizes, inches):
+    import matplotlib.pyplot as plt
+
+    from benchmark.report import style
+    from benchmark.report.experiments._plots import _set_ticks
+
+    ticks = spaced(sizes, inches)
+    assert set(ticks) <= set(sizes) and ticks[-1] == max(sizes) and ticks == sorted(ticks)
+    with plt.style.context(style.STYLE):
+        fig, ax = plt.subplots(figsize=(inches, 2.1))
+        ax.plot(sizes, np.linspace(0.5, 0.9, len(sizes)))
+        ax.set_xscale("log")
+        _set_ticks(ax, ticks, ticks)
+        ax.set_xlabel("training size")
+        ax.set_ylabel("accuracy")
+        fig.tight_layout()
+        fig.canvas.draw()
+        boxes = [label.get_window_extent() for label in ax.get_xticklabels() if label.get_text()]
+        plt.close(fig)
+    assert len(boxes) == len(ticks)
+    assert all(left.x1 < right.x0 for left, right in itertools.pairwise(boxes))
 
 
 # -- a fabricated run: rows shaped like the harness's, with planted effects ---------------------

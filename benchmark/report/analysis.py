@@ -44,6 +44,7 @@ from benchmark.report.prepare import (
     t_interval,
     usable,
 )
+from benchmark.report.reproducible import significant
 
 if TYPE_CHECKING:
     from statsmodels.regression.mixed_linear_model import MixedLM
@@ -223,7 +224,10 @@ def _family_estimate(diffs: pd.DataFrame) -> dict:
         fit = _t_summary(diffs.groupby("scenario")["difference"].mean().to_numpy(), SCENARIO_T)
     if fit is None:
         fit = _t_summary(diffs["difference"].to_numpy(float), SEED_T)
-    return {**fit, **counts}
+    # At the tables' precision, where they are computed: an iterative fit's last digits vary
+    # between machines (`reproducible`).
+    stable = {key: significant(fit[key]) for key in ("estimate", "ci_low", "ci_high", "p_value")}
+    return {**fit, **stable, **counts}
 
 
 def scenario_gaps(diffs: pd.DataFrame) -> pd.DataFrame:

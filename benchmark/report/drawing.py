@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt
 from benchmark.fitkey import dependency_versions
 from benchmark.report import style
 from benchmark.report.figures import NotEnoughData
+from benchmark.report.reproducible import single_threaded
 
 JOBS_VARIABLE = "SPURBENCH_REPORT_JOBS"
 CACHE_DIR = ".report-cache"
@@ -102,7 +103,7 @@ def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str, key
     for ext in set(style.FORMATS) - set(formats):
         (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
     try:
-        with plt.style.context(style.STYLE):
+        with single_threaded(), plt.style.context(style.STYLE):
             fig = build()
     except NotEnoughData as reason:
         return str(reason)
