@@ -250,10 +250,11 @@ def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
     margin = 0.08 * max(hi - lo, 0.2)
     limits = stats.norm.cdf([lo - margin, hi + margin])
     spacing = (hi - lo + 2 * margin) / MAX_PROBIT_TICKS
+    # Which ticks show is decided on values rounded to millionths, so no last bit decides a tie.
     ticks = []
     for tick in PROBIT_TICKS:
-        if limits[0] <= tick <= limits[1] and (
-                not ticks or metrics.probit(tick) - metrics.probit(ticks[-1]) >= spacing):
+        if round(limits[0], 6) <= tick <= round(limits[1], 6) and (not ticks or round(
+                metrics.probit(tick) - metrics.probit(ticks[-1]), 6) >= round(spacing, 6)):
             ticks.append(tick)
     for set_scale, set_lim, axis in ((ax.set_xscale, ax.set_xlim, ax.xaxis),
                                      (ax.set_yscale, ax.set_ylim, ax.yaxis)):

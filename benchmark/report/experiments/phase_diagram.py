@@ -174,7 +174,7 @@ def _figure(gaps: pd.DataFrame, table: pd.DataFrame) -> plt.Figure:
                             alpha=BAND_ALPHA * 2, linewidth=0)
         first = table[table["core_noise"] == core].iloc[0]
         swept = table.loc[table["core_noise"] == core, "spurious_noise"]
-        grid = np.geomspace(swept.min() / 1.5, swept.max() * 1.5, GRID_POINTS)
+        grid = [significant(s) for s in np.geomspace(swept.min() / 1.5, swept.max() * 1.5, GRID_POINTS)]
         ax.plot(grid, [_population(first, s)["gap"] for s in grid], color="0.3", linestyle=(0, (4, 2)),
                 linewidth=1.0, label="population (n → ∞)")
         ax.axhline(0, color="0.6", linewidth=0.7)
