@@ -38,3 +38,19 @@ def test_a_missing_browser_fails_the_browser_test_when_it_is_required():
     reason = "browser test required (SPURBENCH_REQUIRE_BROWSER=1) but SPURBENCH_CHROMIUM=/nonexistent/"
     assert reason in done.stdout
     assert "1 error" in done.stdout or "1 failed" in done.stdout
+
+
+def test_the_lookup_tries_the_system_chromium_then_path_and_says_where_it_looked(monkeypatch, tmp_path):
+    import test_report_html as browser_test
+
+    monkeypatch.delenv("SPURBENCH_CHROMIUM", raising=False)
+    monkeypatch.setattr(browser_test, "SYSTEM_CHROMIUM", tmp_path / "missing" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found, reason = browser_test.find_chromium()
+    assert found is None
+    assert reason == (f"no Chromium at {tmp_path / 'missing' / 'chromium'} or on PATH "
+                      "(`make test` installs it with apt as root)")
+    on_path = tmp_path / "chromium"
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    assert browser_test.find_chromium() == (on_path, "")
