@@ -4,7 +4,7 @@ A figure is independent of every other one (its rows travel with it), so each is
 (PNG, and PDF when asked for) by a loky worker while the parent computes tables, claims and the
 other documents; the parent only waits, in order, for the outcome of each (saved, or the reason
 it was skipped). A worker runs the same code under the same style file as a serial render, so the files are
-byte-identical to it (`tests/test_paper_figures.py` checks every committed paper figure).
+byte-identical to it (`tests/test_paper_figures.py` checks every committed paper output).
 
 A figure is not drawn again when nothing it is drawn from has changed: its key hashes the
 pickled figure builder with its rows (`cloudpickle`), the package's source and style file and the
