@@ -2,8 +2,10 @@
 committed rows: each figure (PNG and PDF), each CSV table, report.md, experiments.md and
 report.html.
 
-Byte-identical, with no tolerance, on any machine with the same library versions: the report
-computes on one thread, rounds what iterative fits give at the tables' precision and picks
+Byte-identical, with no tolerance, on any machine with the same library versions (run.json's,
+and fontTools and Pillow, which write the PDF fonts and the PNG files: `reproducible.FILE_WRITERS`;
+a fontTools of another version embeds a font's name table differently, so every PDF differs): the
+report computes on one thread, rounds what iterative fits give at the tables' precision and picks
 figure ticks by integer comparisons (`benchmark.report.reproducible`); figures carry no
 timestamps (`style.save`). Nothing is compared within a tolerance. A difference here means the
 code or a library changed since `make paper`: rerun `make figures` and commit what it writes.

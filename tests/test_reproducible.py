@@ -77,3 +77,17 @@ def test_linear_algebra_runs_on_one_thread_inside_the_report_block():
     with single_threaded():
         pools = threadpool_info()
         assert pools and all(pool["num_threads"] == 1 for pool in pools)
+
+
+def test_the_figure_cache_key_follows_the_libraries_that_write_the_files(monkeypatch):
+    from benchmark.report import drawing, reproducible
+
+    drawing.code_hash.cache_clear()
+    before = drawing.code_hash()
+    assert set(reproducible.writer_versions()) == {"fonttools", "pillow"}
+    monkeypatch.setattr(drawing, "writer_versions", lambda: {"fonttools": "0.0", "pillow": "0.0"})
+    drawing.code_hash.cache_clear()
+    try:
+        assert drawing.code_hash() != before
+    finally:
+        drawing.code_hash.cache_clear()

@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 from benchmark.fitkey import dependency_versions
 from benchmark.report import style
 from benchmark.report.figures import NotEnoughData
-from benchmark.report.reproducible import single_threaded
+from benchmark.report.reproducible import single_threaded, writer_versions
 
 JOBS_VARIABLE = "SPURBENCH_REPORT_JOBS"
 CACHE_DIR = ".report-cache"
@@ -49,9 +49,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 @functools.cache
 def code_hash() -> str:
-    """SHA-256 over the package's source and style file and the dependency versions (once per
-    process): any edit or upgrade draws every figure again."""
-    digest = hashlib.sha256(json.dumps(dependency_versions(), sort_keys=True).encode())
+    """SHA-256 over the package's source and style file and the dependency versions, with the
+    libraries that write the files (once per process): any edit or upgrade draws every figure
+    again."""
+    versions = dependency_versions() | writer_versions()
+    digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode())
     for path in sorted([*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.mplstyle")]):
         if "__pycache__" not in path.parts:
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())

@@ -15,6 +15,10 @@ Two things can change a report's numbers between machines although the rows are 
   move only if a value lies within about 1e-10 of a rounding boundary of its sixth digit (about
   one value in 10,000). No sentence quotes more than four significant digits (`+4.22 points`,
   `0.823`, `p = 0.0007`), so `SIGNIFICANT` stays two digits above the finest one quoted.
+
+Library versions matter beyond the declared dependencies: matplotlib writes a PDF's fonts with
+fontTools (whose subsetter's defaults change the embedded font's bytes between versions) and a
+PNG with Pillow. `writer_versions` names them, for the figure cache and for whoever compares.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 
 import pandas as pd
 from pandas.api.types import is_float_dtype
 from threadpoolctl import threadpool_limits
 
 SIGNIFICANT = 6
+FILE_WRITERS = ("fonttools", "pillow")  # undeclared dependencies that write the figures' bytes
 FLOAT_FORMAT = f"%.{SIGNIFICANT}g"  # what `to_csv` writes a `rounded` float with: the same digits
 
 
@@ -53,3 +59,14 @@ def single_threaded() -> Iterator[None]:
     inherit the limit; the previous limits come back on leaving."""
     with threadpool_limits(limits=1):
         yield
+
+
+def writer_versions() -> dict[str, str]:
+    """Installed versions of `FILE_WRITERS` ("absent" when one is not installed)."""
+    versions = {}
+    for name in FILE_WRITERS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
