@@ -47,6 +47,7 @@ from benchmark.report.prepare import (
     t_interval,
     usable,
 )
+from benchmark.report.reproducible import significant
 
 if TYPE_CHECKING:
     from statsmodels.regression.mixed_linear_model import MixedLM
@@ -228,7 +229,13 @@ def family_estimate(diffs: pd.DataFrame) -> dict:
     else:
         fit = _t_summary(diffs["difference"].to_numpy(float), SEED_T)
     low, high = leave_one_family_out(diffs)
-    return {**fit, **counts, "lofo_low": low, "lofo_high": high}
+    return {**_stable(fit), **counts, "lofo_low": significant(low), "lofo_high": significant(high)}
+
+
+def _stable(fit: dict) -> dict:
+    """At the tables' precision, where they are computed: an iterative fit's last digits vary
+    between machines (`reproducible`)."""
+    return {**fit, **{key: significant(fit[key]) for key in ("estimate", "ci_low", "ci_high", "p_value")}}
 
 
 def mixed_estimate(diffs: pd.DataFrame) -> dict | None:
@@ -236,8 +243,9 @@ def mixed_estimate(diffs: pd.DataFrame) -> dict | None:
     fit = _mixed(diffs)
     if fit is None:
         return None
-    return {**fit, "n_families": diffs["family"].nunique(), "n_scenarios": diffs["scenario"].nunique(),
-            "n_units": len(diffs), "lofo_low": np.nan, "lofo_high": np.nan}
+    return {**_stable(fit), "n_families": diffs["family"].nunique(),
+            "n_scenarios": diffs["scenario"].nunique(), "n_units": len(diffs), "lofo_low": np.nan,
+            "lofo_high": np.nan}
 
 
 def scenario_gaps(diffs: pd.DataFrame) -> pd.DataFrame:

@@ -4,7 +4,7 @@ A figure is independent of every other one (its rows travel with it), so each is
 (PNG, and PDF when asked for) by a loky worker while the parent computes tables, claims and the
 other documents; the parent only waits, in order, for the outcome of each (saved, or the reason
 it was skipped). A worker runs the same code under the same style file as a serial render, so the files are
-byte-identical to it (`tests/test_paper_figures.py` checks every committed paper figure).
+byte-identical to it (`tests/test_paper_figures.py` checks every committed paper output).
 
 A figure is not drawn again when nothing it is drawn from has changed: its key hashes the
 pickled figure builder with its rows (`cloudpickle`), the package's source and style file and the
@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt
 from benchmark.fitkey import dependency_versions
 from benchmark.report import style
 from benchmark.report.figures import NotEnoughData
+from benchmark.report.reproducible import single_threaded, writer_versions
 
 JOBS_VARIABLE = "SPURBENCH_REPORT_JOBS"
 CACHE_DIR = ".report-cache"
@@ -48,9 +49,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 @functools.cache
 def code_hash() -> str:
-    """SHA-256 over the package's source and style file and the dependency versions (once per
-    process): any edit or upgrade draws every figure again."""
-    digest = hashlib.sha256(json.dumps(dependency_versions(), sort_keys=True).encode())
+    """SHA-256 over the package's source and style file and the dependency versions, with the
+    libraries that write the files (once per process): any edit or upgrade draws every figure
+    again."""
+    versions = dependency_versions() | writer_versions()
+    digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode())
     for path in sorted([*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.mplstyle")]):
         if "__pycache__" not in path.parts:
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
@@ -102,7 +105,7 @@ def draw_and_save(build: Callable[[], plt.Figure], out_dir: Path, name: str, key
     for ext in set(style.FORMATS) - set(formats):
         (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
     try:
-        with plt.style.context(style.STYLE):
+        with single_threaded(), plt.style.context(style.STYLE):
             fig = build()
     except NotEnoughData as reason:
         return str(reason)

@@ -8,6 +8,7 @@ each scenario's largest n_train; error bars and bands are 95% Student-t interval
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -38,8 +39,11 @@ PANEL_ASPECT = 1.25
 BAND_ALPHA = 0.07
 
 
-MIN_LOG_TICK_GAP = np.log10(1.6)  # ticks closer than a factor 1.6 would overlap
-MAX_LOG_TICKS = 6
+# Log-axis tick labels (`spaced`), in whole points at the style's 8-point tick labels: a digit of
+# DejaVu Sans is 5.1 points wide (rounded up), and neighbouring labels keep a blank between them.
+TICK_DIGIT_POINTS = 6
+TICK_GAP_POINTS = 8
+AXIS_SHARE = 0.7  # of a panel's width, the least its data span takes (y tick labels, margins aside)
 
 
 class NotEnoughData(Exception):
@@ -62,14 +66,26 @@ class _Grid(sns.FacetGrid):
         return self.figure
 
 
-def spaced(values: Sequence[float]) -> list[float]:
-    """Tick values for a log axis: from the largest down, every other value when there are more than
-    `MAX_LOG_TICKS`, and neighbours at least a factor 1.6 apart; sorted ascending."""
-    values = sorted(values, reverse=True)
+def spaced(values: Sequence[float], panel_inches: float) -> list[float]:
+    """Tick values for a log axis, chosen from the data's own `values`: from the largest down, a
+    value is kept when its label clears the last kept label by `TICK_GAP_POINTS` on a panel
+    `panel_inches` wide; sorted ascending.
+
+    Every comparison is between integers (positions in thousandths of a decade, widths in whole
+    points), so no float tie decided by a machine's last bit picks a tick.
+    """
+    values = sorted(set(values), reverse=True)
+    position = {v: round(1000 * math.log10(v)) for v in values}
+    decades = max(position[values[0]] - position[values[-1]], 1)
+    span = int(panel_inches * 72 * AXIS_SHARE)
     kept: list[float] = []
-    for v in values[::2] if len(values) > MAX_LOG_TICKS else values:
-        if not kept or np.log10(kept[-1]) - np.log10(v) >= MIN_LOG_TICK_GAP:
-            kept.append(v)
+    for v in values:
+        # Twice the distance between the label centres against the sum of the widths plus twice the
+        # gap, both multiplied by `decades` (the axis spans that many thousandths of a decade).
+        if kept and 2 * (position[kept[-1]] - position[v]) * span < decades * (
+                (len(f"{kept[-1]:g}") + len(f"{v:g}")) * TICK_DIGIT_POINTS + 2 * TICK_GAP_POINTS):
+            continue
+        kept.append(v)
     return kept[::-1]
 
 
@@ -149,14 +165,15 @@ def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
     n_rows = -(-len(scenarios) // MAX_COLUMNS)
     entries = len(models) + len(set(paradigms(rows).values()))
     height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
+    aspect = max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height)
     grid = model_lines(curve_summary(rows, x, y), x, models, look, col="scenario", col_order=scenarios,
-                       col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height,
-                       aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height), sharey=False, sharex=True,
+                       col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height, aspect=aspect,
+                       sharey=False, sharex=True,
                        subplot_kws={"xscale": "log" if log_x else "linear"})
     grid.set_titles("{col_name}")
     grid.set_axis_labels(xlabel, ylabel)
     if log_x:
-        ticks = spaced(rows[x].unique())
+        ticks = spaced(rows[x].unique(), height * aspect)
         for ax in grid.axes.flat:
             ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
@@ -233,10 +250,11 @@ def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
     margin = 0.08 * max(hi - lo, 0.2)
     limits = stats.norm.cdf([lo - margin, hi + margin])
     spacing = (hi - lo + 2 * margin) / MAX_PROBIT_TICKS
+    # Which ticks show is decided on values rounded to millionths, so no last bit decides a tie.
     ticks = []
     for tick in PROBIT_TICKS:
-        if limits[0] <= tick <= limits[1] and (
-                not ticks or metrics.probit(tick) - metrics.probit(ticks[-1]) >= spacing):
+        if round(limits[0], 6) <= tick <= round(limits[1], 6) and (not ticks or round(
+                metrics.probit(tick) - metrics.probit(ticks[-1]), 6) >= round(spacing, 6)):
             ticks.append(tick)
     for set_scale, set_lim, axis in ((ax.set_xscale, ax.set_xlim, ax.xaxis),
                                      (ax.set_yscale, ax.set_ylim, ax.yaxis)):

@@ -36,6 +36,7 @@ from benchmark.report import (
 from benchmark.report.drawing import Drawer
 from benchmark.report.html import HTML_NAME, write_html
 from benchmark.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
+from benchmark.report.reproducible import FLOAT_FORMAT, rounded, single_threaded
 from benchmark.selection import fixed
 from benchmark.store import read_meta, read_results
 
@@ -52,6 +53,10 @@ class Table:
     explanation: str
     frame: pd.DataFrame
     folded: bool = False
+
+    def __post_init__(self) -> None:
+        # At the precision its CSV is written with, so the sentences read what the CSV holds.
+        object.__setattr__(self, "frame", rounded(self.frame))
 
 
 def _cell(value: Any, column: str) -> str:
@@ -235,7 +240,8 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
     lines += ["### Findings", "", *([f"- {b}" for b in section.bullets] or ["- None: too few results."]), ""]
     for name, title, table in section.tables:
         path = f"{TABLES_DIR}/exp_{name}.csv"
-        table.to_csv(run_dir / path, index=False, float_format="%.10g")
+        table = rounded(table)
+        table.to_csv(run_dir / path, index=False, float_format=FLOAT_FORMAT)
         lines += [f"#### {title}", "", f"CSV: `{path}`.", "", markdown_table(table), ""]
     return lines
 
@@ -325,9 +331,15 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
 
     Two passes (see `claims`): the first records every claim of both documents, in the order
     the second asks them (experiments.md's, then report.md's), and starts every figure; the joint
-    Holm correction; the second writes the documents with the adjusted decisions.
+    Holm correction; the second writes the documents with the adjusted decisions. Linear algebra
+    runs on one thread throughout (`reproducible`): the same rows give the same bytes whatever
+    the machine's cores, thread settings or load.
     """
-    run_dir = Path(run_dir)
+    with single_threaded():
+        return _write_report(Path(run_dir), pdf)
+
+
+def _write_report(run_dir: Path, pdf: bool) -> Path:
     meta = read_meta(run_dir)
     rows = conditions.with_recorded_traits(with_recorded_tags(read_results(run_dir), meta), meta)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
@@ -366,7 +378,8 @@ def _summary(frame: pd.DataFrame, shown: list[str], by_name: dict[str, pd.DataFr
               if "sensitivity" not in line and "best of each side" not in line], "",
             "**Where each paradigm wins** (exploratory):", "",
             *conditions.sentences(by_name["conditions_by_source"], by_name["meta_regression"]), "",
-            "![conditions](figures/conditions.png)", "",
+            *(["![Where each paradigm wins](figures/conditions.png)", ""]
+              if not by_name["conditions"].empty else []),
             "Details: [design](#design), [all claims](#what-this-run-shows), [figures](#figures), "
             "[tables](#tables), [leaderboard](#leaderboard); the paper experiments are in "
             f"[{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME})."]
@@ -379,7 +392,7 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
     frame = fixed(rows)
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     for table in built:
-        table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format="%.10g")
+        table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format=FLOAT_FORMAT)
     ok = usable(frame)
     by_name = {t.name: t.frame for t in built}
     shown = findings.summary(by_name, n_fits)

@@ -72,10 +72,11 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
     if xscale == "ordinal":
         data = long.assign(**{x: long[x].map({v: i for i, v in enumerate(values)})})
     panels = [row, col] if row else [col]
+    aspect = max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height)
     grid = model_lines(
         curve_summary(data, x, "value", panels), x, models, look, col=col, col_order=list(col_order), row=row,
         row_order=list(row_order) if row_order is not None else None, col_wrap=None if row else col_wrap,
-        height=height, aspect=max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height),
+        height=height, aspect=aspect,
         sharey="row" if row else sharey, sharex=xscale != "log")
     for key, ax in grid.axes_dict.items():
         row_name, col_name = key if row else (None, key)
@@ -89,7 +90,7 @@ def facet_lines(long: pd.DataFrame, x: str, xlabel: str, col: str, col_order: Se
         elif xscale == "log":
             ax.set_xscale("log")
             mask = long[col] == col_name if row is None else (long[col] == col_name) & (long[row] == row_name)
-            ticks = spaced(long.loc[mask, x].unique())
+            ticks = spaced(long.loc[mask, x].unique(), height * aspect)
             _set_ticks(ax, ticks, ticks)
     style.add_model_legend(grid.laid_out(), models, paradigms(long), look)
     return grid.figure

@@ -40,6 +40,7 @@ from benchmark.report.claims import (
     power,
 )
 from benchmark.report.prepare import panel, t_interval
+from benchmark.report.reproducible import significant
 
 PARADIGMS = ("generative", "discriminative")
 
@@ -128,7 +129,8 @@ def crossing_point(sizes: Sequence[float], difference: Sequence[float]) -> tuple
     i = changes[-1]
     fraction = difference[i] / (difference[i] - difference[i + 1])
     log_size = np.log(sizes[i]) + fraction * (np.log(sizes[i + 1]) - np.log(sizes[i]))
-    return float(np.exp(log_size)), len(changes)
+    # Vectorised log and exp may differ in the last bit between processors (`reproducible`).
+    return significant(np.exp(log_size)), len(changes)
 
 
 def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Series:

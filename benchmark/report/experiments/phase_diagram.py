@@ -37,6 +37,7 @@ from benchmark.report.experiments._common import (
 )
 from benchmark.report.experiments._stats import at_level, clear_signs
 from benchmark.report.figures import BAND_ALPHA, NotEnoughData
+from benchmark.report.reproducible import significant
 
 GENERATIVE = ("lda_shrinkage", "nb_shared_var", "gaussian_nb")
 LOGISTIC = ("logistic_regression", "logistic_regression_mle")
@@ -60,8 +61,11 @@ def _population(cell: pd.Series, spurious_noise: float) -> dict[str, float]:
     setting = [cell["core_noise"], spurious_noise, cell["majority_share"]]
     if not np.isfinite(np.asarray(setting, dtype=float)).all():
         return {"gap": np.nan}
-    return population_worst_group(float(cell["core_noise"]), float(spurious_noise),
-                                  float(cell["majority_share"]), int(cell["n_core"]), int(cell["n_spurious"]))
+    found = population_worst_group(float(cell["core_noise"]), float(spurious_noise),
+                                   float(cell["majority_share"]), int(cell["n_core"]),
+                                   int(cell["n_spurious"]))
+    # An optimum's last digits vary between machines: rounded at the tables' precision (`reproducible`).
+    return {key: significant(value) for key, value in found.items()}
 
 
 def seed_gaps(middle: pd.DataFrame) -> pd.DataFrame:
@@ -170,7 +174,7 @@ def _figure(gaps: pd.DataFrame, table: pd.DataFrame) -> plt.Figure:
                             alpha=BAND_ALPHA * 2, linewidth=0)
         first = table[table["core_noise"] == core].iloc[0]
         swept = table.loc[table["core_noise"] == core, "spurious_noise"]
-        grid = np.geomspace(swept.min() / 1.5, swept.max() * 1.5, GRID_POINTS)
+        grid = [significant(s) for s in np.geomspace(swept.min() / 1.5, swept.max() * 1.5, GRID_POINTS)]
         ax.plot(grid, [_population(first, s)["gap"] for s in grid], color="0.3", linestyle=(0, (4, 2)),
                 linewidth=1.0, label="population (n → ∞)")
         ax.axhline(0, color="0.6", linewidth=0.7)
