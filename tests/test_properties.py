@@ -125,7 +125,7 @@ def _candidate_rows() -> pd.DataFrame:
                 rows.append({"scenario": "s", "model": "m", "seed": seed, "n_train": 100,
                              "config": config, "selection": "fixed" if config == "{}" else "candidate",
                              "status": "ok", "shift": shift, "val_accuracy": val_accuracy,
-                             "val_worst_group_accuracy": val_worst_group,
+                             "val_worst_group_accuracy": val_worst_group, "val_worst_class_accuracy": 0.5,
                              # test accuracy: distinct per fit and level, so copied rows are traceable
                              "accuracy": 0.5 + 0.1 * k + 0.01 * seed + 0.001 * shift})
     return pd.DataFrame(rows)
