@@ -13,7 +13,9 @@ The traits are declared by the generator families and recorded by the run (`run.
 
 The meta-regression is weighted least squares with weight 1 / (the family's headline scenarios),
 so that families weigh equally as in the headline, with standard errors clustered by family (the
-independent units) and t intervals on families - 1 degrees of freedom. Beside it, the estimate per
+independent units) and t intervals on families - 1 degrees of freedom. A binary trait enters only
+where at least three families sit on each side of it (`MIN_FAMILIES_PER_SIDE`): a term carried by
+one or two families is their own family effect. Beside it, the estimate per
 source: a t interval over that source's family means.
 """
 
@@ -62,15 +64,25 @@ def scenario_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="n_train")
 
 
+MIN_FAMILIES_PER_SIDE = 3  # a binary trait gets a term only with this many families on each side
+
+
+def _splits(table: pd.DataFrame, mask: pd.Series) -> bool:
+    """Whether a binary trait has `MIN_FAMILIES_PER_SIDE` families on each side: a term that one
+    or two families carry is their family effect, and clustered errors cannot estimate it."""
+    with_it = table.loc[mask, "family"].nunique()
+    return min(with_it, table["family"].nunique() - with_it) >= MIN_FAMILIES_PER_SIDE
+
+
 def _design(table: pd.DataFrame, with_shortcut: bool) -> pd.DataFrame:
     columns = {"intercept": np.ones(len(table))}
     for source in SOURCES[1:]:
-        if (table["source"] == source).any():
+        if _splits(table, table["source"] == source):
             columns[f"source = {source}"] = (table["source"] == source).to_numpy(float)
-    discrete = table["discrete"].to_numpy(float)
+    discrete = table["discrete"].astype(bool)
     # discrete features that are not just the networks' (collinear with their source) get a term
-    if discrete.any() and not np.array_equal(discrete, (table["source"] == "network").to_numpy(float)):
-        columns["discrete features"] = discrete
+    if _splits(table, discrete) and not discrete.equals(table["source"] == "network"):
+        columns["discrete features"] = discrete.to_numpy(float)
     columns["log10(n / d)"] = table["log10_n_per_d"].to_numpy(float)
     if with_shortcut:
         columns["shortcut strength (points)"] = table["shortcut"].to_numpy(float)
