@@ -31,16 +31,16 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create or refresh .venv from pyproject.toml
 
 bench: $(STAMP) ## the headline suite (largest training size, 3 seeds); results and report in results/latest
-	$(PY) -m benchmark run --headline --largest-n --out results/latest --overwrite --jobs $(JOBS) --seeds $(BENCH_SEEDS)
+	$(PY) -m spurbench run --headline --largest-n --out results/latest --overwrite --jobs $(JOBS) --seeds $(BENCH_SEEDS)
 
 quick: $(STAMP) ## a small grid in seconds; results in results/quick
-	$(PY) -m benchmark run --quick --out results/quick --overwrite --jobs $(JOBS)
+	$(PY) -m spurbench run --quick --out results/quick --overwrite --jobs $(JOBS)
 
 paper: $(STAMP) ## rerun the committed reference run (results/paper) from scratch
-	$(PY) -m benchmark run --out $(PAPER) --overwrite --jobs $(JOBS) --pdf
+	$(PY) -m spurbench run --out $(PAPER) --overwrite --jobs $(JOBS) --pdf
 
 figures: $(STAMP) $(PAPER)/results.parquet ## regenerate results/paper figures and report from the committed rows (no refit)
-	$(PY) -m benchmark report $(PAPER) --pdf
+	$(PY) -m spurbench report $(PAPER) --pdf
 
 test: $(STAMP) ## run the test suite (finds Chromium for the browser test; as root, installs it with apt)
 	@$(MAKE) --no-print-directory browser
@@ -61,11 +61,11 @@ browser:
 	fi
 
 lint: $(STAMP) ## ruff (with isort rules) over the package and tests
-	$(PY) -m ruff check benchmark tests
+	$(PY) -m ruff check benchmark tests tools
 
 perf: $(STAMP) ## measure harness, generator, start-up, report / fits, neural fit times (PERF_ARGS="--scale --default-grid": minutes more)
-	$(PY) -m benchmark.perf --out results/perf.json $(PERF_ARGS)
-	$(PY) -m benchmark.perf_neural --out results/perf_neural.json
+	$(PY) tools/perf.py --out results/perf.json $(PERF_ARGS)
+	$(PY) tools/perf_neural.py --out results/perf_neural.json
 
 clean: ## remove .venv, caches and scratch results (keeps results/paper)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info results/latest results/quick

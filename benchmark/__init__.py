@@ -16,14 +16,14 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
 
-_API = {"run": "benchmark.api", "model": "benchmark.api", "load": "benchmark.api",
-        "scenarios": "benchmark.api", "draw": "benchmark.api", "compare": "benchmark.api",
-        "evaluate": "benchmark.api", "check_model": "benchmark.api", "report": "benchmark.api",
-        "leaderboard": "benchmark.leaderboard", "register_model": "benchmark.registry"}
+_API = {"run": "spurbench.api", "model": "spurbench.api", "load": "spurbench.api",
+        "scenarios": "spurbench.api", "draw": "spurbench.api", "compare": "spurbench.api",
+        "evaluate": "spurbench.api", "check_model": "spurbench.api", "report": "spurbench.api",
+        "leaderboard": "spurbench.leaderboard", "register_model": "spurbench.registry"}
 __all__ = [*_API, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(import_module(_API[name]), name)
-    raise AttributeError(f"module 'benchmark' has no attribute {name!r}")
+    raise AttributeError(f"module 'spurbench' has no attribute {name!r}")

@@ -1,6 +1,6 @@
-"""`python -m benchmark` is the same as the `spurbench` command."""
+"""`python -m spurbench` is the same as the `spurbench` command."""
 
-from benchmark.cli import main
+from spurbench.cli import main
 
 if __name__ == "__main__":  # guarded: spawned worker processes re-import this module
     raise SystemExit(main())

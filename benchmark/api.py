@@ -16,23 +16,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from benchmark import harness
-from benchmark.check import ModelCheck, built_classifier
-from benchmark.errors import ParameterError, SpurbenchError
-from benchmark.fitting import split_stream, test_stream, train_stream
-from benchmark.leaderboard import SORT_KEY, Comparison
-from benchmark.metrics import (
+from spurbench import harness
+from spurbench.check import ModelCheck, built_classifier
+from spurbench.errors import ParameterError, SpurbenchError
+from spurbench.fitting import split_stream, test_stream, train_stream
+from spurbench.leaderboard import SORT_KEY, Comparison
+from spurbench.metrics import (
     accuracy,
     balanced_accuracy,
     score_predictions,
     spurious_reliance,
     worst_group_accuracy,
 )
-from benchmark.models import unavailable_models
-from benchmark.registry import PANEL, ModelEntry, get_model, load_model_reference, make_model
-from benchmark.spec import Scenario, load_scenarios, one_per_family
-from benchmark.store import PARQUET_NAME, read_results, typed
+from spurbench.models import unavailable_models
+from spurbench.registry import PANEL, ModelEntry, get_model, load_model_reference, make_model
+from spurbench.spec import Scenario, load_scenarios, one_per_family
+from spurbench.store import PARQUET_NAME, read_results, typed
 
 ScenarioRef = str | Path | Scenario
 ModelRef = str | ModelEntry | Any  # a name, a "pkg.mod:factory" reference, an entry or an estimator
@@ -89,8 +88,7 @@ def infer_paradigm(estimator: Any) -> tuple[str, str | None] | None:
     a meta-estimator (search, calibration) its `estimator`; a subclass its nearest known base.
     """
     from sklearn.pipeline import Pipeline
-
-    from benchmark.models.class_conditional import ClassConditionalClassifier
+    from spurbench.models.class_conditional import ClassConditionalClassifier
 
     if getattr(estimator, "paradigm", None) is not None:
         return estimator.paradigm, getattr(estimator, "group", None)
@@ -126,7 +124,7 @@ def model(estimator_or_factory: Any, *, paradigm: str | None = None, name: str |
     name : str, optional
         Name in the results (default: the factory's or estimator class's name).
     tags : capabilities (`prior_shift`, `missing`, `sample`, ...).
-    group : one of `benchmark.registry.GROUPS` matching the paradigm (inferred with the paradigm
+    group : one of `spurbench.registry.GROUPS` matching the paradigm (inferred with the paradigm
         where it can be, else the paradigm's default group).
 
     Returns
@@ -178,7 +176,7 @@ def run(scenarios: Any = None, models: Sequence[ModelRef] | ModelRef | None = No
     models : registered names, ``"pkg.mod:factory"`` references, `model(...)` entries or plain
         unfitted estimators (wrapped by `model`, paradigm inferred); None for every registered
         model. Each is built once first: a factory that raises, or returns no classifier, raises
-        `benchmark.errors.ModelError` naming it.
+        `spurbench.errors.ModelError` naming it.
     seeds : seeds per cell (default: each scenario's).
     jobs : parallel workers; -1 uses every core.
     out : run directory; None runs in a temporary directory that is removed afterwards.
@@ -287,7 +285,7 @@ def evaluate(y_pred_or_proba: Any, y: Any, groups: Any = None, *, counterfactual
              ) -> dict[str, float]:
     """The benchmark's own metrics of predictions made anywhere (WILDS's `dataset.eval`).
 
-    The very functions of `benchmark.metrics` that score every stored row, so the numbers
+    The very functions of `spurbench.metrics` that score every stored row, so the numbers
     compare with a run's columns of the same names.
 
     Parameters
@@ -341,7 +339,7 @@ def check_model(estimator_or_factory: ModelRef, *, paradigm: str | None = None) 
     ModelCheck
         `.passed`, `.results` (one per rule), `.to_frame()`.
     """
-    from benchmark import check
+    from spurbench import check
 
     obj = estimator_or_factory
     if isinstance(obj, str):
@@ -360,6 +358,6 @@ def report(run_dir: str | Path, pdf: bool = False) -> Path:
     run_dir : a run directory (`run(..., out=...)` or `spurbench run --out`).
     pdf : also save every figure as PDF.
     """
-    from benchmark.report.render import write_report
+    from spurbench.report.render import write_report
 
     return write_report(Path(run_dir), pdf=pdf)  # a folder with no stored rows: a SpurbenchError

@@ -22,10 +22,9 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
-
-from benchmark.errors import ModelError
-from benchmark.registry import ModelEntry
-from benchmark.spec import load_scenarios
+from spurbench.errors import ModelError
+from spurbench.registry import ModelEntry
+from spurbench.spec import load_scenarios
 
 SCENARIO = "spurious_gaussian"
 N_TRAIN, N_TEST = 200, 200
@@ -120,8 +119,8 @@ def _pickles(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
 
 
 def _tiny_grid(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
-    from benchmark import harness
-    from benchmark.store import read_results
+    from spurbench import harness
+    from spurbench.store import read_results
 
     scenario = load_scenarios([SCENARIO])[0].quick()
     with tempfile.TemporaryDirectory(prefix="spurbench-check-") as out:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from benchmark import __version__
-from benchmark.errors import Interrupted, SpurbenchError
-from benchmark.registry import get_model, list_generators, list_models, load_model_reference
+from spurbench import __version__
+from spurbench.errors import Interrupted, SpurbenchError
+from spurbench.registry import get_model, list_generators, list_models, load_model_reference
 
 DEFAULT_OUT = Path("results/latest")
 PDF_HELP = ("also save every figure as PDF (vector, paper-ready; about twice the figure time); "
@@ -60,7 +60,7 @@ def _positive_float(text: str) -> float:
 def _model_names(args: argparse.Namespace) -> list[str] | None:
     """Models from --models a,b and --model package.module:factory, validated: each is built
     once here, so a factory that raises or builds no classifier is refused before anything runs."""
-    from benchmark.check import built_classifier
+    from spurbench.check import built_classifier
 
     names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
     if args.models is not None and not names:
@@ -76,8 +76,8 @@ def _model_names(args: argparse.Namespace) -> list[str] | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import harness
-    from benchmark.spec import load_scenarios, one_per_family
+    from spurbench import harness
+    from spurbench.spec import load_scenarios, one_per_family
 
     scenarios = load_scenarios(args.specs)
     if args.headline:
@@ -108,7 +108,7 @@ def _report_writer() -> Callable[..., Path]:
     passes over them while they were made (freeing nothing) took a tenth of the import."""
     gc.disable()
     try:
-        from benchmark.report.render import write_report
+        from spurbench.report.render import write_report
     finally:
         gc.enable()
     return write_report
@@ -123,8 +123,8 @@ def _backend_choice(args: argparse.Namespace) -> str:
 
 def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     """The run's leaderboard, so the first thing a user sees after a run is who won."""
-    from benchmark.leaderboard import leaderboard, to_markdown, to_text
-    from benchmark.store import read_results
+    from spurbench.leaderboard import leaderboard, to_markdown, to_text
+    from spurbench.store import read_results
 
     board = leaderboard(read_results(run_dir))
     if board.empty:
@@ -163,7 +163,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         rows = list(list_generators().items())
         header = ("family", "description")
     else:
-        from benchmark.spec import load_scenarios
+        from spurbench.spec import load_scenarios
 
         rows = [(s.name, s.family, s.description) for s in load_scenarios()]
         header = ("scenario", "family", "description")
@@ -172,7 +172,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
         print("  ".join([*cells, str(row[-1])]))
     if args.what == "models":
-        from benchmark.models import missing_extras
+        from spurbench.models import missing_extras
 
         for hint in missing_extras():
             print(f"not installed: {hint}")
@@ -181,9 +181,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Every file named, each with all its problems (one line each), or its grid size."""
-    from benchmark.errors import SpecErrors
-    from benchmark.harness import expand_grid, why_no_models
-    from benchmark.spec import load_scenario, load_scenarios, scenario_paths
+    from spurbench.errors import SpecErrors
+    from spurbench.harness import expand_grid, why_no_models
+    from spurbench.spec import load_scenario, load_scenarios, scenario_paths
 
     failed = False
     for path in scenario_paths(args.specs):
@@ -207,13 +207,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _scenario(name: str):
-    from benchmark.spec import load_scenarios
+    from spurbench.spec import load_scenarios
 
     return load_scenarios([name])[0]
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from benchmark.inspection import sample_examples
+    from spurbench.inspection import sample_examples
 
     get_model(args.model)
     for path in sample_examples(args.model, _scenario(args.scenario), args.n, args.out, args.seed):
@@ -222,7 +222,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from benchmark.inspection import explain
+    from spurbench.inspection import explain
 
     get_model(args.model)
     table, by_role = explain(args.model, _scenario(args.scenario), args.seed)
@@ -233,7 +233,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_model(args: argparse.Namespace) -> int:
-    from benchmark.api import check_model
+    from spurbench.api import check_model
 
     result = check_model(args.ref, paradigm=args.paradigm)
     print(result)

@@ -41,22 +41,21 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from spurbench.registry import get_generator
 
-from benchmark.registry import get_generator
-
-PACKAGE = "benchmark"
+PACKAGE = "spurbench"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Where every fit's numbers are made, whatever the model and family: fitting.py and what it
 # imports (adaptation, fit_checks, generators/base, importance with the Gaussian classifier it
 # uses, metrics, oracles, seeding): drawing, fitting, scoring.
-CORE = ("benchmark.fitting",)
+CORE = ("spurbench.fitting",)
 # Modules (and packages, with everything under them) the import walk never enters: they plan,
 # name, store or present fits (see the module docstring for why their effect is in the key).
 BOOKKEEPING = frozenset({
-    "benchmark.registry", "benchmark.store", "benchmark.harness",
-    "benchmark.execution", "benchmark.cli", "benchmark.__main__", "benchmark.api",
-    "benchmark.errors", "benchmark.spec", "benchmark.fitkey", "benchmark.selection",
-    "benchmark.report", "benchmark.perf", "benchmark.perf_neural",
+    "spurbench.registry", "spurbench.store", "spurbench.harness",
+    "spurbench.execution", "spurbench.cli", "spurbench.__main__", "spurbench.api",
+    "spurbench.errors", "spurbench.spec", "spurbench.fitkey", "spurbench.selection",
+    "spurbench.report",
 })
 # Third-party packages that compute numbers (import name -> distribution): a fit's key holds the
 # version of each one its modules import. Not pandas: in the fitting code only metrics.py imports

@@ -23,19 +23,18 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
+from spurbench.adaptation import em_prior_adaptation
+from spurbench.fit_checks import fit_flags
+from spurbench.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
+from spurbench.generators.base import Generator, Sample
+from spurbench.importance import role_importance, spurious_share
+from spurbench.metrics import score_predictions, worst_group_accuracy
+from spurbench.oracles import oracle_accuracies
+from spurbench.registry import ModelEntry, get_model
+from spurbench.seeding import int_seed_for, rng_for
+from spurbench.spec import VALIDATION_SIZE, Scenario
+from spurbench.store import METRIC_COLUMNS
 from threadpoolctl import ThreadpoolController
-
-from benchmark.adaptation import em_prior_adaptation
-from benchmark.fit_checks import fit_flags
-from benchmark.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
-from benchmark.generators.base import Generator, Sample
-from benchmark.importance import role_importance, spurious_share
-from benchmark.metrics import score_predictions, worst_group_accuracy
-from benchmark.oracles import oracle_accuracies
-from benchmark.registry import ModelEntry, get_model
-from benchmark.seeding import int_seed_for, rng_for
-from benchmark.spec import VALIDATION_SIZE, Scenario
-from benchmark.store import METRIC_COLUMNS
 
 EM_SUFFIX = "+em"
 

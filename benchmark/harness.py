@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from spurbench import __version__
+from spurbench.errors import SpecError, SpurbenchError
+from spurbench.execution import dask_client, execute, signals_interrupt
+from spurbench.fitting import FitTask
+from spurbench.registry import ModelEntry, get_generator, get_model, list_models
+from spurbench.selection import protocol_rows
+from spurbench.spec import MAX_SEEDS, Scenario
+from spurbench.store import ResultStore
 from tqdm.auto import tqdm
-
-from benchmark import __version__
-from benchmark.errors import SpecError, SpurbenchError
-from benchmark.execution import dask_client, execute, signals_interrupt
-from benchmark.fitting import FitTask
-from benchmark.registry import ModelEntry, get_generator, get_model, list_models
-from benchmark.selection import protocol_rows
-from benchmark.spec import MAX_SEEDS, Scenario
-from benchmark.store import ResultStore
 
 BACKENDS = ("loky", "dask")
 MAX_TIMEOUT = 7 * 24 * 3600.0  # a week: longer is a typo, and would overflow the alarm timer
@@ -70,7 +69,7 @@ def _requested_by_spec(scenario: Scenario, requested: Sequence[ModelRef] | None)
     """The request (default: all registered), narrowed by the spec's own `run.models`."""
     entries = list_models() if requested is None else resolve_models(requested)
     if scenario.models is not None:
-        from benchmark.models import unavailable_models
+        from spurbench.models import unavailable_models
 
         absent = unavailable_models()  # named by the spec, but their extra is not installed
         try:
@@ -98,7 +97,7 @@ def why_no_models(scenario: Scenario, requested: Sequence[ModelRef] | None) -> s
     where = scenario.path or f"scenario {scenario.name!r}"
     entries = _requested_by_spec(scenario, requested)
     if not entries and scenario.models is not None:
-        from benchmark.models import unavailable_models
+        from spurbench.models import unavailable_models
 
         named = [m for m in scenario.models if m not in unavailable_models()]
         if not named:

@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
-from benchmark.models.gaussian_marginal import GaussianClassifier
+from spurbench.models.gaussian_marginal import GaussianClassifier
 
 MAX_ROWS = 500
 MIN_ROWS = 100

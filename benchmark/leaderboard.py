@@ -42,9 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from benchmark.metrics import normalised_auc
-from benchmark.selection import fixed
+from spurbench.metrics import normalised_auc
+from spurbench.selection import fixed
 
 METRICS = ("accuracy_id", "accuracy_shift", "worst_group_shift", "normalised_auc")
 SORT_KEY = "accuracy_shift"
@@ -162,7 +161,7 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
         One row per model with the columns of ``COLUMNS``; `rank` is empty on reference rows.
     """
     if sort_by not in METRICS:
-        from benchmark.errors import ParameterError
+        from spurbench.errors import ParameterError
 
         raise ParameterError("sort_by", f"{sort_by!r} is not a leaderboard metric; use one of "
                              f"{', '.join(METRICS)}")
@@ -262,8 +261,7 @@ class Comparison:
         paradigms coloured as in the report. Made without pyplot, so nothing is shown twice."""
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
-
-        from benchmark.report.style import COLORMAPS, paradigm_colour
+        from spurbench.report.style import COLORMAPS, paradigm_colour
 
         board = self.to_frame()
         board = board[board["reference"] == 0].iloc[::-1].reset_index(drop=True)

@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from benchmark.generators.base import Generator
-from benchmark.seeding import rng_for
+from spurbench.generators.base import Generator
+from spurbench.seeding import rng_for
 
 MC_DRAWS = 200_000
 MC_CHUNK = 20_000  # draws per chunk: bounds memory for wide scenarios (500 noise features)

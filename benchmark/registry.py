@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
-from benchmark.errors import SpurbenchError, UnknownNameError
+from spurbench.errors import SpurbenchError, UnknownNameError
 
 PARADIGMS = ("generative", "discriminative", "oracle")
 # The four model groups of every paradigm statistic (SCIENCE.md), and the group of each paradigm
@@ -243,8 +243,8 @@ def register_model(
 
 
 def _load_builtins() -> None:
-    importlib.import_module("benchmark.models")
-    importlib.import_module("benchmark.generators")
+    importlib.import_module("spurbench.models")
+    importlib.import_module("spurbench.generators")
 
 
 def _entry_from_object(name: str, obj: Any, paradigm: str | None = None) -> ModelEntry:

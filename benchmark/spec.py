@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from benchmark.errors import ParameterError, SpecError, SpecErrors, SpurbenchError
-from benchmark.generators.base import Generator
-from benchmark.registry import PANEL, get_generator, get_model
+from spurbench.errors import ParameterError, SpecError, SpecErrors, SpurbenchError
+from spurbench.generators.base import Generator
+from spurbench.registry import PANEL, get_generator, get_model
 
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
 
@@ -150,7 +149,7 @@ def _models(path: Path, value: Any) -> tuple[str, ...] | None:
                         f"them for the declared panel), got {value!r}")
     if not value:
         raise SpecError(path, where, "is empty; name at least one model, or omit it to run all")
-    from benchmark.models import unavailable_models
+    from spurbench.models import unavailable_models
 
     absent = unavailable_models()  # named, but their extra is not installed: the run leaves them out
     for name in value:

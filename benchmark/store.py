@@ -23,8 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-
-from benchmark.errors import SpurbenchError
+from spurbench.errors import SpurbenchError
 
 DB_NAME = "results.sqlite"
 CSV_NAME = "results.csv"

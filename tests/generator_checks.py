@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 from scipy import special, stats
-
-from benchmark.errors import ParameterError
-from benchmark.generators.base import Generator
+from spurbench.errors import ParameterError
+from spurbench.generators.base import Generator
 
 
 def rng(seed: int = 0) -> np.random.Generator:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from spurbench.report import analysis
 from synthetic_results import synthetic_results
-
-from benchmark.report import analysis
 
 LEVELS = (0.0, 0.5, 1.0)
 

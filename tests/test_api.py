@@ -6,17 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+import spurbench
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-import spurbench
-from benchmark.errors import ModelError
-from benchmark.fitting import FitTask
-from benchmark.harness import expand_grid
-from benchmark.spec import load_scenario
-from benchmark.store import read_sqlite, typed
+from spurbench.errors import ModelError
+from spurbench.fitting import FitTask
+from spurbench.harness import expand_grid
+from spurbench.spec import load_scenario
+from spurbench.store import read_sqlite, typed
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def tiny(tiny_spec):
 
 
 def test_version_and_public_names_are_exported():
-    assert spurbench.__version__ == __import__("benchmark").__version__
+    assert spurbench.__version__ == __import__("spurbench").__version__
     assert callable(spurbench.run) and callable(spurbench.compare)
     assert "spurious_gaussian" in {s.name for s in spurbench.scenarios()}
 
@@ -112,7 +111,7 @@ def test_sqlite_csv_and_parquet_hold_identical_values_and_dtypes(tiny, tmp_path)
 
 
 def test_an_unknown_scenario_name_suggests_the_close_ones(capsys):
-    from benchmark.cli import main
+    from spurbench.cli import main
 
     assert main(["run", "spurius_gaussian", "--quick"]) == 2
     assert "did you mean 'spurious_gaussian'" in capsys.readouterr().err
@@ -145,7 +144,7 @@ def test_evaluate_equals_the_stored_metrics_of_a_refitted_fit(tiny):
 
 
 def test_evaluate_by_hand_and_its_one_line_errors():
-    from benchmark.errors import ParameterError
+    from spurbench.errors import ParameterError
 
     y, pred, groups = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), np.array([0, 1, 2, 3])
     scores = spurbench.evaluate(pred, y, groups, counterfactual=np.array([0, 1, 0, 0]))
@@ -184,10 +183,9 @@ def test_a_plain_estimator_paradigm_and_group_are_inferred_or_asked_for():
     from sklearn.model_selection import GridSearchCV
     from sklearn.neural_network import MLPClassifier
     from sklearn.svm import SVC
-
-    from benchmark.api import infer_paradigm
-    from benchmark.errors import SpurbenchError
-    from benchmark.models.mixture import GaussianMixtureClassifier
+    from spurbench.api import infer_paradigm
+    from spurbench.errors import SpurbenchError
+    from spurbench.models.mixture import GaussianMixtureClassifier
 
     expected = {GaussianNB(): ("generative", "parametric_generative"),
                 QuadraticDiscriminantAnalysis(): ("generative", "parametric_generative"),
@@ -242,9 +240,8 @@ def test_compare_returns_ranks_with_intervals_prints_nothing_and_plots(three, ca
     from matplotlib.figure import Figure
     from matplotlib.pyplot import get_fignums
     from sklearn.tree import DecisionTreeClassifier
-
-    from benchmark.errors import ParameterError
-    from benchmark.leaderboard import COLUMNS
+    from spurbench.errors import ParameterError
+    from spurbench.leaderboard import COLUMNS
 
     result = spurbench.compare(DecisionTreeClassifier(max_depth=3), three,
                                against=["logistic_regression", "gaussian_nb"], jobs=1)
@@ -270,7 +267,7 @@ def test_compare_returns_ranks_with_intervals_prints_nothing_and_plots(three, ca
 
 
 def test_check_model_returns_what_the_command_line_prints(capsys):
-    from benchmark.cli import main
+    from spurbench.cli import main
 
     good = spurbench.check_model(LogisticRegression())
     assert good.passed and len(good.to_frame()) == 7 and good.to_frame()["passed"].all()
@@ -285,7 +282,7 @@ def test_check_model_returns_what_the_command_line_prints(capsys):
 
 
 def test_report_writes_a_stored_runs_report_and_refuses_an_empty_folder(tiny, tmp_path):
-    from benchmark.errors import SpurbenchError
+    from spurbench.errors import SpurbenchError
 
     spurbench.run(tiny, ["gaussian_nb", "logistic_regression"], seeds=1, jobs=1, out=tmp_path / "run")
     path = spurbench.report(tmp_path / "run")

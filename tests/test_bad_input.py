@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from spec_helpers import TINY_SPEC, write_spec
-
-from benchmark import registry
-from benchmark.cli import main
-from benchmark.errors import ModelError
+from spurbench import registry
+from spurbench.cli import main
+from spurbench.errors import ModelError
 
 RUN = ["--no-report", "--no-progress", "--jobs", "1"]
 

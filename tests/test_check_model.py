@@ -7,9 +7,8 @@ import sys
 import textwrap
 
 import pytest
-
-from benchmark import registry
-from benchmark.cli import main
+from spurbench import registry
+from spurbench.cli import main
 
 MODELS = '''
 import numpy as np

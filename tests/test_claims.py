@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
+from spurbench.report import claims
 from statsmodels.stats.multitest import multipletests
-
-from benchmark.report import claims
 
 
 def _two_passes(intervals: list[tuple[float, float, int]]) -> list[int]:

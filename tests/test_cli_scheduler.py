@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from benchmark.cli import main
+from spurbench.cli import main
 
 
 @pytest.mark.slow

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from spec_helpers import write_spec
-
-from benchmark.errors import SpecError
-from benchmark.fitting import FitTask, SpuriousControls, _FittedModel, run_fit
-from benchmark.registry import get_model
-from benchmark.spec import load_scenario, load_scenarios
+from spurbench.errors import SpecError
+from spurbench.fitting import FitTask, SpuriousControls, _FittedModel, run_fit
+from spurbench.registry import get_model
+from spurbench.spec import load_scenario, load_scenarios
 
 CONTROL = load_scenarios(["exp_control_gaussian"])[0]
 

@@ -11,15 +11,14 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
-
-from benchmark.fit_checks import chance_fit, fit_flags
-from benchmark.fitting import FitTask, run_fit
-from benchmark.generators.gaussian_spurious import GaussianSpurious
-from benchmark.harness import models_for
-from benchmark.oracles import MC_DRAWS, _monte_carlo
-from benchmark.registry import GROUPS, PANEL, get_model, list_models
-from benchmark.seeding import rng_for
-from benchmark.spec import load_scenarios
+from spurbench.fit_checks import chance_fit, fit_flags
+from spurbench.fitting import FitTask, run_fit
+from spurbench.generators.gaussian_spurious import GaussianSpurious
+from spurbench.harness import models_for
+from spurbench.oracles import MC_DRAWS, _monte_carlo
+from spurbench.registry import GROUPS, PANEL, get_model, list_models
+from spurbench.seeding import rng_for
+from spurbench.spec import load_scenarios
 
 SCENARIOS = load_scenarios()
 SHIFTED = [s for s in SCENARIOS if len(s.shift_levels) > 1]
@@ -164,8 +163,8 @@ def _headline_spec(directory, name: str, extra: str = "", levels: str = "[0.0, 0
 
 
 def test_the_headline_suite_takes_at_most_three_shifted_whole_panel_scenarios_per_family(tmp_path):
-    from benchmark.errors import SpecError
-    from benchmark.spec import load_scenarios
+    from spurbench.errors import SpecError
+    from spurbench.spec import load_scenarios
 
     for i in range(3):
         _headline_spec(tmp_path, f"h{i}")

@@ -2,7 +2,7 @@
 run leaves exactly the files the README's table lists.
 
 Commands are read from README.md and docs/*.md, in code blocks (a line, with its `\\`
-continuations) and in inline code: `spurbench ...` or `python -m benchmark ...` lines, and
+continuations) and in inline code: `spurbench ...` or `python -m spurbench ...` lines, and
 `make ...` targets. A command that only reads is run; the others are parsed by the real parser,
 without running, since their examples name models and files a reader creates.
 """
@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 from spec_helpers import write_spec
-
-from benchmark.cli import build_parser, main
+from spurbench.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-PREFIXES = ("spurbench ", "python -m benchmark ", "python -m spurbench ")
+PREFIXES = ("spurbench ", "python -m spurbench ", "python -m spurbench ")
 # a synopsis line names placeholders and alternatives instead of values: checked for its
 # subcommand and options, not parsed as a command
 SYNOPSIS = re.compile(r"[\[\]|]|\.\.\.|\b(SPEC|DIR|NAME|MODEL|ADDRESS|HOST|TARGET)\b")
@@ -76,7 +75,7 @@ def _cli_commands() -> list[tuple[str, str]]:
 @cache
 def _help(*args: str) -> str:
     """`spurbench ARGS --help`, run as a user runs it; the exit status must be 0."""
-    proc = subprocess.run([sys.executable, "-m", "benchmark", *args, "--help"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "spurbench", *args, "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"spurbench {' '.join(args)} --help: {proc.stderr}"
     return proc.stdout
@@ -137,7 +136,7 @@ def _runs_here(args: list[str]) -> bool:
 @pytest.mark.parametrize("command", sorted({" ".join(_cli_args(c)) for _, c in _cli_commands()
                                             if _runs_here(_cli_args(c))}))
 def test_shown_commands_that_only_read_run_and_exit_0(command):
-    proc = subprocess.run([sys.executable, "-m", "benchmark", *shlex.split(command)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "spurbench", *shlex.split(command)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"spurbench {command}: {proc.stderr}"
 
@@ -205,7 +204,7 @@ def test_a_finished_run_leaves_exactly_the_files_the_readme_lists(tmp_path):
 
 def test_a_lock_left_by_a_killed_run_neither_blocks_nor_stays(tmp_path):
     """SIGKILL leaves `.lock` behind (no release runs); the next run takes it and removes it."""
-    from benchmark.store import LOCK_NAME, ResultStore, StoreLockedError
+    from spurbench.store import LOCK_NAME, ResultStore, StoreLockedError
 
     (tmp_path / LOCK_NAME).write_text("")
     with ResultStore(tmp_path):

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from spec_helpers import TINY_SPEC, write_spec
-
-from benchmark.cli import main
-from benchmark.errors import SpecError
-from benchmark.spec import load_scenario
+from spurbench.cli import main
+from spurbench.errors import SpecError
+from spurbench.spec import load_scenario
 
 
 def _spec_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -87,7 +86,7 @@ def test_cli_bad_spec_exits_2_with_one_line_and_keeps_stored_results(tmp_path, c
 )
 def test_cli_bad_options_exit_2_without_traceback(tiny_spec, tmp_path, args, needle):
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmark", "run", str(tiny_spec), "--out", str(tmp_path / "o"),
+        [sys.executable, "-m", "spurbench", "run", str(tiny_spec), "--out", str(tmp_path / "o"),
          *args],
         capture_output=True, text=True, timeout=120,
     )

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
-
-from benchmark.models.bernoulli import BernoulliNaiveBayes
-from benchmark.models.categorical import CategoricalNaiveBayes, KnownStructureBayesNet
-from benchmark.models.gaussian_marginal import GaussianClassifier
-from benchmark.models.group_robust import GroupWeightedLogisticRegression
-from benchmark.models.kernel_density import KernelDensityClassifier
-from benchmark.models.mixture import GaussianMixtureClassifier
-from benchmark.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
-from benchmark.models.statsmodels_logit import StatsmodelsLogit
+from spurbench.models.bernoulli import BernoulliNaiveBayes
+from spurbench.models.categorical import CategoricalNaiveBayes, KnownStructureBayesNet
+from spurbench.models.gaussian_marginal import GaussianClassifier
+from spurbench.models.group_robust import GroupWeightedLogisticRegression
+from spurbench.models.kernel_density import KernelDensityClassifier
+from spurbench.models.mixture import GaussianMixtureClassifier
+from spurbench.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
+from spurbench.models.statsmodels_logit import StatsmodelsLogit
 
 ESTIMATORS = [
     GaussianClassifier(covariance="diag"),
@@ -39,7 +38,7 @@ ESTIMATORS = [
     CategoricalNaiveBayes(),
 ]
 try:  # the `neural` extra: its estimators are checked where torch is installed
-    from benchmark.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier
+    from spurbench.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier
 except ImportError:
     pass
 else:

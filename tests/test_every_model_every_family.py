@@ -6,11 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
-from benchmark.fitting import FitTask, run_fit
-from benchmark.harness import models_for
-from benchmark.registry import list_generators, list_models
-from benchmark.spec import load_scenarios
+from spurbench.fitting import FitTask, run_fit
+from spurbench.harness import models_for
+from spurbench.registry import list_generators, list_models
+from spurbench.spec import load_scenarios
 
 
 def _one_scenario_per_family():

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from spurbench.report.experiments import neural_pair
+from spurbench.report.experiments.neural_pair import FLOW, MLP
 from synthetic_results import synthetic_results
-
-from benchmark.report.experiments import neural_pair
-from benchmark.report.experiments.neural_pair import FLOW, MLP
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmark.report.experiments import model_selection
+from spurbench.report.experiments import model_selection
 
 # accuracy at the largest shift (1.0) per protocol and model; worst-group at 0.5 the same minus 0.1
 MEANS = {"fixed": {"gen": 0.50, "disc": 0.70}, "iid": {"gen": 0.60, "disc": 0.70},

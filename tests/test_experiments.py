@@ -13,20 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from synthetic_results import synthetic_results
-
-from benchmark.report import experiments, render
-from benchmark.report.experiments import misspecification as exp_misspecification
-from benchmark.report.experiments import sample_efficiency as exp_sample_efficiency
-from benchmark.report.experiments._plots import spaced
-from benchmark.report.experiments._stats import (
+from spurbench.report import experiments, render
+from spurbench.report.experiments import misspecification as exp_misspecification
+from spurbench.report.experiments import sample_efficiency as exp_sample_efficiency
+from spurbench.report.experiments._plots import spaced
+from spurbench.report.experiments._stats import (
     crossing_point,
     interval,
     paired_difference,
     paradigm_contrast,
     welch_difference,
 )
-from benchmark.store import COLUMNS
+from spurbench.store import COLUMNS
+from synthetic_results import synthetic_results
 
 # -- statistics on numbers checked by hand -----------------------------------------------------
 
@@ -126,9 +125,8 @@ PAPER_SIZES = [6, 10, 12, 20, 24, 30, 40, 48, 50, 60, 80, 96, 100, 125, 160, 200
                                    [50, 80, 128, 2560], PAPER_SIZES, [0.25, 0.5, 1, 2, 4, 8, 16]])
 def test_log_tick_labels_come_from_the_sizes_and_never_overlap_at_the_panel_width(sizes, inches):
     import matplotlib.pyplot as plt
-
-    from benchmark.report import style
-    from benchmark.report.experiments._plots import _set_ticks
+    from spurbench.report import style
+    from spurbench.report.experiments._plots import _set_ticks
 
     ticks = spaced(sizes, inches)
     assert set(ticks) <= set(sizes) and ticks[-1] == max(sizes) and ticks == sorted(ticks)
@@ -368,7 +366,7 @@ def test_experiments_are_discovered_from_their_modules_in_their_declared_order()
 
 def test_a_new_experiment_module_is_discovered_and_one_without_experiment_is_an_error(tmp_path, monkeypatch):
     (tmp_path / "zz_extra.py").write_text(
-        "from benchmark.report.experiments._common import Experiment, Section\n"
+        "from spurbench.report.experiments._common import Experiment, Section\n"
         "EXPERIMENT = Experiment(99, 'extra', 'Extra', 'Is it found?', lambda rows, params: Section())\n")
     monkeypatch.setattr(experiments, "__path__", [*experiments.__path__, str(tmp_path)])
     for name in ("zz_extra", "zz_broken"):

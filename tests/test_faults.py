@@ -12,11 +12,10 @@ from pathlib import Path
 
 import faulty_models
 import pytest
-
-from benchmark import harness, registry
-from benchmark.registry import register_model
-from benchmark.spec import load_scenario
-from benchmark.store import read_results
+from spurbench import harness, registry
+from spurbench.registry import register_model
+from spurbench.spec import load_scenario
+from spurbench.store import read_results
 
 TESTS = Path(__file__).parent
 
@@ -104,7 +103,7 @@ def _start_sleeping_run(spec: Path, out: Path) -> tuple[subprocess.Popen, set[in
     """A CLI run whose two workers sleep in their fits; returns it once both workers exist."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmark", "run", str(spec), "--model", "faulty_models:sleep",
+        [sys.executable, "-m", "spurbench", "run", str(spec), "--model", "faulty_models:sleep",
          "--jobs", "2", "--timeout", "120", "--out", str(out), "--no-report", "--no-progress"],
         stdout=subprocess.DEVNULL, stderr=(out.parent / "stderr").open("w"), env=env)
     deadline = time.monotonic() + 60
@@ -159,9 +158,9 @@ def test_dask_stops_a_hung_fit_from_outside_and_stores_it_as_an_error(tiny_spec,
 _UNGUARDED_SCRIPT = """
 import sys
 from sklearn.naive_bayes import GaussianNB
-from benchmark import harness
-from benchmark.registry import register_model
-from benchmark.spec import load_scenario
+from spurbench import harness
+from spurbench.registry import register_model
+from spurbench.spec import load_scenario
 
 print("script body runs", flush=True)
 
@@ -203,7 +202,7 @@ def test_dask_stores_a_fit_that_kills_its_worker_as_an_error_and_goes_on(tiny_sp
 def test_starting_the_workers_does_not_count_against_a_fits_time_limit(tiny_spec, tmp_path, jobs):
     # a fresh process: the fork server starts cold, importing the fitting code (seconds)
     out = tmp_path / "o"
-    proc = subprocess.run([sys.executable, "-m", "benchmark", "run", str(tiny_spec), "--models",
+    proc = subprocess.run([sys.executable, "-m", "spurbench", "run", str(tiny_spec), "--models",
                            "lda,gaussian_nb", "--timeout", "0.5", "--jobs", jobs, "--out", str(out),
                            "--no-report", "--no-progress"], capture_output=True, text=True,
                           timeout=120)

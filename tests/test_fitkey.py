@@ -14,13 +14,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from sklearn.linear_model import LogisticRegression
-
 import spurbench
-from benchmark import fitkey
-from benchmark.fitting import FitTask
-from benchmark.harness import _meta
-from benchmark.spec import load_scenario
+from sklearn.linear_model import LogisticRegression
+from spurbench import fitkey
+from spurbench.fitting import FitTask
+from spurbench.harness import _meta
+from spurbench.spec import load_scenario
 
 PACKAGE = Path(__file__).resolve().parent.parent / "benchmark"
 SCENARIOS = ("group_shift", "label_shift")
@@ -28,8 +27,8 @@ SCENARIOS = ("group_shift", "label_shift")
 MODELS = ("logistic_regression", "linear_svm", "gaussian_nb", "qda")
 KEYS = f"""
 import json
-from benchmark.fitting import FitTask
-from benchmark.spec import load_scenario
+from spurbench.fitting import FitTask
+from spurbench.spec import load_scenario
 keys = {{}}
 for name in {SCENARIOS!r}:
     scenario = load_scenario(f"benchmark/datasets/{{name}}.toml")
@@ -54,14 +53,14 @@ def _changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
 def copy(tmp_path_factory) -> dict:
     """A copy of the package elsewhere on disk, and its keys as they stand (before any edit)."""
     root = tmp_path_factory.mktemp("checkout")
-    shutil.copytree(PACKAGE, root / "benchmark", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PACKAGE, root / "spurbench", ignore=shutil.ignore_patterns("__pycache__"))
     return {"root": root, "keys": _keys_in_copy(root)}
 
 
 def _recomputed(copy: dict, *files: str) -> set[str]:
     """Append a statement to each file (new source, same behaviour): the cells whose key changed."""
     for name in files:
-        with (copy["root"] / "benchmark" / name).open("a") as handle:
+        with (copy["root"] / "spurbench" / name).open("a") as handle:
             handle.write("\n_EDITED_BY_A_TEST = True\n")
     before, copy["keys"] = copy["keys"], _keys_in_copy(copy["root"])
     return _changed(before, copy["keys"])
@@ -132,13 +131,13 @@ def test_run_json_versions_include_torch_when_the_neural_pair_ran():
 
 
 def test_the_numeric_core_is_what_fitting_runs_and_not_the_bookkeeping():
-    modules, packages = fitkey.closure("benchmark.fitting")
+    modules, packages = fitkey.closure("spurbench.fitting")
     for computes in ("fitting", "metrics", "oracles", "seeding", "fit_checks", "adaptation",
                      "importance", "generators.base"):
-        assert f"benchmark.{computes}" in modules, computes
+        assert f"spurbench.{computes}" in modules, computes
     for keeps in ("registry", "store", "spec", "errors", "harness", "execution", "cli", "fitkey"):
-        assert f"benchmark.{keeps}" not in modules, keeps
-    assert not any(m.startswith("benchmark.report") for m in modules)
+        assert f"spurbench.{keeps}" not in modules, keeps
+    assert not any(m.startswith("spurbench.report") for m in modules)
     assert {"numpy", "scipy", "scikit-learn"} <= packages and "pandas" not in packages
 
 

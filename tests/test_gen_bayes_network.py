@@ -16,11 +16,10 @@ from functools import cache
 import numpy as np
 import pytest
 from generator_checks import assert_rejected, assert_seeded, rng
+from spurbench.generators._bn import BUNDLED, _bundled_bytes, load_bundled
+from spurbench.generators.bayes_network import BayesNetwork, shifted_table
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_rate
-
-from benchmark.generators._bn import BUNDLED, _bundled_bytes, load_bundled
-from benchmark.generators.bayes_network import BayesNetwork, shifted_table
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 pgmpy_inference = pytest.importorskip("pgmpy.inference")
 SCENARIOS = {p.stem: load_scenario(p) for p in sorted(DATASETS_DIR.glob("bn_*.toml"))}
@@ -198,7 +197,7 @@ def test_the_shifted_children_carry_more_than_two_points_at_training(name):
 def test_every_network_loads_with_the_network_disabled():
     if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
         pytest.skip("unshare -n is not permitted here")
-    code = ("from benchmark.generators._bn import BUNDLED, load_bundled\n"
+    code = ("from spurbench.generators._bn import BUNDLED, load_bundled\n"
             "print(sum(len(load_bundled(n).names) for n in BUNDLED))")
     done = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True,
                           text=True, timeout=300)
@@ -212,7 +211,7 @@ def test_every_network_loads_with_the_network_disabled():
     (('network = "asia"', 'network = "asia2"'), "params.network"),
 ])
 def test_a_bad_network_spec_is_one_line_naming_the_field(tmp_path, capsys, edit, field):
-    from benchmark.cli import main
+    from spurbench.cli import main
 
     spec = tmp_path / "bad.toml"
     spec.write_text((DATASETS_DIR / "bn_asia_bronc.toml").read_text().replace(*edit))
@@ -223,7 +222,7 @@ def test_a_bad_network_spec_is_one_line_naming_the_field(tmp_path, capsys, edit,
 
 
 def test_without_pgmpy_the_error_is_one_line_naming_the_extra(monkeypatch):
-    from benchmark.errors import SpurbenchError
+    from spurbench.errors import SpurbenchError
 
     monkeypatch.setitem(sys.modules, "pgmpy", None)  # `import pgmpy` now raises ImportError
     with pytest.raises(SpurbenchError, match=r'pip install "spurbench\[data\]"'):

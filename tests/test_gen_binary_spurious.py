@@ -14,11 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
+from spurbench.errors import ParameterError
+from spurbench.generators.binary_spurious import BinarySpurious
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_not_worse, assert_rate
-
-from benchmark.errors import ParameterError
-from benchmark.generators.binary_spurious import BinarySpurious
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 LEVELS = (0.0, 0.5, 1.0)
 SMALL = dict(n_core=3, n_spurious=2, n_noise=1, core_rate_y0=0.2, core_rate_y1=0.6,

@@ -14,10 +14,9 @@ from generator_checks import (
     assert_seeded,
     rng,
 )
+from spurbench.generators.cows_camels import CowsCamels
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_rate
-
-from benchmark.generators.cows_camels import CowsCamels
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.25, 0.5, 0.75, 1.0])

@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
+from spurbench.errors import ParameterError
+from spurbench.generators.group_shift import GroupShift
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_not_worse, assert_rate
-
-from benchmark.errors import ParameterError
-from benchmark.generators.group_shift import GroupShift
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 LEVELS = (0.0, 0.5, 1.0)
 

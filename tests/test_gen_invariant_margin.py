@@ -18,10 +18,9 @@ from generator_checks import (
     rng,
 )
 from scipy import special, stats
+from spurbench.generators.invariant_margin import InvariantMargin
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_rate
-
-from benchmark.generators.invariant_margin import InvariantMargin
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 LEVELS = (0.0, 0.5, 1.0)
 

@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
+from spurbench.errors import ParameterError
+from spurbench.generators.label_shift import LabelShift
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_not_worse, assert_rate
-
-from benchmark.errors import ParameterError
-from benchmark.generators.label_shift import LabelShift
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 LEVELS = (0.0, 0.5, 1.0)
 BINARY = dict(train_prior=0.5, target_prior=0.1, n_core=2, separation=2.0, n_noise=2)

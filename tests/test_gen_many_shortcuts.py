@@ -17,10 +17,9 @@ from generator_checks import (
     rng,
 )
 from scipy import stats
+from spurbench.generators.many_shortcuts import ManyShortcuts
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_rate
-
-from benchmark.generators.many_shortcuts import ManyShortcuts
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 LEVELS = (0.0, 0.5, 1.0)
 

@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
+from spurbench.generators.missing_features import MissingFeatures
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import SE_TOLERANCE, assert_mean, assert_not_worse, assert_rate
-
-from benchmark.generators.missing_features import MissingFeatures
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 LEVELS = (0.0, 0.5, 1.0)
 CONFIGS = {

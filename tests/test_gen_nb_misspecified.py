@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
+from spurbench.generators.nb_misspecified import NBMisspecified
+from spurbench.spec import DATASETS_DIR, load_scenario
 from stat_checks import SE_TOLERANCE, assert_mean, assert_not_worse, assert_rate
-
-from benchmark.generators.nb_misspecified import NBMisspecified
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 CONFIGS = {
     "default": {},

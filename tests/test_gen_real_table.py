@@ -24,14 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmark.errors import ParameterError, SpecError, SpurbenchError
-from benchmark.fitting import FitTask, run_fit
-from benchmark.generators import _tables
-from benchmark.generators._tables import CATALOGUE, load_catalogue_table
-from benchmark.generators.base import agreement
-from benchmark.generators.real_table import RealTable
-from benchmark.spec import DATASETS_DIR, load_scenario, load_scenarios
+from spurbench.errors import ParameterError, SpecError, SpurbenchError
+from spurbench.fitting import FitTask, run_fit
+from spurbench.generators import _tables
+from spurbench.generators._tables import CATALOGUE, load_catalogue_table
+from spurbench.generators.base import agreement
+from spurbench.generators.real_table import RealTable
+from spurbench.spec import DATASETS_DIR, load_scenario, load_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = DATASETS_DIR / "examples" / "user_table.toml"
@@ -64,7 +63,7 @@ LOAD_ALL = textwrap.dedent("""
         sys.exit("the network is reachable; the test would prove nothing")
     except OSError:
         pass
-    from benchmark.generators._tables import CATALOGUE, load_catalogue_table
+    from spurbench.generators._tables import CATALOGUE, load_catalogue_table
     for name in CATALOGUE:
         t = load_catalogue_table(name)
         print(name, len(t), t.X.shape[1])
@@ -295,7 +294,7 @@ def test_an_edited_user_file_changes_the_scenario_and_a_wrong_pin_is_one_line(tm
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "benchmark", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "spurbench", *args], capture_output=True, text=True,
                           cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
 
 

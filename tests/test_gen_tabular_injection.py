@@ -13,12 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import datasets
-
-from benchmark.errors import ParameterError
-from benchmark.generators._real import _allocate
-from benchmark.generators.base import agreement
-from benchmark.generators.tabular_injection import TabularInjection
-from benchmark.spec import DATASETS_DIR, load_scenario
+from spurbench.errors import ParameterError
+from spurbench.generators._real import _allocate
+from spurbench.generators.base import agreement
+from spurbench.generators.tabular_injection import TabularInjection
+from spurbench.spec import DATASETS_DIR, load_scenario
 
 RAW = {"breast_cancer": datasets.load_breast_cancer(return_X_y=True),
        "wine": datasets.load_wine(return_X_y=True)}

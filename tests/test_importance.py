@@ -9,10 +9,9 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.utils.validation import validate_data
-
-from benchmark.generators.gaussian_spurious import GaussianSpurious
-from benchmark.importance import feature_importance, role_importance, spurious_share
-from benchmark.registry import get_model, list_models
+from spurbench.generators.gaussian_spurious import GaussianSpurious
+from spurbench.importance import feature_importance, role_importance, spurious_share
+from spurbench.registry import get_model, list_models
 
 LEARNERS = [e.name for e in list_models() if e.paradigm != "oracle"]
 

@@ -23,7 +23,7 @@ def test_plain_pip_install_ships_every_subpackage(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    installed = tmp_path / "site" / "benchmark"
+    installed = tmp_path / "site" / "spurbench"
     for package in sorted(p.parent for p in (ROOT / "benchmark").rglob("__init__.py")):
         relative = package.relative_to(ROOT / "benchmark")
         assert (installed / relative / "__init__.py").exists(), f"{relative} was not installed"
@@ -50,8 +50,8 @@ def test_every_scenario_is_described_in_the_datasets_readme():
 
 def test_data_flows_one_way():
     """The report never imports the harness; generators never import models."""
-    forbidden = {"report": ("benchmark.harness", "benchmark.fitting"),
-                 "generators": ("benchmark.models", "benchmark.harness", "benchmark.report")}
+    forbidden = {"report": ("spurbench.harness", "spurbench.fitting"),
+                 "generators": ("spurbench.models", "spurbench.harness", "spurbench.report")}
     for folder, modules in forbidden.items():
         for path in (ROOT / "benchmark" / folder).rglob("*.py"):
             text = path.read_text()
@@ -60,7 +60,7 @@ def test_data_flows_one_way():
 
 
 def test_datasets_readme_lists_exactly_the_declared_headline_suite():
-    from benchmark.spec import headline_suite_markdown, load_scenarios
+    from spurbench.spec import headline_suite_markdown, load_scenarios
 
     readme = (ROOT / "datasets" / "README.md").read_text()
     listed = readme.split("<!-- headline-suite:start -->\n")[1].split("\n<!-- headline-suite:end -->")[0]

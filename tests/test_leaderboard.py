@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
-from benchmark.leaderboard import (
+from spurbench.leaderboard import (
     COLUMNS,
     DISPLAYED,
     leaderboard,
@@ -101,8 +100,8 @@ def test_rank_intervals_come_from_paired_differences_over_shared_scenarios():
 
 
 def test_one_vocabulary_in_the_frame_the_text_the_markdown_the_page_and_the_help(tmp_path, capsys):
-    from benchmark.cli import main
-    from benchmark.report.html import render_html
+    from spurbench.cli import main
+    from spurbench.report.html import render_html
 
     frame = pd.DataFrame(_shifted("a", [0.5, 0.6, 0.7]) + _shifted("b", [0.9, 0.95, 0.99]))
     board = leaderboard(frame)
@@ -119,7 +118,7 @@ def test_one_vocabulary_in_the_frame_the_text_the_markdown_the_page_and_the_help
 
 
 def test_sort_by_another_metric_and_an_unknown_one_is_a_one_line_error():
-    from benchmark.errors import ParameterError
+    from spurbench.errors import ParameterError
 
     frame = pd.DataFrame(_shifted("a", [0.5, 0.6, 0.7]) + _rows("b", "generative", [0.2, 0.6, 0.65],
                                                                 [0.2, 0.6, 0.65]))

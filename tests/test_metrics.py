@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
-from benchmark import metrics
+from spurbench import metrics
 
 
 def test_accuracy_is_fraction_correct():

@@ -9,11 +9,10 @@ from scipy import stats
 from scipy.special import logsumexp
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
-
-from benchmark.models.bernoulli import BernoulliNaiveBayes
-from benchmark.models.kernel_density import KernelDensityClassifier, bandwidth_for
-from benchmark.models.mixture import GaussianMixtureClassifier
-from benchmark.registry import get_model, list_models
+from spurbench.models.bernoulli import BernoulliNaiveBayes
+from spurbench.models.kernel_density import KernelDensityClassifier, bandwidth_for
+from spurbench.models.mixture import GaussianMixtureClassifier
+from spurbench.registry import get_model, list_models
 
 LEARNERS = [e.name for e in list_models() if e.paradigm != "oracle"]
 TAGGED = {tag: [e.name for e in list_models() if tag in e.tags and e.paradigm != "oracle"]

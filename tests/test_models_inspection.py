@@ -7,11 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmark.errors import SpurbenchError
-from benchmark.fitting import FitTask, run_fit
-from benchmark.inspection import explain, sample_examples
-from benchmark.spec import DATASETS_DIR, load_scenario
+from spurbench.errors import SpurbenchError
+from spurbench.fitting import FitTask, run_fit
+from spurbench.inspection import explain, sample_examples
+from spurbench.spec import DATASETS_DIR, load_scenario
 
 # Small training sizes keep these tests fast; everything else is the shipped scenario.
 GAUSSIAN = replace(load_scenario(DATASETS_DIR / "spurious_gaussian.toml"), n_train=(300,))

@@ -7,8 +7,7 @@ import warnings
 import numpy as np
 import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
-
-from benchmark.models.statsmodels_logit import StatsmodelsLogit
+from spurbench.models.statsmodels_logit import StatsmodelsLogit
 
 
 def logistic_data(n: int, n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from test_plugins import PLUGIN_MODULE, write_distribution
 USER_MODELS = '''
 from sklearn.tree import DecisionTreeClassifier
 
-from benchmark.registry import register_model
+from spurbench.registry import register_model
 
 
 @register_model("user_decorated_tree", paradigm="discriminative")
@@ -100,7 +100,7 @@ def test_every_way_of_adding_a_model_runs_on_two_workers(user_dir, backend):
 @pytest.mark.slow
 def test_cli_model_reference_and_plugin_run_with_two_jobs(user_dir):
     out = user_dir / "cli"
-    proc = _run(["-m", "benchmark", "run", str(user_dir / "tiny.toml"), "--models", "demo_nb",
+    proc = _run(["-m", "spurbench", "run", str(user_dir / "tiny.toml"), "--models", "demo_nb",
                  "--model", "mymodels:shallow_tree", "--paradigm", "discriminative", "--jobs", "2",
                  "--timeout", "120",
                  "--out", str(out), "--no-report", "--no-progress"], user_dir)

@@ -6,7 +6,7 @@ Byte-identical, with no tolerance, on any machine with the same library versions
 and fontTools and Pillow, which write the PDF fonts and the PNG files: `reproducible.FILE_WRITERS`;
 a fontTools of another version embeds a font's name table differently, so every PDF differs): the
 report computes on one thread, rounds what iterative fits give at the tables' precision and picks
-figure ticks by integer comparisons (`benchmark.report.reproducible`); figures carry no
+figure ticks by integer comparisons (`spurbench.report.reproducible`); figures carry no
 timestamps (`style.save`). Nothing is compared within a tolerance. A difference here means the
 code or a library changed since `make paper`: rerun `make figures` and commit what it writes.
 """
@@ -17,9 +17,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-
-from benchmark.report import write_report
-from benchmark.store import COLUMNS
+from spurbench.report import write_report
+from spurbench.store import COLUMNS
 
 PAPER = Path(__file__).resolve().parent.parent / "results" / "paper"
 # Every output the report writes, relative to the run directory (the rows and run.json are inputs).

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from benchmark.registry import PANEL
-from benchmark.store import read_results
+from spurbench.registry import PANEL
+from spurbench.store import read_results
 
 PAPER = Path(__file__).resolve().parent.parent / "results" / "paper"
 ROWS = read_results(PAPER)
@@ -53,7 +52,7 @@ def test_at_least_thirty_families_each_with_three_shifted_whole_panel_scenarios(
 def test_no_panel_fit_in_an_average_sits_within_two_points_of_the_majority_rate_unflagged():
     """The flag rule's promise (README): a panel fit whose shift-0 test accuracy is within 2 points
     of that sample's majority-class rate carries a flag that excludes it from every average."""
-    from benchmark.report.prepare import excluded
+    from spurbench.report.prepare import excluded
 
     start = OK[(OK["shift"] == 0) & OK["model"].isin(PANEL) & (OK["selection"] == "fixed")]
     near = start[start["accuracy"] < start["majority_accuracy"] + 0.02]

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from benchmark import registry
-from benchmark.errors import SpurbenchError, UnknownNameError
-from benchmark.registry import get_model, list_models, load_model_reference, register_model
+from spurbench import registry
+from spurbench.errors import SpurbenchError, UnknownNameError
+from spurbench.registry import get_model, list_models, load_model_reference, register_model
 
 PLUGIN_MODULE = '''
 from sklearn.naive_bayes import GaussianNB
@@ -37,7 +36,7 @@ def no_paradigm(random_state):
 SELF_REGISTERING_MODULE = '''
 from sklearn.linear_model import LogisticRegression
 
-from benchmark.registry import register_model
+from spurbench.registry import register_model
 
 
 @register_model("demo_registered", paradigm="discriminative")
@@ -158,7 +157,7 @@ def test_registering_a_different_factory_under_a_taken_name_is_an_error(isolated
 
 def _cli(*args: str, pythonpath: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "benchmark", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "spurbench", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=180)
 
 

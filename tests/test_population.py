@@ -6,16 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-
-from benchmark.generators.group_shift import GroupShift
-from benchmark.metrics import worst_group_accuracy
-from benchmark.population import (
+from spurbench.generators.group_shift import GroupShift
+from spurbench.metrics import worst_group_accuracy
+from spurbench.population import (
     boundary,
     generative_weights,
     logistic_weights,
     population_worst_group,
 )
-from benchmark.registry import get_model
+from spurbench.registry import get_model
 
 N = 200_000  # training rows of the simulated "population" fits
 

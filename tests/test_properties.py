@@ -11,15 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import spurbench
 from sklearn.naive_bayes import GaussianNB
 from spec_helpers import TINY_SPEC, write_spec
-
-import spurbench
-from benchmark import harness
-from benchmark.metrics import expected_calibration_error
-from benchmark.selection import protocol_rows
-from benchmark.spec import load_scenario
-from benchmark.store import METRIC_COLUMNS, read_results
+from spurbench import harness
+from spurbench.metrics import expected_calibration_error
+from spurbench.selection import protocol_rows
+from spurbench.spec import load_scenario
+from spurbench.store import METRIC_COLUMNS, read_results
 
 
 def _spec(tmp_path, name: str, *, levels: str, n_test: int, seeds: int, extra_params: str = ""):

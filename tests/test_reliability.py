@@ -13,17 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from spec_helpers import write_spec
-
-from benchmark import harness
-from benchmark.spec import load_scenario
-from benchmark.store import METRIC_COLUMNS, ResultStore, read_results
+from spurbench import harness
+from spurbench.spec import load_scenario
+from spurbench.store import METRIC_COLUMNS, ResultStore, read_results
 
 VALUE_COLUMNS = ["scenario", "shift", "model", "seed", "n_train", *METRIC_COLUMNS, "status"]
 MODELS = "gaussian_nb,lda,logistic_regression,random_forest"
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "benchmark", "run", *args, "--no-report", "--no-progress"]
+    return [sys.executable, "-m", "spurbench", "run", *args, "--no-report", "--no-progress"]
 
 
 def _stored_fits(out: Path) -> int:

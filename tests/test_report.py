@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from spurbench.report import analysis, findings, render, style, tables, write_report
 from synthetic_results import synthetic_results
-
-from benchmark.report import analysis, findings, render, style, tables, write_report
 
 META = {
     "command": "spurbench run --quick", "git_commit": "0123abcd", "seeds": [0, 1, 2], "run_seed": 0,
@@ -74,7 +73,7 @@ def test_pdf_files_are_written_when_asked_for_and_never_left_behind_by_a_newer_f
 
 
 def test_one_scenario_families_share_a_figure_and_a_large_family_has_its_own():
-    from benchmark.report.gallery import MAX_PANELS, family_pages
+    from spurbench.report.gallery import MAX_PANELS, family_pages
 
     scenarios = [("big", f"b{i}") for i in range(MAX_PANELS + 1)] + [
         (f"small{i}", f"s{i}") for i in range(MAX_PANELS + 2)]

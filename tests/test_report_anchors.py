@@ -16,10 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmark.registry import get_model
-from benchmark.report import style
-from benchmark.report.experiments import (
+from spurbench.registry import get_model
+from spurbench.report import style
+from spurbench.report.experiments import (
     controllability,
     discover,
     missing_strategy,
@@ -27,7 +26,7 @@ from benchmark.report.experiments import (
     phase_diagram,
     reweighting,
 )
-from benchmark.store import COLUMNS
+from spurbench.store import COLUMNS
 
 SEEDS = 8
 LEVELS = (0.0, 0.5, 1.0)

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
-from benchmark.report import conditions
+from spurbench.report import conditions
 
 
 def _table(rows: list[tuple[str, str, float, str]]) -> pd.DataFrame:

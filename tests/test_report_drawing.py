@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from spurbench.report import drawing, write_report
 from synthetic_results import synthetic_results
-
-from benchmark.report import drawing, write_report
 
 META = {"command": "spurbench run", "git_commit": "abc", "seeds": 2}
 
@@ -64,8 +63,7 @@ def test_a_figure_saved_with_its_bounding_box_measured_once_is_savefigs_tight_cr
     # figure an extra time per format: the pixels must be those of bbox_inches="tight".
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from benchmark.report import figures, style
+    from spurbench.report import figures, style
 
     frame = synthetic_results(n_scenarios=3, n_models=4, seeds=3, n_train=(50,), levels=(0.0, 0.5, 1.0))
     with plt.style.context(style.STYLE):
@@ -85,8 +83,7 @@ def test_titles_sit_where_automatic_placement_puts_them_and_no_axis_draws_an_off
     # that would have moved a title: on values that would draw one, the pixels are automatic's.
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from benchmark.report import style
+    from spurbench.report import style
 
     def draw(name: str, overrides: dict) -> np.ndarray:
         with plt.style.context([style.STYLE, overrides]):

@@ -16,9 +16,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from spurbench.report.html import render_html, write_html
 from synthetic_results import synthetic_results
-
-from benchmark.report.html import render_html, write_html
 
 BROWSER_VARIABLE = "SPURBENCH_CHROMIUM"
 REQUIRE_VARIABLE = "SPURBENCH_REQUIRE_BROWSER"

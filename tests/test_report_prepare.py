@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmark.report import prepare
+from spurbench.report import prepare
 
 
 def _rows(scenario: str, model: str, paradigm: str, shifts=(0.0, 1.0), n_train=100, **values) -> list[dict]:

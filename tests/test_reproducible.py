@@ -1,6 +1,6 @@
 """The report's numbers do not depend on the machine's last bits: tables at a stated precision,
 statistics of iterative fits rounded where they are computed, sentences read from the rounded
-tables, and linear algebra on one thread (`benchmark.report.reproducible`)."""
+tables, and linear algebra on one thread (`spurbench.report.reproducible`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import math
 
 import numpy as np
 import pandas as pd
+from spurbench.report import analysis, findings, render
+from spurbench.report.reproducible import FLOAT_FORMAT, SIGNIFICANT, rounded, significant, single_threaded
 from threadpoolctl import threadpool_info
-
-from benchmark.report import analysis, findings, render
-from benchmark.report.reproducible import FLOAT_FORMAT, SIGNIFICANT, rounded, significant, single_threaded
 
 
 def test_significant_rounds_to_the_stated_digits_and_leaves_nan_and_infinities():
@@ -80,7 +79,7 @@ def test_linear_algebra_runs_on_one_thread_inside_the_report_block():
 
 
 def test_the_figure_cache_key_follows_the_libraries_that_write_the_files(monkeypatch):
-    from benchmark.report import drawing, reproducible
+    from spurbench.report import drawing, reproducible
 
     drawing.code_hash.cache_clear()
     before = drawing.code_hash()

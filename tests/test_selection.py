@@ -9,19 +9,19 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from benchmark import harness, registry
-from benchmark.errors import SpurbenchError
-from benchmark.generators.gaussian_spurious import GaussianSpurious
-from benchmark.models.group_robust import (
+from spurbench import harness, registry
+from spurbench.errors import SpurbenchError
+from spurbench.generators.gaussian_spurious import GaussianSpurious
+from spurbench.models.group_robust import (
     GroupBalanced,
     GroupBalancedGaussian,
     GroupDROLogisticRegression,
     group_weights,
 )
-from benchmark.selection import PROTOCOLS, fixed, protocol_rows
-from benchmark.spec import load_scenario
-from benchmark.store import read_results
+from spurbench.selection import PROTOCOLS, fixed, protocol_rows
+from spurbench.spec import load_scenario
+from spurbench.store import read_results
+
 from tests.spec_helpers import write_spec
 
 MODELS = ["logistic_regression", "gaussian_nb", "lr_group_dro", "logistic_regression_mle"]

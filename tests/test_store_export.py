@@ -9,10 +9,10 @@ import sqlite3
 
 import pandas as pd
 import pytest
+from spurbench import harness, store
+from spurbench.spec import load_scenario
+from spurbench.store import COLUMNS, SORT_ORDER, ResultStore, read_results, read_sqlite
 
-from benchmark import harness, store
-from benchmark.spec import load_scenario
-from benchmark.store import COLUMNS, SORT_ORDER, ResultStore, read_results, read_sqlite
 from tests.spec_helpers import TINY_SPEC, write_spec
 
 

@@ -13,9 +13,8 @@ import re
 import numpy as np
 import pytest
 from scipy import stats
-
-from benchmark.report import claims
-from benchmark.report.experiments._stats import interval, judged, verdict
+from spurbench.report import claims
+from spurbench.report.experiments._stats import interval, judged, verdict
 
 EFFECT = claims.REFERENCE_EFFECT  # 0.020
 

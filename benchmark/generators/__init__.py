@@ -7,7 +7,7 @@ Adding a family touches one file: drop a module here that decorates its class wi
 import importlib
 import pkgutil
 
-from benchmark.generators.base import Generator, Sample
+from spurbench.generators.base import Generator, Sample
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":

@@ -27,8 +27,7 @@ from importlib import resources
 
 import numpy as np
 from scipy.special import logsumexp
-
-from benchmark.errors import SpurbenchError
+from spurbench.errors import SpurbenchError
 
 MAX_CONFIGURATIONS = 4096  # joint states of (target, hidden nodes) enumerated per row
 EXTRA_HINT = 'pip install "spurbench[data]"'

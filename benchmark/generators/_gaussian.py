@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg, special, stats
-
-from benchmark.errors import ParameterError
-from benchmark.generators._synthetic import simplex_means, spread_basis
+from spurbench.errors import ParameterError
+from spurbench.generators._synthetic import simplex_means, spread_basis
 
 
 def check_covariance(field: str, cov: np.ndarray) -> np.ndarray:

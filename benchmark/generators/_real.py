@@ -31,9 +31,8 @@ from typing import Any
 
 import numpy as np
 from sklearn import datasets
-
-from benchmark.errors import ParameterError
-from benchmark.generators.base import MAX_SEED, SPLITS, check_choice, check_int, check_probability
+from spurbench.errors import ParameterError
+from spurbench.generators.base import MAX_SEED, SPLITS, check_choice, check_int, check_probability
 
 DEFAULT_TEST_FRACTION = 0.3
 _LOADERS: dict[str, Callable[..., Any]] = {

@@ -9,8 +9,7 @@ attribute and the Mahalanobis distance between the two means is `separation`.
 from __future__ import annotations
 
 import numpy as np
-
-from benchmark.generators._synthetic import simplex_means, spread_basis
+from spurbench.generators._synthetic import simplex_means, spread_basis
 
 
 def block_means(width: int, separation: float) -> np.ndarray:

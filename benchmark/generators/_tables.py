@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from benchmark.errors import SpurbenchError
+from spurbench.errors import SpurbenchError
 
 EXTRA = 'pip install "spurbench[data]"'
 FLOAT_FORMAT = "%.10g"

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from benchmark.errors import ParameterError
-from benchmark.generators._tables import Table, canonical, to_table
+from spurbench.errors import ParameterError
+from spurbench.generators._tables import Table, canonical, to_table
 
 SUFFIXES = (".csv", ".parquet")
 

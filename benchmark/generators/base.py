@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
-from benchmark.errors import ParameterError
+from spurbench.errors import ParameterError
 
 ROLES = ("core", "spurious", "noise")
 MAX_COUNT = 10_000

@@ -51,11 +51,10 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-
-from benchmark.errors import ParameterError
-from benchmark.generators._bn import BUNDLED, DiscreteNetwork, load_bundled, posterior_with_missing
-from benchmark.generators.base import Generator, Sample, Structure, check_choice, check_shift
-from benchmark.registry import register_generator
+from spurbench.errors import ParameterError
+from spurbench.generators._bn import BUNDLED, DiscreteNetwork, load_bundled, posterior_with_missing
+from spurbench.generators.base import Generator, Sample, Structure, check_choice, check_shift
+from spurbench.registry import register_generator
 
 
 def descendants(net: DiscreteNetwork, nodes: Sequence[int]) -> frozenset[int]:

@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import special
-
-from benchmark.generators._synthetic import (
+from spurbench.generators._synthetic import (
     attribute_log_mixture,
     draw_labels,
 )
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     agreement,
@@ -49,7 +48,7 @@ from benchmark.generators.base import (
     counterfactual_attribute,
     draw_attribute,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 
 def _words_log_likelihood(counts: np.ndarray, width: int, rates: np.ndarray) -> np.ndarray:

@@ -41,8 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import special, stats
-
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_choice,
@@ -51,7 +50,7 @@ from benchmark.generators.base import (
     check_shift,
     interpolate,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 BOUNDARIES = ("sine", "quadratic")
 

@@ -43,9 +43,8 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-
-from benchmark.errors import ParameterError
-from benchmark.generators.base import (
+from spurbench.errors import ParameterError
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_int,
@@ -53,7 +52,7 @@ from benchmark.generators.base import (
     check_real,
     check_shift,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 NOISE_SD = 1.0 / np.sqrt(10.0)  # the published within-group standard deviation
 MAX_ENVIRONMENTS = 10

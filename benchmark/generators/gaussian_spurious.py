@@ -53,9 +53,8 @@ from functools import partial
 
 import numpy as np
 from scipy import special
-
-from benchmark.errors import ParameterError
-from benchmark.generators._synthetic import (
+from spurbench.errors import ParameterError
+from spurbench.generators._synthetic import (
     attribute_log_mixture,
     binary_gaussian_accuracy,
     binary_spurious_gaussian_accuracy,
@@ -64,7 +63,7 @@ from benchmark.generators._synthetic import (
     simplex_means,
     spread_basis,
 )
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     agreement,
@@ -75,7 +74,7 @@ from benchmark.generators.base import (
     counterfactual_attribute,
     draw_attribute,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 SHAPES = ("gaussian", "student_t", "mixture")
 

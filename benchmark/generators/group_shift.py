@@ -34,16 +34,15 @@ accuracies are delegated to it after rescaling the features.
 from __future__ import annotations
 
 import numpy as np
-
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_int,
     check_probability,
     check_real,
 )
-from benchmark.generators.gaussian_spurious import GaussianSpurious
-from benchmark.registry import register_generator
+from spurbench.generators.gaussian_spurious import GaussianSpurious
+from spurbench.registry import register_generator
 
 
 @register_generator("group_shift")

@@ -45,9 +45,8 @@ from functools import partial
 
 import numpy as np
 from scipy import special, stats
-
-from benchmark.generators._synthetic import attribute_log_mixture
-from benchmark.generators.base import (
+from spurbench.generators._synthetic import attribute_log_mixture
+from spurbench.generators.base import (
     MAX_SEED,
     Generator,
     Sample,
@@ -55,7 +54,7 @@ from benchmark.generators.base import (
     check_real,
     check_shift,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 MAX_ENVIRONMENTS = 100
 

@@ -42,17 +42,16 @@ from functools import partial
 
 import numpy as np
 from scipy import special, stats
-
-from benchmark.errors import ParameterError
-from benchmark.generators._shortcut import block_log_likelihood, block_means, moved_block
-from benchmark.generators.base import (
+from spurbench.errors import ParameterError
+from spurbench.generators._shortcut import block_log_likelihood, block_means, moved_block
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_int,
     check_real,
     check_shift,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 
 @register_generator("label_noise_shortcut")

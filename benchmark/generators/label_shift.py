@@ -29,15 +29,14 @@ from typing import Any
 
 import numpy as np
 from scipy import special
-
-from benchmark.errors import ParameterError
-from benchmark.generators._synthetic import (
+from spurbench.errors import ParameterError
+from spurbench.generators._synthetic import (
     binary_gaussian_accuracy,
     draw_labels,
     simplex_means,
     spread_basis,
 )
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_int,
@@ -45,7 +44,7 @@ from benchmark.generators.base import (
     check_real,
     check_shift,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 SUM_TOLERANCE = 1e-6
 

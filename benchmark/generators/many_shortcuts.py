@@ -44,14 +44,13 @@ from functools import partial
 
 import numpy as np
 from scipy import special, stats
-
-from benchmark.generators._shortcut import block_log_likelihood, block_means
-from benchmark.generators._synthetic import (
+from spurbench.generators._shortcut import block_log_likelihood, block_means
+from spurbench.generators._synthetic import (
     attribute_log_mixture,
     binary_gaussian_accuracy,
     binary_spurious_gaussian_accuracy,
 )
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     agreement,
@@ -60,7 +59,7 @@ from benchmark.generators.base import (
     check_probability,
     check_real,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 ATTRIBUTES = ("own", "shared")
 

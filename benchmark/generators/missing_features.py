@@ -45,9 +45,8 @@ from functools import cached_property
 
 import numpy as np
 from scipy import linalg, stats
-
-from benchmark.errors import ParameterError
-from benchmark.generators._gaussian import (
+from spurbench.errors import ParameterError
+from spurbench.generators._gaussian import (
     check_covariance,
     draw_gaussian,
     log_likelihoods,
@@ -55,8 +54,8 @@ from benchmark.generators._gaussian import (
     posterior_from_log_likelihoods,
     spread_class_means,
 )
-from benchmark.generators._synthetic import draw_labels
-from benchmark.generators.base import (
+from spurbench.generators._synthetic import draw_labels
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_choice,
@@ -65,7 +64,7 @@ from benchmark.generators.base import (
     check_real,
     interpolate,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 MEAN_PATTERNS = ("contrast", "smooth")
 EXACT_PATTERN_LIMIT = 12  # enumerate at most 2^12 missingness patterns for the exact accuracy

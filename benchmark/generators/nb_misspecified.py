@@ -38,8 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
-
-from benchmark.generators._gaussian import (
+from spurbench.generators._gaussian import (
     check_covariance,
     draw_gaussian,
     linear_rule_accuracy,
@@ -47,8 +46,8 @@ from benchmark.generators._gaussian import (
     mahalanobis_distance,
     posterior_from_log_likelihoods,
 )
-from benchmark.generators._synthetic import binary_gaussian_accuracy, draw_labels
-from benchmark.generators.base import (
+from spurbench.generators._synthetic import binary_gaussian_accuracy, draw_labels
+from spurbench.generators.base import (
     Generator,
     Sample,
     check_int,
@@ -57,7 +56,7 @@ from benchmark.generators.base import (
     check_shift,
     interpolate,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 
 @register_generator("nb_misspecified")

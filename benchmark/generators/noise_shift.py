@@ -36,16 +36,15 @@ rescale_seed (integer >= 0).
 from __future__ import annotations
 
 import numpy as np
-
-from benchmark.generators._gaussian import (
+from spurbench.generators._gaussian import (
     draw_gaussian,
     log_likelihoods,
     mahalanobis_distance,
     posterior_from_log_likelihoods,
     spread_class_means,
 )
-from benchmark.generators._synthetic import binary_gaussian_accuracy, draw_labels, simplex_accuracy
-from benchmark.generators.base import (
+from spurbench.generators._synthetic import binary_gaussian_accuracy, draw_labels, simplex_accuracy
+from spurbench.generators.base import (
     MAX_SEED,
     Generator,
     Sample,
@@ -54,7 +53,7 @@ from benchmark.generators.base import (
     check_real,
     interpolate,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 
 @register_generator("noise_shift")

@@ -40,15 +40,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-
-from benchmark.generators._real import (
+from spurbench.generators._real import (
     DEFAULT_TEST_FRACTION,
     PooledGenerator,
     RowPool,
     check_flag,
     load_table,
 )
-from benchmark.generators.base import (
+from spurbench.generators.base import (
     Generator,
     Sample,
     agreement,
@@ -58,7 +57,7 @@ from benchmark.generators.base import (
     counterfactual_attribute,
     draw_attribute,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 SIDE = 8
 TASKS = {

@@ -42,12 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from benchmark.errors import ParameterError
-from benchmark.generators._real import RowPool, _allocate
-from benchmark.generators._tables import CATALOGUE, Table, load_catalogue_table
-from benchmark.generators._user_table import file_digest, load_user_table, value_text
-from benchmark.generators.base import (
+from spurbench.errors import ParameterError
+from spurbench.generators._real import RowPool, _allocate
+from spurbench.generators._tables import CATALOGUE, Table, load_catalogue_table
+from spurbench.generators._user_table import file_digest, load_user_table, value_text
+from spurbench.generators.base import (
     SPLITS,
     Generator,
     Sample,
@@ -56,7 +55,7 @@ from benchmark.generators.base import (
     check_int,
     check_probability,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 MECHANISMS = ("agreement", "unseen_domain")
 

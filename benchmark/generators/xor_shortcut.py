@@ -41,10 +41,9 @@ from functools import partial
 
 import numpy as np
 from scipy import special, stats
-
-from benchmark.generators._shortcut import block_log_likelihood, block_means, moved_block
-from benchmark.generators._synthetic import attribute_log_mixture
-from benchmark.generators.base import (
+from spurbench.generators._shortcut import block_log_likelihood, block_means, moved_block
+from spurbench.generators._synthetic import attribute_log_mixture
+from spurbench.generators.base import (
     Generator,
     Sample,
     agreement,
@@ -53,7 +52,7 @@ from benchmark.generators.base import (
     check_real,
     draw_attribute,
 )
-from benchmark.registry import register_generator
+from spurbench.registry import register_generator
 
 
 @register_generator("xor_shortcut")

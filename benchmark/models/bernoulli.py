@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils import Tags
-
-from benchmark.models.class_conditional import ClassConditionalClassifier
+from spurbench.models.class_conditional import ClassConditionalClassifier
 
 
 def _side_medians(X: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

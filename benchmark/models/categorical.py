@@ -31,10 +31,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.naive_bayes import CategoricalNB
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-
-from benchmark.generators._bn import DiscreteNetwork, posterior_with_missing
-from benchmark.generators.base import Structure
-from benchmark.registry import register_model
+from spurbench.generators._bn import DiscreteNetwork, posterior_with_missing
+from spurbench.generators.base import Structure
+from spurbench.registry import register_model
 
 CATEGORICAL_TAGS = frozenset({"reference", "opt_in"})
 

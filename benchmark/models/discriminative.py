@@ -14,10 +14,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from benchmark.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
-from benchmark.models.statsmodels_logit import StatsmodelsLogit
-from benchmark.registry import register_model
+from spurbench.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
+from spurbench.models.statsmodels_logit import StatsmodelsLogit
+from spurbench.registry import register_model
 
 C_GRID = [0.01, 0.1, 1.0, 10.0]  # inverse L2 strength of the linear models' searches
 

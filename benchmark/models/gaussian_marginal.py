@@ -13,7 +13,7 @@ class covariances:
 
 Covariances are maximum-likelihood (divide by n) and pooled with the class frequencies, as
 sklearn does; ``var_smoothing`` times the largest feature variance (1 if every feature is
-constant by `benchmark.scaling`'s rule) is added to every diagonal (as in GaussianNB) so that a
+constant by `spurbench.scaling`'s rule) is added to every diagonal (as in GaussianNB) so that a
 constant feature keeps the density proper. Own estimators rather than
 sklearn's so that every model can draw samples and evaluate the marginal density of the observed
 features when some are NaN: the exact Bayes answer to missing data, instead of imputation.
@@ -24,9 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 from sklearn.covariance import ledoit_wolf
-
-from benchmark.models.class_conditional import ClassConditionalClassifier
-from benchmark.scaling import constant_features, standardizer
+from spurbench.models.class_conditional import ClassConditionalClassifier
+from spurbench.scaling import constant_features, standardizer
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "tied_diag")
 SHRINKAGE = (None, "ledoit_wolf")

@@ -10,11 +10,11 @@ factory's docstring states the defaults, its first line being what ``spurbench l
 
 from __future__ import annotations
 
-from benchmark.models.bernoulli import BernoulliNaiveBayes
-from benchmark.models.gaussian_marginal import GaussianClassifier
-from benchmark.models.kernel_density import KernelDensityClassifier
-from benchmark.models.mixture import GaussianMixtureClassifier
-from benchmark.registry import register_model
+from spurbench.models.bernoulli import BernoulliNaiveBayes
+from spurbench.models.gaussian_marginal import GaussianClassifier
+from spurbench.models.kernel_density import KernelDensityClassifier
+from spurbench.models.mixture import GaussianMixtureClassifier
+from spurbench.registry import register_model
 
 GENERATIVE_TAGS = frozenset({"sample", "missing", "prior_shift"})
 REFERENCE = frozenset({"reference"})  # outside the declared panel (registry.PANEL)

@@ -28,9 +28,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
-
-from benchmark.models.gaussian_marginal import GaussianClassifier
-from benchmark.registry import register_model
+from spurbench.models.gaussian_marginal import GaussianClassifier
+from spurbench.registry import register_model
 
 WEIGHTINGS = ("balanced", "upweight")
 GROUP_TAGS = frozenset({"groups", "reference", "opt_in"})

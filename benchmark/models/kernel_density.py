@@ -19,9 +19,8 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
-
-from benchmark.models.class_conditional import ClassConditionalClassifier, log_scale_correction
-from benchmark.scaling import standardizer
+from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
+from spurbench.scaling import standardizer
 
 BANDWIDTH_RULES = ("scott", "silverman")
 BLOCK_ENTRIES = 4_000_000  # test rows x training rows per block: bounds memory to ~32 MB

@@ -18,14 +18,13 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
-
-from benchmark.models.class_conditional import ClassConditionalClassifier, log_scale_correction
-from benchmark.models.gaussian_marginal import (
+from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
+from spurbench.models.gaussian_marginal import (
     diagonal_gaussian_log_density,
     gaussian_log_density,
     sample_gaussian,
 )
-from benchmark.scaling import standardizer
+from spurbench.scaling import standardizer
 
 COVARIANCE_TYPES = ("full", "diag")
 

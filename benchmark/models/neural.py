@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchmark.registry import register_model
+from spurbench.registry import register_model
 
 if TYPE_CHECKING:
-    from benchmark.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier
+    from spurbench.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier
 
 
 @register_model("neural_flow", paradigm="generative", group="flexible_generative", tags={"sample"})
@@ -22,7 +22,7 @@ def neural_flow(random_state: int) -> NeuralFlowClassifier:
     Matched with `neural_mlp` (same hidden layers, Adam lr 3e-3, weight decay 1e-2, 150 steps of
     128 rows, standardised inputs). Not tagged missing: the harness mean-imputes missing features.
     """
-    from benchmark.models._neural_nets import NeuralFlowClassifier
+    from spurbench.models._neural_nets import NeuralFlowClassifier
 
     return NeuralFlowClassifier(random_state=random_state)
 
@@ -34,6 +34,6 @@ def neural_mlp(random_state: int) -> NeuralMLPClassifier:
     Same hidden layers, initialisation, optimiser (Adam lr 3e-3, weight decay 1e-2), 150 steps of
     128 rows and standardisation as `neural_flow`; only the output layer and the loss differ.
     """
-    from benchmark.models._neural_nets import NeuralMLPClassifier
+    from spurbench.models._neural_nets import NeuralMLPClassifier
 
     return NeuralMLPClassifier(random_state=random_state)

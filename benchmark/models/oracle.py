@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-
-from benchmark.registry import register_model
+from spurbench.registry import register_model
 
 
 class PosteriorOracle(ClassifierMixin, BaseEstimator):

@@ -4,6 +4,6 @@ Reads only what the store wrote (never the harness); `write_report` is the entry
 `spurbench report RUN` and `make figures` call.
 """
 
-from benchmark.report.render import write_report
+from spurbench.report.render import write_report
 
 __all__ = ["write_report"]

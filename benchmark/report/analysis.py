@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from benchmark import metrics
-from benchmark.report.prepare import (
+from spurbench import metrics
+from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
     fit_flags,
@@ -47,7 +46,7 @@ from benchmark.report.prepare import (
     t_interval,
     usable,
 )
-from benchmark.report.reproducible import significant
+from spurbench.report.reproducible import significant
 
 if TYPE_CHECKING:
     from statsmodels.regression.mixed_linear_model import MixedLM

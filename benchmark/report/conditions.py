@@ -24,9 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from benchmark.report import analysis
-from benchmark.report.prepare import at_largest_n_train, headline_suite, usable
+from spurbench.report import analysis
+from spurbench.report.prepare import at_largest_n_train, headline_suite, usable
 
 METRIC = "accuracy_largest_shift"
 TRAIT_COLUMNS = ("source", "discrete", "n_features")
@@ -168,8 +167,7 @@ def figure(table: pd.DataFrame, sources: pd.DataFrame):
     """Per family: the mean paradigm difference, coloured by source, with each source's estimate
     and interval below; positive means discriminative is more accurate at the largest shift."""
     import matplotlib.pyplot as plt
-
-    from benchmark.report.figures import NotEnoughData
+    from spurbench.report.figures import NotEnoughData
 
     if table.empty:
         raise NotEnoughData("no headline scenario with both paradigms and recorded traits")

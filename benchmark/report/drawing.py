@@ -36,11 +36,10 @@ from pathlib import Path
 
 import cloudpickle
 import matplotlib.pyplot as plt
-
-from benchmark.fitkey import dependency_versions
-from benchmark.report import style
-from benchmark.report.figures import NotEnoughData
-from benchmark.report.reproducible import single_threaded, writer_versions
+from spurbench.fitkey import dependency_versions
+from spurbench.report import style
+from spurbench.report.figures import NotEnoughData
+from spurbench.report.reproducible import single_threaded, writer_versions
 
 JOBS_VARIABLE = "SPURBENCH_REPORT_JOBS"
 CACHE_DIR = ".report-cache"

@@ -18,10 +18,9 @@ import seaborn as sns
 from matplotlib.collections import PolyCollection
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from scipy import special, stats
-
-from benchmark import metrics
-from benchmark.report import style
-from benchmark.report.prepare import (
+from spurbench import metrics
+from spurbench.report import style
+from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
     model_order,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from benchmark.registry import PANEL
-from benchmark.report import analysis, claims
-from benchmark.report.prepare import ADAPTED_SUFFIX, EXCLUDED_FLAGS
+from spurbench.registry import PANEL
+from spurbench.report import analysis, claims
+from spurbench.report.prepare import ADAPTED_SUFFIX, EXCLUDED_FLAGS
 
 
 def preregistration() -> list[str]:

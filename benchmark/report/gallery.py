@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import pandas as pd
-
-from benchmark.report import conditions, style, summaries
-from benchmark.report.figures import (
+from spurbench.report import conditions, style, summaries
+from spurbench.report.figures import (
     NotEnoughData,
     auc_heatmap,
     calibration,
@@ -28,7 +27,7 @@ from benchmark.report.figures import (
     spurious_importance,
     spurious_reliance,
 )
-from benchmark.report.prepare import usable
+from spurbench.report.prepare import usable
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-
-from benchmark.leaderboard import DISPLAYED, leaderboard
+from spurbench.leaderboard import DISPLAYED, leaderboard
 
 HTML_NAME = "report.html"
 CURVE_METRICS = {"accuracy": "accuracy", "worst_group_accuracy": "worst-group accuracy"}

@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from benchmark.registry import list_models
+from spurbench.registry import list_models
 
 PARADIGM_ORDER = ("generative", "discriminative", "oracle")
 ADAPTED_SUFFIX = "+em"

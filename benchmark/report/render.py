@@ -1,5 +1,5 @@
 """`write_report(run_dir)`: a run's stored rows -> figures, CSV tables, `report.md` and the paper
-experiments' `experiments.md` (see `benchmark.report.experiments`).
+experiments' `experiments.md` (see `spurbench.report.experiments`).
 
 Everything comes from `results.csv` / `results.sqlite` and the run's recorded configuration;
 nothing is typed in by hand, and the same rows always give the same bytes (no timestamps). Both
@@ -18,11 +18,10 @@ from typing import Any
 
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
-
-from benchmark.errors import NothingToReport
-from benchmark.fit_checks import CHANCE_FLOOR, CHANCE_SES
-from benchmark.leaderboard import leaderboard, to_markdown
-from benchmark.report import (
+from spurbench.errors import NothingToReport
+from spurbench.fit_checks import CHANCE_FLOOR, CHANCE_SES
+from spurbench.leaderboard import leaderboard, to_markdown
+from spurbench.report import (
     analysis,
     claims,
     conditions,
@@ -33,12 +32,12 @@ from benchmark.report import (
     style,
     tables,
 )
-from benchmark.report.drawing import Drawer
-from benchmark.report.html import HTML_NAME, write_html
-from benchmark.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
-from benchmark.report.reproducible import FLOAT_FORMAT, rounded, single_threaded
-from benchmark.selection import fixed
-from benchmark.store import read_meta, read_results
+from spurbench.report.drawing import Drawer
+from spurbench.report.html import HTML_NAME, write_html
+from spurbench.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
+from spurbench.report.reproducible import FLOAT_FORMAT, rounded, single_threaded
+from spurbench.selection import fixed
+from spurbench.store import read_meta, read_results
 
 REPORT_NAME = "report.md"
 EXPERIMENTS_NAME = "experiments.md"

@@ -13,12 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
-
-from benchmark import metrics
-from benchmark.registry import GROUPS
-from benchmark.report import analysis, style
-from benchmark.report.figures import MAX_COLUMNS, PANEL_ASPECT, PANEL_HEIGHT, NotEnoughData
-from benchmark.report.prepare import at_largest_n_train, panel, t_interval, usable, with_shift_levels
+from spurbench import metrics
+from spurbench.registry import GROUPS
+from spurbench.report import analysis, style
+from spurbench.report.figures import MAX_COLUMNS, PANEL_ASPECT, PANEL_HEIGHT, NotEnoughData
+from spurbench.report.prepare import at_largest_n_train, panel, t_interval, usable, with_shift_levels
 
 GROUP_LOOK = {  # colour family by paradigm, dark for the parametric / linear group
     "parametric_generative": ("Blues", 0.85, ""),

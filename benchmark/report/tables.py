@@ -13,9 +13,8 @@ model), balanced accuracy. Test-set-adapted (`+em`) variants are named as such.
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark import metrics
-from benchmark.report.prepare import (
+from spurbench import metrics
+from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
     model_order,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section
 
 __all__ = ["Experiment", "FigurePlan", "Section", "discover", "experiment_params"]
 

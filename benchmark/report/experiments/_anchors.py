@@ -18,14 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from benchmark.registry import GROUPS
-from benchmark.report import style
-from benchmark.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
-from benchmark.report.experiments._stats import interval, welch_difference, with_ci
-from benchmark.report.figures import BAND_ALPHA, NotEnoughData
-from benchmark.report.prepare import panel, t_interval
-from benchmark.report.summaries import GROUP_LOOK, group_colour
+from spurbench.registry import GROUPS
+from spurbench.report import style
+from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
+from spurbench.report.experiments._stats import interval, welch_difference, with_ci
+from spurbench.report.figures import BAND_ALPHA, NotEnoughData
+from spurbench.report.prepare import panel, t_interval
+from spurbench.report.summaries import GROUP_LOOK, group_colour
 
 # (colour, dashes, marker) of one line of a band panel.
 Look = tuple[tuple[float, ...], object, str]

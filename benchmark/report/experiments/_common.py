@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import pandas as pd
-
-from benchmark.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
-from benchmark.report.experiments._stats import (
+from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
+from spurbench.report.experiments._stats import (
     at_level,
     judged,
     paradigm_contrast,
@@ -23,8 +22,8 @@ from benchmark.report.experiments._stats import (
     verdict,
     welch_difference,
 )
-from benchmark.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order
-from benchmark.selection import fixed
+from spurbench.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order
+from spurbench.selection import fixed
 
 GROUP_SHIFT = 0.5
 WGA = f"worst-group accuracy (shift {GROUP_SHIFT:g})"

@@ -16,10 +16,9 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from scipy import stats
-
-from benchmark import metrics
-from benchmark.report import style
-from benchmark.report.figures import (
+from spurbench import metrics
+from spurbench.report import style
+from spurbench.report.figures import (
     PANEL_ASPECT,
     PANEL_HEIGHT,
     NotEnoughData,
@@ -29,7 +28,7 @@ from benchmark.report.figures import (
     rate_interval,
     spaced,
 )
-from benchmark.report.prepare import PARADIGM_ORDER, model_order, paradigms
+from spurbench.report.prepare import PARADIGM_ORDER, model_order, paradigms
 
 MARKERS = {"generative": "o", "discriminative": "s", "oracle": "^"}
 

@@ -25,8 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from benchmark.report.claims import (
+from spurbench.report.claims import (
     FEW_CLUSTERS,
     NOT_DETECTED,
     OPPOSITE,
@@ -39,8 +38,8 @@ from benchmark.report.claims import (
     paper_outcome,
     power,
 )
-from benchmark.report.prepare import panel, t_interval
-from benchmark.report.reproducible import significant
+from spurbench.report.prepare import panel, t_interval
+from spurbench.report.reproducible import significant
 
 PARADIGMS = ("generative", "discriminative")
 

@@ -28,13 +28,12 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-from benchmark.registry import GROUPS
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
-from benchmark.report.experiments._stats import verdict, with_ci
-from benchmark.report.figures import NotEnoughData
-from benchmark.report.prepare import at_largest_n_train, at_largest_shift, panel
+from spurbench.registry import GROUPS
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
+from spurbench.report.experiments._stats import verdict, with_ci
+from spurbench.report.figures import NotEnoughData
+from spurbench.report.prepare import at_largest_n_train, at_largest_shift, panel
 
 DROP, REFIT = "+drop_spurious", "+refit_without_spurious"
 VARIANTS = {"": "as fitted", DROP: "dropped (no refit)", REFIT: "refitted"}

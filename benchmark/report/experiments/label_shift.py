@@ -13,9 +13,8 @@ lower) is stated beside it, as numbers with intervals (no claim is tested on it)
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
@@ -24,8 +23,8 @@ from benchmark.report.experiments._common import (
     rule,
     value_range,
 )
-from benchmark.report.experiments._stats import paired_difference, tally, verdict, with_ci
-from benchmark.report.prepare import ADAPTED_SUFFIX, at_largest_n_train, model_order, ranked_name
+from spurbench.report.experiments._stats import paired_difference, tally, verdict, with_ci
+from spurbench.report.prepare import ADAPTED_SUFFIX, at_largest_n_train, model_order, ranked_name
 
 ORACLE = "bayes_oracle"
 CLAIM = (

@@ -11,9 +11,8 @@ paired within a fit; the two strategies are compared per seed (mean drop over th
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
@@ -24,8 +23,8 @@ from benchmark.report.experiments._common import (
     param,
     rule,
 )
-from benchmark.report.experiments._stats import interval, judged
-from benchmark.report.prepare import at_largest_n_train, at_largest_shift, learners
+from spurbench.report.experiments._stats import interval, judged
+from spurbench.report.prepare import at_largest_n_train, at_largest_shift, learners
 
 STRATEGIES = ("native", "mean_imputation")
 CLAIM = (

@@ -20,13 +20,12 @@ strategies.
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.claims import decide
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, param, rule
-from benchmark.report.experiments._stats import verdict, with_ci
-from benchmark.report.prepare import at_largest_n_train, at_largest_shift
+from spurbench.report.claims import decide
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, param, rule
+from spurbench.report.experiments._stats import verdict, with_ci
+from spurbench.report.prepare import at_largest_n_train, at_largest_shift
 
 # (paradigm or strategy, model handling natively, model mean-imputed) / (strategy, generative, discriminative)
 STRATEGY_PAIRS = (("generative", "gaussian_nb", "gaussian_nb_imputed"),

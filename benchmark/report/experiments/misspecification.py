@@ -11,9 +11,8 @@ has a Welch interval (different scenarios, different data).
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
@@ -22,8 +21,8 @@ from benchmark.report.experiments._common import (
     fit_summary,
     rule,
 )
-from benchmark.report.experiments._stats import judged, paradigm_contrast, welch_difference
-from benchmark.report.prepare import at_largest_n_train, learners
+from spurbench.report.experiments._stats import judged, paradigm_contrast, welch_difference
+from spurbench.report.prepare import at_largest_n_train, learners
 
 ASSUMPTIONS = ("shape", "feature_correlation", "df", "mixture_offset")
 COLUMNS = ("generative", "discriminative", "difference", "ci_low", "ci_high")

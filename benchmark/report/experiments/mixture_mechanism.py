@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
@@ -29,8 +28,8 @@ from benchmark.report.experiments._common import (
     param,
     rule,
 )
-from benchmark.report.experiments._stats import at_level, judged
-from benchmark.report.figures import NotEnoughData
+from spurbench.report.experiments._stats import at_level, judged
+from spurbench.report.figures import NotEnoughData
 
 MIXTURE = "gmm_classifier"
 PARAMETRIC = "parametric_generative"

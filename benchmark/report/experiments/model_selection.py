@@ -40,10 +40,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-from benchmark.registry import GROUPS
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import (
+from spurbench.registry import GROUPS
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
@@ -51,10 +50,10 @@ from benchmark.report.experiments._common import (
     Section,
     rule,
 )
-from benchmark.report.experiments._stats import at_level, interval, judged, with_ci
-from benchmark.report.figures import NotEnoughData
-from benchmark.report.prepare import at_largest_shift, panel
-from benchmark.selection import ORACLE_PROTOCOLS, PROTOCOLS
+from spurbench.report.experiments._stats import at_level, interval, judged, with_ci
+from spurbench.report.figures import NotEnoughData
+from spurbench.report.prepare import at_largest_shift, panel
+from spurbench.selection import ORACLE_PROTOCOLS, PROTOCOLS
 
 ERM, DRO, REWEIGHTED = "logistic_regression", "lr_group_dro", "lr_group_balanced"
 NOT_TESTED_DOMAINBED = ("not tested here (different setting: DomainBed's claim is about unseen domains, "

@@ -29,10 +29,9 @@ from functools import partial
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-from benchmark.report.analysis import Contrast, differences, family_estimate, fit_outcomes
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import (
+from spurbench.report.analysis import Contrast, differences, family_estimate, fit_outcomes
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
@@ -41,9 +40,9 @@ from benchmark.report.experiments._common import (
     param,
     rule,
 )
-from benchmark.report.experiments._stats import at_level, clear_signs, verdict, with_ci
-from benchmark.report.figures import NotEnoughData
-from benchmark.report.prepare import at_largest_n_train
+from spurbench.report.experiments._stats import at_level, clear_signs, verdict, with_ci
+from spurbench.report.figures import NotEnoughData
+from spurbench.report.prepare import at_largest_n_train
 
 FLOW, MLP = "neural_flow", "neural_mlp"
 PAIR = Contrast(f"{MLP} - {FLOW}", "model", MLP, FLOW, "the matched neural pair")

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from benchmark import metrics
-from benchmark.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section
-from benchmark.report.experiments._stats import interval, with_ci
-from benchmark.report.prepare import (
+from spurbench import metrics
+from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section
+from spurbench.report.experiments._stats import interval, with_ci
+from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
     learners,

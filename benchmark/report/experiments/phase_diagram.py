@@ -13,7 +13,7 @@ minus the LDA-type side (`lda_shrinkage`, `nb_shared_var`, `gaussian_nb`), each 
 its models per seed, paired over seeds (the gap; below 0: the generative side ahead). A cell is
 "generative clearly ahead" / "behind" by the claim book; the change with d/n is Welch's interval
 between the two dimensions of a cell. Beside it, the population gap of the same two fits in closed
-form (`benchmark.population`): there the logistic fit is never worse on the worst group, so any
+form (`spurbench.population`): there the logistic fit is never worse on the worst group, so any
 generative advantage measured here is a finite-sample one.
 """
 
@@ -22,11 +22,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-from benchmark.population import population_worst_group
-from benchmark.registry import GROUPS
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import (
+from spurbench.population import population_worst_group
+from spurbench.registry import GROUPS
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
@@ -35,9 +34,9 @@ from benchmark.report.experiments._common import (
     param,
     value_range,
 )
-from benchmark.report.experiments._stats import at_level, clear_signs
-from benchmark.report.figures import BAND_ALPHA, NotEnoughData
-from benchmark.report.reproducible import significant
+from spurbench.report.experiments._stats import at_level, clear_signs
+from spurbench.report.figures import BAND_ALPHA, NotEnoughData
+from spurbench.report.reproducible import significant
 
 GENERATIVE = ("lda_shrinkage", "nb_shared_var", "gaussian_nb")
 LOGISTIC = ("logistic_regression", "logistic_regression_mle")

@@ -23,9 +23,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
-
-from benchmark.report.experiments import _anchors as anchors
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _anchors as anchors
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
@@ -34,8 +33,8 @@ from benchmark.report.experiments._common import (
     param,
     rule,
 )
-from benchmark.report.experiments._stats import at_level, clear_signs, judged, with_ci
-from benchmark.report.figures import NotEnoughData
+from spurbench.report.experiments._stats import at_level, clear_signs, judged, with_ci
+from spurbench.report.figures import NotEnoughData
 
 REWEIGHTED, UPWEIGHTED = "lr_mle_group_balanced", "lr_mle_upweighted"
 STRONG, STRONG_STD = "lr_l2_strong_group_balanced", "lr_l2_strong_group_balanced_std"

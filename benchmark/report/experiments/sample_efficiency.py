@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-
-from benchmark.report import style
-from benchmark.report.claims import corrected_alpha, power
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
-from benchmark.report.experiments._stats import crossing_point, interval, tally, verdict, with_ci
-from benchmark.report.prepare import learners, model_order, paradigms, scenario_order
+from spurbench.report import style
+from spurbench.report.claims import corrected_alpha, power
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
+from spurbench.report.experiments._stats import crossing_point, interval, tally, verdict, with_ci
+from spurbench.report.prepare import learners, model_order, paradigms, scenario_order
 
 REGULARISED, UNREGULARISED = "logistic_regression", "logistic_regression_mle"
 REFERENCES = (REGULARISED, UNREGULARISED)

@@ -10,9 +10,8 @@ each learner's change with B is shown with its Welch interval, not tested.
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     SHORTCUT_METRICS,
     Experiment,
@@ -27,7 +26,7 @@ from benchmark.report.experiments._common import (
     shortcut_table,
     value_range,
 )
-from benchmark.report.experiments._stats import at_level, paradigm_contrast
+from spurbench.report.experiments._stats import at_level, paradigm_contrast
 
 CLAIM = (
     "Published claim (the max-margin failure mode of Nagarajan, Andreassen & Neyshabur, ICLR 2021, "

@@ -11,9 +11,8 @@ where the shortcut tempts most; the weaker correlations are shown, not tested.
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import (
     SHORTCUT_METRICS,
     Experiment,
     FigurePlan,

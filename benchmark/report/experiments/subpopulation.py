@@ -10,9 +10,8 @@ reweighting experiment's; here the panel learners are trained as usual (no group
 from __future__ import annotations
 
 import pandas as pd
-
-from benchmark.report.experiments import _plots as plots
-from benchmark.report.experiments._common import (
+from spurbench.report.experiments import _plots as plots
+from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     SHORTCUT_METRICS,
     WGA,
@@ -31,8 +30,8 @@ from benchmark.report.experiments._common import (
     rule,
     value_range,
 )
-from benchmark.report.experiments._stats import at_level, paradigm_contrast
-from benchmark.report.prepare import at_largest_n_train, learners, model_order
+from spurbench.report.experiments._stats import at_level, paradigm_contrast
+from spurbench.report.prepare import at_largest_n_train, learners, model_order
 
 CLAIM = (
     "Published claims: (1) Sagawa, Raghunathan, Koh & Liang (ICML 2020, \"An investigation of why "

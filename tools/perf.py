@@ -42,16 +42,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from spurbench import harness
+from spurbench.fitting import VALIDATION_SIZE
+from spurbench.generators.base import Generator
+from spurbench.importance import role_importance, spurious_share
+from spurbench.metrics import score_predictions
+from spurbench.oracles import oracle_accuracies
+from spurbench.registry import get_generator, get_model
+from spurbench.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
 from threadpoolctl import threadpool_limits
-
-from benchmark import harness
-from benchmark.fitting import VALIDATION_SIZE
-from benchmark.generators.base import Generator
-from benchmark.importance import role_importance, spurious_share
-from benchmark.metrics import score_predictions
-from benchmark.oracles import oracle_accuracies
-from benchmark.registry import get_generator, get_model
-from benchmark.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
 
 BENCH_SEEDS = 3  # the Makefile's BENCH_SEEDS: seeds of `make bench`
 # Rounds of the small timings: the harness overhead is a few per cent of ~5 s, about what a busy
@@ -138,8 +137,8 @@ def peak_kib() -> int:
 
 _SCALING_CHILD = """
 import sys, tempfile, time
-from benchmark import harness
-from benchmark.perf import perf_scenario, peak_kib, MODELS
+from spurbench import harness
+from spurbench.perf import perf_scenario, peak_kib, MODELS
 scenario = perf_scenario(int(sys.argv[1]))
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
@@ -163,7 +162,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _wall(argv: list[str]) -> float:
-    """Wall time of a fresh `python argv...` run from the repository root (so `-m benchmark` is this
+    """Wall time of a fresh `python argv...` run from the repository root (so `-m spurbench` is this
     checkout), output discarded; a failure is an error of the measurement."""
     start = time.perf_counter()
     subprocess.run([sys.executable, *argv], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
@@ -173,8 +172,8 @@ def _wall(argv: list[str]) -> float:
 
 def startup(repeats: int = 5) -> dict[str, float]:
     """Median wall time of `import sklearn`, `spurbench --help` and `spurbench list models`."""
-    commands = {"import_sklearn": ["-c", "import sklearn"], "help": ["-m", "benchmark", "--help"],
-                "list_models": ["-m", "benchmark", "list", "models"]}
+    commands = {"import_sklearn": ["-c", "import sklearn"], "help": ["-m", "spurbench", "--help"],
+                "list_models": ["-m", "spurbench", "list", "models"]}
     _wall(commands["list_models"])  # warm the file cache and bytecode once
     return {name: statistics.median(_wall(argv) for _ in range(repeats))
             for name, argv in commands.items()}
@@ -183,11 +182,11 @@ def startup(repeats: int = 5) -> dict[str, float]:
 def report_ratio(out: Path, quick: bool = True, rounds: int = 1) -> dict[str, float]:
     """Wall time of `spurbench run [--quick] --no-report` and of `spurbench report` on its rows;
     with several `rounds` (each a fresh run and its report), the round of the median ratio."""
-    run = ["-m", "benchmark", "run", "--out", str(out), "--overwrite", "--no-report", "--no-progress"]
+    run = ["-m", "spurbench", "run", "--out", str(out), "--overwrite", "--no-report", "--no-progress"]
     measured = []
     for _ in range(rounds):
         fits = _wall(run + (["--quick"] if quick else []))
-        report = _wall(["-m", "benchmark", "report", str(out)])
+        report = _wall(["-m", "spurbench", "report", str(out)])
         measured.append({"fits_seconds": fits, "report_seconds": report, "ratio": report / fits})
     return sorted(measured, key=lambda m: m["ratio"])[len(measured) // 2]
 
@@ -201,8 +200,8 @@ def scale_scenario(fits: int) -> Scenario:
 SCALE_MODELS = ["lda", "gaussian_nb"]
 _SCALE_CHILD = """
 import sys, tempfile, time
-from benchmark import harness
-from benchmark.perf import SCALE_MODELS, peak_kib, scale_scenario
+from spurbench import harness
+from spurbench.perf import SCALE_MODELS, peak_kib, scale_scenario
 scenario = scale_scenario(int(sys.argv[2]))
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
@@ -215,8 +214,8 @@ with tempfile.TemporaryDirectory() as out:
 
 def store_write_rate(fits: int = 2000) -> float:
     """Fits per second the store commits on its own (one transaction per fit, rows as a fit's)."""
-    from benchmark.fitting import run_fit
-    from benchmark.store import ResultStore
+    from spurbench.fitting import run_fit
+    from spurbench.store import ResultStore
 
     task = harness.expand_grid([scale_scenario(4)], SCALE_MODELS)[0]
     rows = run_fit(task).rows
@@ -286,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             results["default_grid_seconds"] = _timed(
                 harness.run, bench_scenarios(), out_dir=tmp / "default", seeds=BENCH_SEEDS,
                 progress=False)
-            results["default_grid_report_seconds"] = _wall(["-m", "benchmark", "report",
+            results["default_grid_report_seconds"] = _wall(["-m", "spurbench", "report",
                                                             str(tmp / "default")])
         quick_report = report_ratio(tmp / "quick", rounds=REPORT_ROUNDS)
     results.update(selection_grid_fits=len(harness.expand_grid([searched], MODELS)),

@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from spurbench.registry import get_model
+from spurbench.spec import DATASETS_DIR, load_scenario
 from threadpoolctl import threadpool_limits
-
-from benchmark.registry import get_model
-from benchmark.spec import DATASETS_DIR, load_scenario
 
 MODELS = ("logistic_regression", "neural_flow", "neural_mlp")
 # (scenario, training rows): the shapes of the panel's shifted scenarios
