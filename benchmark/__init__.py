@@ -18,12 +18,16 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 _API = {"run": "spurbench.api", "model": "spurbench.api", "load": "spurbench.api",
         "scenarios": "spurbench.api", "draw": "spurbench.api", "compare": "spurbench.api",
-        "evaluate": "spurbench.api", "check_model": "spurbench.api", "report": "spurbench.api",
-        "leaderboard": "spurbench.leaderboard", "register_model": "spurbench.registry"}
-__all__ = [*_API, "__version__"]
+        "evaluate": "spurbench.api", "check_model": "spurbench.api", "register_model": "spurbench.registry"}
+# Names of the API that are also submodules: the (callable) submodule itself, so that importing it
+# elsewhere never changes what `spurbench.report` / `spurbench.leaderboard` is.
+_CALLABLE_MODULES = {"report": "spurbench.report", "leaderboard": "spurbench.leaderboard"}
+__all__ = [*_API, *_CALLABLE_MODULES, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(import_module(_API[name]), name)
+    if name in _CALLABLE_MODULES:
+        return import_module(_CALLABLE_MODULES[name])
     raise AttributeError(f"module 'spurbench' has no attribute {name!r}")

@@ -37,6 +37,8 @@ is about; `sort_by` picks another metric), then model name.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -200,8 +202,8 @@ def _mean_cell(mean: float, low: float, high: float) -> str:
 
 def displayed(board: pd.DataFrame) -> pd.DataFrame:
     """The board as text cells under ``DISPLAYED``: rank with its interval, means with theirs."""
-    shown = pd.DataFrame({c: board[c].astype(str) for c in ("model", "paradigm", "group", "reference",
-                                                            "scenarios")})
+    shown = pd.DataFrame({c: board[c].map(lambda v: "" if pd.isna(v) else str(v))
+                          for c in ("model", "paradigm", "group", "reference", "scenarios")})
     shown["rank"] = [rank_cell(*r) for r in board[["rank", "rank_low", "rank_high"]].itertuples(index=False)]
     for metric in METRICS:
         shown[metric] = [_mean_cell(*r) for r in board[[metric, f"{metric}_ci_low", f"{metric}_ci_high"]]
@@ -286,3 +288,14 @@ class Comparison:
         fig.suptitle(f"{self.candidate} against {len(board) - 1} models: mean ± 95% interval over "
                      f"scenarios; rank by {self.sort_by} (tied: its interval)", fontsize="medium")
         return fig
+
+
+class _CallableModule(types.ModuleType):
+    """`spurbench.leaderboard(rows)` is this module's `leaderboard`: importing the module sets the
+    package attribute of its name, so the module itself answers the call."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return leaderboard(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -31,7 +31,7 @@ from spurbench.fitting import FitTask
 from spurbench.spec import load_scenario
 keys = {{}}
 for name in {SCENARIOS!r}:
-    scenario = load_scenario(f"benchmark/datasets/{{name}}.toml")
+    scenario = load_scenario(f"spurbench/datasets/{{name}}.toml")
     for model in {MODELS!r}:
         keys[f"{{name}}/{{model}}"] = FitTask(scenario, model, 0, 100).key
 print(json.dumps(keys))

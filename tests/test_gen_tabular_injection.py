@@ -210,7 +210,9 @@ SCENARIOS = sorted(DATASETS_DIR.glob("tabular_*.toml")) + sorted(DATASETS_DIR.gl
 def test_scenario_files_exist():
     assert {p.stem for p in SCENARIOS} == {
         "tabular_breast_cancer", "tabular_wine", "ng_jordan_breast_cancer_raw",
-        "ng_jordan_breast_cancer_std", "ng_jordan_wine_raw", "ng_jordan_wine_std"}
+        "ng_jordan_breast_cancer_std", "ng_jordan_wine_raw", "ng_jordan_wine_std",
+        "tabular_breast_cancer_r080", "tabular_breast_cancer_raw", "tabular_wine_r080",
+        "tabular_wine_raw_three_columns"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: Path(p).stem)

@@ -4,6 +4,23 @@ Reads only what the store wrote (never the harness); `write_report` is the entry
 `spurbench report RUN` and `make figures` call.
 """
 
+import sys
+import types
+from pathlib import Path
+
 from spurbench.report.render import write_report
 
 __all__ = ["write_report"]
+
+
+class _CallablePackage(types.ModuleType):
+    """`spurbench.report(run_dir)` is the API's `report`, and `spurbench.report.render` etc. stay
+    the submodules: the package itself is callable (one name, no shadowing either way)."""
+
+    def __call__(self, run_dir: str | Path, pdf: bool = False) -> Path:
+        from spurbench.api import report
+
+        return report(run_dir, pdf=pdf)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
