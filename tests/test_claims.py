@@ -99,3 +99,19 @@ def test_power_is_reported_for_the_observed_spread():
     power = claims.power(low, high, n)
     assert 0 < power < 1
     assert claims.power(-0.001, 0.001, 10) == pytest.approx(1.0)  # far in the tail: normal approximation
+
+
+def test_the_units_a_design_needs_for_a_target_resolution_solve_the_detectable_formula():
+    # An interval over 10 units with se 0.01 (sd 0.0316): detectable(alpha 0.05/3) is about 3.4
+    # points, so a 3-point target needs more than 10 units, and at the returned m the formula holds
+    # while at m - 1 it does not.
+    half = stats.t.ppf(0.975, 9) * 0.01
+    alpha = 0.05 / 3
+    m = claims.units_for(0.03, -half, half, 10, alpha)
+    sd = 0.01 * np.sqrt(10)
+
+    def resolves(k: int) -> float:
+        return (stats.t.ppf(1 - alpha / 2, k - 1) + stats.t.ppf(0.8, k - 1)) * sd / np.sqrt(k)
+
+    assert m > 10 and resolves(m) <= 0.03 < resolves(m - 1)
+    assert claims.units_for(0.03, 0.0, 0.0, 10) is None  # no spread: nothing to size

@@ -88,6 +88,21 @@ def detectable(low: float, high: float, n: int, alpha: float = ALPHA) -> float:
     return float(se * (stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(0.8, dof)))
 
 
+def units_for(target: float, low: float, high: float, n: int, alpha: float = ALPHA,
+              most: int = 10_000) -> int | None:
+    """How many units (families) a design with this interval's spread needs for `detectable` to
+    reach `target`: the smallest m with (t(1 - alpha/2, m-1) + t(0.8, m-1)) * sd / sqrt(m) <= target,
+    where sd = se * sqrt(n) is the observed spread of one unit; None beyond `most`."""
+    dof = max(n - 1, 1)
+    sd = (high - low) / 2 / stats.t.ppf(0.975, dof) * np.sqrt(n)
+    if not sd > 0:
+        return None
+    for m in range(2, most + 1):
+        if (stats.t.ppf(1 - alpha / 2, m - 1) + stats.t.ppf(0.8, m - 1)) * sd / np.sqrt(m) <= target:
+            return m
+    return None
+
+
 @dataclass
 class ClaimBook:
     """The p-values of one rendering's claims per level and, once adjusted, their Holm-corrected

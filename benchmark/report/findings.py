@@ -43,6 +43,11 @@ def preregistration() -> list[str]:
     ]
 
 
+# The resolution the headline aims for: a primary line that resolves less says how many families
+# (the units that limit the design) would reach it.
+RESOLUTION_TARGET = 0.03
+
+
 def level_of(row: object) -> str:
     """Where a line of the effects table sits in the hierarchy of claims (`claims.LEVELS`)."""
     if row.selection != "panel" or row.flagged != "excluded":
@@ -71,8 +76,13 @@ def judged(row: object, metric: str) -> str:
     alpha = claims.corrected_alpha(level)
     smallest = 100 * claims.detectable(row.ci_low, row.ci_high, int(row.clusters), alpha)
     why = f" after the {level} level's Holm correction" if row.ci_low > 0 or row.ci_high < 0 else ""
-    return (f"{text}: no clear difference{why}; the design detects {smallest:.1f} points with 80% power "
+    text = (f"{text}: no clear difference{why}; the design detects {smallest:.1f} points with 80% power "
             f"at the {level} level (alpha {alpha:.3g})")
+    if level == claims.PRIMARY and smallest > 100 * RESOLUTION_TARGET and row.method == analysis.FAMILY_T:
+        needed = claims.units_for(RESOLUTION_TARGET, row.ci_low, row.ci_high, int(row.clusters), alpha)
+        text += (f"; {100 * RESOLUTION_TARGET:.0f} points would need about {needed} families at this "
+                 "spread between families" if needed else "")
+    return text
 
 
 def effect_lines(effects: pd.DataFrame) -> list[str]:
