@@ -51,7 +51,10 @@ def _family_curves(rows: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
     """Per (family, `by`, shift): mean over seeds of the seed's mean over scenarios, with its band."""
     per_scenario = rows.groupby(["family", "scenario", "seed", "shift", by])[value].mean()
     per_seed = per_scenario.groupby(["family", "seed", "shift", by]).mean()
-    return per_seed.groupby(["family", by, "shift"]).apply(_band).unstack().reset_index()
+    curves = per_seed.groupby(["family", by, "shift"]).apply(_band).unstack().reset_index()
+    if value == "accuracy":  # a few-seed band must not reach past what an accuracy can be
+        curves[["low", "high"]] = curves[["low", "high"]].clip(0, 1)
+    return curves
 
 
 def _axes(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
@@ -107,6 +110,7 @@ def group_summary(frame: pd.DataFrame) -> plt.Figure:
                 own = own.groupby("shift").mean()
                 ax.plot(own.index, own.to_numpy(), color=colour, linewidth=0.8, marker="*", markersize=4)
         ax.set_title(f"{family} ({part['scenario'].nunique()} scenario(s))")
+        ax.set_ylim(0, 1)
     for ax in axes[:, 0]:
         ax.set_ylabel("accuracy")
     for ax in axes[-1, :]:
