@@ -193,3 +193,16 @@ def test_paradigm_sets_the_colour_family_and_line_style():
     assert red == green == blue
     assert look["palette"]["gaussian_nb"] != look["palette"]["lda"]
     assert look["dashes"]["gaussian_nb"] == look["dashes"]["lda"] != look["dashes"]["mlp"]
+
+
+def test_group_summary_bands_of_two_seeds_stay_within_what_an_accuracy_can_be():
+    from spurbench.report import summaries
+
+    # Two seeds at accuracy 0.2 and 0.9: mean 0.55, t(0.975, 1) * 0.495 / sqrt(2) = 4.45 half-width,
+    # a band from -3.9 to 5.0 unclipped; clipped to [0, 1]. A drop band is not clipped.
+    rows = pd.DataFrame({"family": "f", "scenario": "s", "seed": [0, 1], "shift": 0.5,
+                         "group": "linear_discriminative", "accuracy": [0.2, 0.9], "drop": [-0.3, 0.4]})
+    curves = summaries._family_curves(rows, "group", "accuracy")
+    assert curves[["low", "high"]].values.tolist() == [[0.0, 1.0]]
+    drops = summaries._family_curves(rows, "group", "drop")
+    assert drops["low"].item() < -1 and drops["high"].item() > 1
