@@ -141,7 +141,7 @@ def test_effect_lines_call_clear_only_what_survives_and_state_power_otherwise():
     ])
     text = "\n".join(findings.effect_lines(effects))
     assert "+2.00 points (95% CI +1.00 to +3.00" in text
-    assert "clearly (primary), `discriminative` drops more" in text
+    assert "clearly (primary), `discriminative` drops more; the design detects" in text
     assert "leaving one family out +1.50 to +2.50" in text
     # the pair is secondary: se = 0.02 / t(0.975, 4) = 0.0072; at alpha 0.05 (one secondary claim)
     # the design resolves (2.776 + 0.941) * 0.0072 = 2.7 points

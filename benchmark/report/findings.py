@@ -69,11 +69,15 @@ def judged(row: object, metric: str) -> str:
     sign = claims.decide(row.ci_low, row.ci_high, int(row.clusters), row.p_value, level)
     first, second = row.contrast.split(" - ")
     more = "drops more" if metric == "drop" else "is more accurate"
+    alpha = claims.corrected_alpha(level)
     if sign:
-        return f"{text}: clearly ({level}), `{first if sign > 0 else second}` {more}"
+        text = f"{text}: clearly ({level}), `{first if sign > 0 else second}` {more}"
+        if level == claims.PRIMARY:  # the design's resolution is part of every primary answer
+            smallest = 100 * claims.detectable(row.ci_low, row.ci_high, int(row.clusters), alpha)
+            text += f"; the design detects {smallest:.1f} points with 80% power at the primary level"
+        return text
     if row.clusters < claims.MIN_CLUSTERS:
         return f"{text}: not clear ({claims.FEW_CLUSTERS})"
-    alpha = claims.corrected_alpha(level)
     smallest = 100 * claims.detectable(row.ci_low, row.ci_high, int(row.clusters), alpha)
     why = f" after the {level} level's Holm correction" if row.ci_low > 0 or row.ci_high < 0 else ""
     text = (f"{text}: no clear difference{why}; the design detects {smallest:.1f} points with 80% power "
