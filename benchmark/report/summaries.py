@@ -52,7 +52,7 @@ def _family_curves(rows: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
     per_scenario = rows.groupby(["family", "scenario", "seed", "shift", by])[value].mean()
     per_seed = per_scenario.groupby(["family", "seed", "shift", by]).mean()
     curves = per_seed.groupby(["family", by, "shift"]).apply(_band).unstack().reset_index()
-    if value == "accuracy":  # a few-seed band must not reach past what an accuracy can be
+    if value == "accuracy" and not per_seed.empty:  # a few-seed band must not pass what an accuracy can be
         curves[["low", "high"]] = curves[["low", "high"]].clip(0, 1)
     return curves
 
