@@ -52,6 +52,7 @@ from spurbench.registry import get_generator, get_model
 from spurbench.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
 from threadpoolctl import threadpool_limits
 
+TOOLS = str(Path(__file__).resolve().parent)  # the children import this file as `perf`
 BENCH_SEEDS = 3  # the Makefile's BENCH_SEEDS: seeds of `make bench`
 # Rounds of the small timings: the harness overhead is a few per cent of ~5 s, about what a busy
 # moment of a shared 2-core machine moves one timing by (minimum of 5 interleaved rounds per
@@ -138,7 +139,8 @@ def peak_kib() -> int:
 _SCALING_CHILD = """
 import sys, tempfile, time
 from spurbench import harness
-from spurbench.perf import perf_scenario, peak_kib, MODELS
+sys.path.insert(0, sys.argv[2])  # this file's folder: tools/ is not a package
+from perf import perf_scenario, peak_kib, MODELS
 scenario = perf_scenario(int(sys.argv[1]))
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
@@ -150,7 +152,7 @@ with tempfile.TemporaryDirectory() as out:
 def scaling(base_seeds: int) -> dict[str, object]:
     sizes, walls, peaks = [1, 2, 4], [], []
     for factor in sizes:
-        out = subprocess.run([sys.executable, "-c", _SCALING_CHILD, str(base_seeds * factor)],
+        out = subprocess.run([sys.executable, "-c", _SCALING_CHILD, str(base_seeds * factor), TOOLS],
                              capture_output=True, text=True, check=True).stdout.split()
         walls.append(float(out[0]))
         peaks.append(int(out[1]) / 1024)
@@ -201,7 +203,8 @@ SCALE_MODELS = ["lda", "gaussian_nb"]
 _SCALE_CHILD = """
 import sys, tempfile, time
 from spurbench import harness
-from spurbench.perf import SCALE_MODELS, peak_kib, scale_scenario
+sys.path.insert(0, sys.argv[3])  # this file's folder: tools/ is not a package
+from perf import SCALE_MODELS, peak_kib, scale_scenario
 scenario = scale_scenario(int(sys.argv[2]))
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
@@ -230,7 +233,7 @@ def scale_grid(big: int = 20_000, small: int = 1_000) -> dict[str, object]:
     """The 20,000-fit grid on Dask and on the pool, the 1,000-fit grid on Dask (fresh processes)."""
     runs = {}
     for backend, fits in (("dask", small), ("dask", big), ("loky", big)):
-        out = subprocess.run([sys.executable, "-c", _SCALE_CHILD, backend, str(fits)], cwd=ROOT,
+        out = subprocess.run([sys.executable, "-c", _SCALE_CHILD, backend, str(fits), TOOLS], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
         runs[f"{backend}_{fits}"] = {"fits": len(harness.expand_grid([scale_scenario(fits)], SCALE_MODELS)),
                                      "wall_seconds": float(out[-2]), "peak_parent_mib": int(out[-1]) / 1024}
