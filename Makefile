@@ -61,7 +61,7 @@ browser:
 	fi
 
 lint: $(STAMP) ## ruff (with isort rules) over the package and tests
-	$(PY) -m ruff check benchmark tests tools
+	$(PY) -m ruff check .
 
 perf: $(STAMP) ## measure harness, generator, start-up, report / fits, neural fit times (PERF_ARGS="--scale --default-grid": minutes more)
 	$(PY) tools/perf.py --out results/perf.json $(PERF_ARGS)
