@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 MODELS = ("logistic_regression", "neural_flow", "neural_mlp")
 # (scenario, training rows): the shapes of the panel's shifted scenarios
-SHAPES = (("spurious_gaussian", 1000), ("exp_phase_core10_spur050_noise100", 50),
+SHAPES = (("spurious_gaussian", 1000), ("exp_phase_spur100", 50),
           ("exp_groups_noise1000", 200))
 
 

@@ -111,6 +111,10 @@ def _listed(values: pd.Series) -> str:
     return ", ".join(f"{v:g}" for v in values) or "none"
 
 
+def _pairs(cells: pd.DataFrame) -> str:
+    return ", ".join(f"({r.spurious_noise:g}, {r.n_train:g})" for r in cells.itertuples()) or "none"
+
+
 def boundaries(table: pd.DataFrame) -> pd.DataFrame:
     """Per spurious noise: the training size where the mean gap last changes sign (log-interpolated,
     `crossing_point`), how often it changes, and the sizes where the LDA-type side is clearly ahead."""
@@ -170,8 +174,9 @@ def agreement(table: pd.DataFrame, claims: pd.DataFrame) -> str:
             f"small n that wanes as n grows), this grid {overall}. At the smallest n the LDA-type side is "
             f"ahead: {tally(small)} (reproduced at spurious noise {_listed(ahead)}; contradicted at "
             f"{_listed(against)}); the gap rises with n: {tally(change)}. {len(clear_ahead)} of "
-            f"{len(table)} cells have the LDA-type side clearly ahead, {len(finite)} of them where the "
-            "population gap is >= 0, so that advantage is a finite-sample one.")
+            f"{len(table)} cells have the LDA-type side clearly ahead ((spurious noise, n): "
+            f"{_pairs(clear_ahead)}), {len(finite)} of them where the population gap is >= 0, so that "
+            "advantage is a finite-sample one.")
 
 
 def _bullets(table: pd.DataFrame, gaps: pd.DataFrame) -> list[str]:
@@ -199,6 +204,7 @@ def _bullets(table: pd.DataFrame, gaps: pd.DataFrame) -> list[str]:
 
 def _heat(ax: plt.Axes, values: np.ndarray, clear: np.ndarray, limit: float) -> plt.cm.ScalarMappable:
     image = ax.imshow(values, cmap="PuOr_r", vmin=-limit, vmax=limit, origin="lower", aspect="auto")
+    ax.grid(False)
     for (i, j), value in np.ndenumerate(values):
         if np.isfinite(value):
             mark = "*" if clear[i, j] else ""
