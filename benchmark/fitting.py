@@ -269,12 +269,13 @@ def _fit_diagnostics(task: FitTask, fitted: _FittedModel, train: Sample) -> dict
 
     The validation sample comes from the training distribution (shift 0) through its own stream,
     the same draw for every model of the cell: what "best model" is chosen on, never test draws.
-    For real-data families it comes from the training pool (see `Generator.resplit`).
+    For real-data families it comes from the validation pool, disjoint from the training rows
+    (see `generators._real`).
     """
     train_pred = fitted.proba(train.X, 0.0).argmax(axis=1)
     train_accuracy = float(np.mean(train_pred == train.y))
-    val = fitted.generator.sample(min(task.scenario.n_test, VALIDATION_SIZE), 0.0,
-                                  task.validation_rng(), split="train")
+    size = fitted.generator.validation_size(min(task.scenario.n_test, VALIDATION_SIZE))
+    val = fitted.generator.sample(size, 0.0, task.validation_rng(), split="validation")
     val_pred = fitted.proba(val.X, 0.0).argmax(axis=1)
     val_accuracy = float(np.mean(val_pred == val.y))
     oracle = fitted.entry.paradigm == "oracle"

@@ -186,8 +186,7 @@ def _check_memory(path: Path, scenario: Scenario) -> None:
 def _check_sizes(path: Path, scenario: Scenario) -> None:
     """Refuse sizes the family cannot draw (a real table's group too small), before any work."""
     try:
-        scenario.generator().check_sizes(max(scenario.n_train), scenario.n_test,
-                                         min(scenario.n_test, VALIDATION_SIZE))
+        scenario.generator().check_sizes(max(scenario.n_train), scenario.n_test)
     except ParameterError as exc:
         raise SpecError(path, f"run.{exc.field}", exc.message) from None
 

@@ -98,13 +98,14 @@ def test_pixel_noise_is_shared_by_the_counterfactual_and_has_the_set_scale():
     assert abs(blank.var() / 0.25 - 1) <= SE_TOLERANCE * np.sqrt(2 / len(blank))
 
 
-def test_train_and_test_pools_are_disjoint_and_cover_every_image():
+def test_train_validation_and_test_pools_are_disjoint_and_cover_every_image():
     gen = PatchedDigits(task="all", patch=False)
     rng = np.random.default_rng(4)
-    train = gen.sample(gen.pool.size("train"), 0.0, rng, split="train").X
-    test = gen.sample(gen.pool.size("test"), 0.0, rng, split="test").X
-    assert len(row_set(train)) == len(train) and not row_set(train) & row_set(test)
-    assert row_set(train) | row_set(test) == row_set(IMAGES)
+    train, validation, test = (row_set(gen.sample(gen.pool.size(split), 0.0, rng, split=split).X)
+                               for split in ("train", "validation", "test"))
+    assert len(train) == gen.pool.size("train")  # (1797 distinct images) the whole pool, none twice
+    assert not train & validation and not train & test and not validation & test
+    assert train | validation | test == row_set(IMAGES)
 
 
 def test_patched_training_draw_uses_only_train_pool_images():

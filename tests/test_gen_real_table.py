@@ -126,7 +126,7 @@ def test_the_hash_is_of_the_canonical_csv_bytes():
 @pytest.mark.parametrize("shift", [0.0, 0.5, 1.0])
 def test_realised_agreement_is_within_3_se_of_rho_and_groups_are_as_planned(table, shift):
     gen = RealTable(table=table, **AGREEMENT[table])
-    n, split = (500, "train") if shift == 0.0 else (150, "test")
+    n, split = (400, "train") if shift == 0.0 else (150, "test")
     s = gen.sample(n, shift, rng(3), split=split)
     r = agreement(gen.rho, shift)
     assert abs(np.mean(s.attr == s.y) - r) <= 3 * np.sqrt(r * (1 - r) / n) + 1e-12
@@ -167,21 +167,25 @@ def ids(sample) -> set[int]:
     return set(sample.X[:, 0].astype(int))
 
 
-def test_train_and_test_rows_never_overlap(id_table):
+def test_train_validation_and_test_rows_never_overlap(id_table):
     for params in (dict(attribute="colour", attribute_values=["red"], rho=0.8),
                    dict(mechanism="unseen_domain", domain="site", held_out=["f"])):
         gen = RealTable(path=str(id_table), label="y", **params)
         for seed in range(3):
             g = gen.resplit(rng(seed))
             train = ids(g.sample(120, 0.0, rng(10), split="train"))
+            size = g.validation_size(10_000)  # the whole validation pool's shift-0 capacity
+            validation = ids(g.sample(size, 0.0, rng(13), split="validation"))
             test = ids(g.sample(120, 0.0, rng(11), split="test")) | ids(g.sample(80, 1.0, rng(12),
                                                                                   split="test"))
-            assert len(train) == 120 and not train & test
+            assert len(train) == 120 and len(validation) == size >= 30
+            assert not train & test and not train & validation and not validation & test
+            assert g._shortfall(size + 1, 0.0, "validation") is not None  # the capacity is tight
 
 
 def test_fresh_split_per_seed(id_table):
     gen = RealTable(path=str(id_table), label="y", attribute="colour", attribute_values=["red"], rho=0.8)
-    draw = lambda split_seed: ids(gen.resplit(rng(split_seed)).sample(150, 0.0, rng(5)))  # noqa: E731
+    draw = lambda split_seed: ids(gen.resplit(rng(split_seed)).sample(120, 0.0, rng(5)))  # noqa: E731
     assert draw(1) == draw(1) and draw(1) != draw(2)
     shared = RealTable(path=str(id_table), label="y", mechanism="unseen_domain", domain="site",
                        held_out_share=0.34)
@@ -197,14 +201,14 @@ def test_held_out_domain_share_matches_the_shift(id_table, shift):
     assert s.attr.sum() == round(shift * 100)
     assert np.all((s.X[:, 0] >= 400) == (s.attr == 1))  # sites e, f hold rows 400-599
     assert np.array_equal(s.group, 2 * s.y + s.attr) and s.roles == ("core", "core", "core")
-    train = gen.sample(200, 0.0, rng(8), split="train")
+    train = gen.sample(150, 0.0, rng(8), split="train")
     assert train.attr.sum() == 0 and train.X[:, 0].max() < 400
 
 
 # ---- one-line errors -------------------------------------------------------------------------------
 
 def test_a_group_too_small_is_one_line_at_spec_load(tmp_path):
-    text = (DATASETS_DIR / "real_hmda_afam_r90.toml").read_text().replace("n_train = 400",
+    text = (DATASETS_DIR / "real_hmda_afam_r90.toml").read_text().replace("n_train = 350",
                                                                           "n_train = 900")
     spec = tmp_path / "big.toml"
     spec.write_text(text)

@@ -79,14 +79,17 @@ def test_without_spurious_columns_it_is_the_plain_table():
 
 
 @pytest.mark.parametrize("dataset", ["breast_cancer", "wine"])
-def test_train_and_test_pools_are_disjoint_and_cover_the_table(dataset):
+def test_train_validation_and_test_pools_are_disjoint_and_cover_the_table(dataset):
     gen = TabularInjection(dataset=dataset, n_spurious=0)
     rng = np.random.default_rng(5)
-    train = gen.sample(gen.pool.size("train"), 0.0, rng, split="train").X
-    test = gen.sample(gen.pool.size("test"), 0.0, rng, split="test").X
-    assert len(row_set(train)) == len(train) and len(row_set(test)) == len(test)
-    assert not row_set(train) & row_set(test)
-    assert row_set(train) | row_set(test) == row_set(RAW[dataset][0])
+    drawn = {split: row_set(gen.sample(gen.pool.size(split), 0.0, rng, split=split).X)
+             for split in ("train", "validation", "test")}
+    assert {split: len(rows) for split, rows in drawn.items()} == {
+        split: gen.pool.size(split) for split in drawn}  # a whole pool, no row twice
+    assert not drawn["train"] & drawn["validation"] and not drawn["train"] & drawn["test"]
+    assert not drawn["validation"] & drawn["test"]
+    assert drawn["train"] | drawn["validation"] | drawn["test"] == row_set(RAW[dataset][0])
+    assert gen.validation_size(10_000) == gen.pool.size("validation")
 
 
 def test_draws_repeat_rows_only_beyond_the_pool_size():
@@ -182,7 +185,7 @@ def test_shift_outside_0_1_is_rejected(shift):
     assert info.value.field == "shift"
 
 
-@pytest.mark.parametrize("split", ["validation", "Train", None])
+@pytest.mark.parametrize("split", ["valid", "Train", None])
 def test_unknown_split_is_rejected(split):
     with pytest.raises(ParameterError) as info:
         TabularInjection().sample(5, 0.0, np.random.default_rng(0), split=split)

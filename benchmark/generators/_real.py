@@ -1,10 +1,15 @@
 """Shared machinery of the families built on real bundled data (no registration here).
 
-Real rows are finite, so a family must never hand a test row to training. `RowPool` splits the
-rows, with a seed, into a TRAIN pool and a TEST pool (stratified by class, disjoint);
-``Generator.sample(..., split=...)`` then draws from the pool it is told to: the harness passes
-``split="train"`` for the training draw and ``split="test"`` for every test draw, at every shift
-level (shift 0 included, which is why the split cannot be inferred from the shift).
+Real rows are finite, so a family must never hand a test row to training, nor a training row to
+the validation sample that flags and selects a fit (an interpolating model scores 1.0 on rows it
+memorised, and would pass as healthy). `RowPool` splits the rows, with a seed, into three disjoint
+pools, stratified by class: TEST (``test_fraction`` of each class), then VALIDATION
+(`VALIDATION_FRACTION` of the rest, DomainBed's 20% held out of the training domains) and TRAIN
+(the remainder). ``Generator.sample(..., split=...)`` draws from the pool it is told to: the
+harness passes ``split="train"`` for the training draw, ``split="validation"`` for the validation
+sample and ``split="test"`` for every test draw, at every shift level (shift 0 included, which is
+why the split cannot be inferred from the shift). The validation sample is at most the validation
+pool (`Generator.validation_size`), so it never repeats a row.
 
 The harness splits the pool afresh for every seed (`Generator.resplit`, with a stream keyed by the
 scenario and the seed): seeds of a real-data scenario then differ in which rows they train and test
@@ -35,6 +40,7 @@ from spurbench.errors import ParameterError
 from spurbench.generators.base import MAX_SEED, SPLITS, check_choice, check_int, check_probability
 
 DEFAULT_TEST_FRACTION = 0.3
+VALIDATION_FRACTION = 0.2  # of the non-test rows of each class
 _LOADERS: dict[str, Callable[..., Any]] = {
     "digits": datasets.load_digits,
     "breast_cancer": datasets.load_breast_cancer,
@@ -77,7 +83,7 @@ def _allocate(n: int, counts: np.ndarray) -> np.ndarray:
 
 
 class RowPool:
-    """A seeded, stratified split of real rows into disjoint train and test pools.
+    """A seeded, stratified split of real rows into disjoint train, validation and test pools.
 
     Parameters
     ----------
@@ -93,13 +99,16 @@ class RowPool:
         self.split_seed = check_int("split_seed", split_seed, minimum=0, maximum=MAX_SEED)
         self.y = np.asarray(y)
         rng = np.random.default_rng(self.split_seed) if rng is None else rng
-        test, train = [], []
+        pools: dict[str, list[np.ndarray]] = {split: [] for split in SPLITS}
         for c in np.unique(self.y):
             rows = rng.permutation(np.flatnonzero(self.y == c))
             k = min(max(round(self.test_fraction * len(rows)), 1), len(rows) - 1)
-            test.append(rows[:k])
-            train.append(rows[k:])
-        self._rows = {"train": np.sort(np.concatenate(train)), "test": np.sort(np.concatenate(test))}
+            rest = len(rows) - k  # validation takes a share of it, leaving training at least one row
+            v = min(max(round(VALIDATION_FRACTION * rest), 1), rest - 1) if rest > 1 else 0
+            pools["test"].append(rows[:k])
+            pools["validation"].append(rows[k:k + v])
+            pools["train"].append(rows[k + v:])
+        self._rows = {split: np.sort(np.concatenate(parts)) for split, parts in pools.items()}
 
     def resplit(self, rng: np.random.Generator) -> RowPool:
         """A new split of the same rows, with the same test fraction, drawn from `rng`."""
@@ -135,3 +144,7 @@ class PooledGenerator:
         other = copy.copy(self)
         other.pool = self.pool.resplit(rng)
         return other
+
+    def validation_size(self, n: int) -> int:
+        """At most the validation pool: the sample never repeats a row."""
+        return min(n, self.pool.size("validation"))

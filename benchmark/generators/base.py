@@ -20,7 +20,7 @@ from spurbench.errors import ParameterError
 ROLES = ("core", "spurious", "noise")
 MAX_COUNT = 10_000
 MAX_SEED = 2**32 - 1
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
 
 
 class _OnFirstRead:
@@ -137,8 +137,9 @@ class Generator(abc.ABC):
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
         """Draw `n` labelled examples at shift level `shift`.
 
-        `split` ("train" or "test") matters only to families built on a fixed pool of real rows,
-        which must never draw a test row into training; synthetic families ignore it.
+        `split` ("train", "validation" or "test") matters only to families built on a fixed pool
+        of real rows, which must never draw a test row into training nor a training row into the
+        validation sample that judges and selects the fit; synthetic families ignore it.
         """
 
     def resplit(self, rng: np.random.Generator) -> Generator:
@@ -167,10 +168,15 @@ class Generator(abc.ABC):
         parameters resolves relative ones there. Most families have none."""
         return params
 
-    def check_sizes(self, n_train: int, n_test: int, n_validation: int) -> None:
+    def check_sizes(self, n_train: int, n_test: int) -> None:
         """Raise ParameterError (naming ``n_train`` or ``n_test``) when the family cannot draw
         samples of these sizes; checked when a spec is loaded. Synthetic families draw any size."""
         return None
+
+    def validation_size(self, n: int) -> int:
+        """Rows of the validation sample when `n` are wanted: `n`, or fewer where a finite
+        validation pool cannot supply `n` distinct rows (a real table's; see `_real`)."""
+        return n
 
     def provenance(self) -> dict[str, Any]:
         """Where a family's real data come from (source, licence, content hash), for run.json;

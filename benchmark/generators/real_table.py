@@ -24,13 +24,16 @@ held-out domains and the rest from held-out rows of the training domains, each w
 replacement and in its natural class mix (so the label rate may move with the shift: the majority
 rate per row shows it). The domain is not a feature; attr = 1 for a held-out domain's row.
 
-Both: group = 2 y + attr (worst-group accuracy); rows are split into disjoint train and test pools
-(``test_fraction`` of each (y, attr) stratum, or of each class of the training domains, held out)
-afresh for every seed (`resplit`, the harness's stream); every draw is without replacement, and a
-group too small for the asked size and agreement is a one-line ParameterError naming the table,
-the group and both counts (checked when a spec is loaded, through `check_sizes`). There is no Bayes
-oracle for real data (the oracle methods return None); the harness's invariant reference is the
-same model refitted on the core columns.
+Both: group = 2 y + attr (worst-group accuracy); rows are split into disjoint train, validation and
+test pools (``test_fraction`` of each (y, attr) stratum, or of each class of the training domains,
+held out for testing, then `_real.VALIDATION_FRACTION` of the rest for validation: the validation
+sample is from the training distribution, and under "unseen_domain" from the training domains
+only, DomainBed's training-domain validation) afresh for every seed (`resplit`, the harness's
+stream); every draw is without replacement, and a group too small for the asked size and
+agreement is a one-line ParameterError naming the table, the group and both counts (checked
+when a spec is loaded, through `check_sizes`). There is no Bayes oracle for real data (the oracle
+methods return None); the harness's invariant reference is the same model refitted on the core
+columns.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from spurbench.errors import ParameterError
-from spurbench.generators._real import RowPool, _allocate
+from spurbench.generators._real import VALIDATION_FRACTION, RowPool, _allocate
 from spurbench.generators._tables import CATALOGUE, Table, load_catalogue_table
 from spurbench.generators._user_table import file_digest, load_user_table, value_text
 from spurbench.generators.base import (
@@ -193,8 +196,7 @@ class RealTable(Generator):
         self.group = 2 * y + out
         inside = np.flatnonzero(~out)
         pool = RowPool(y[inside], self.test_fraction, self.split_seed, rng)
-        self._pools = {"train": inside[pool.rows("train")], "test": inside[pool.rows("test")],
-                       "held_out": np.flatnonzero(out)}
+        self._pools = {**{s: inside[pool.rows(s)] for s in SPLITS}, "held_out": np.flatnonzero(out)}
 
     def resplit(self, rng: np.random.Generator) -> RealTable:
         """This family with a fresh split (and fresh held-out domains, when drawn) from `rng`."""
@@ -294,32 +296,50 @@ class RealTable(Generator):
 
         return Sample(X=X, y=y, roles=self.roles, attr=group % 2, group=group, X_counterfactual=flipped)
 
-    def check_sizes(self, n_train: int, n_test: int, n_validation: int) -> None:
-        """Refuse sizes some group cannot supply (training and validation at shift 0, test at
-        shift 0 and 1, the extremes of every group's need), before anything is drawn."""
+    def check_sizes(self, n_train: int, n_test: int) -> None:
+        """Refuse sizes some group cannot supply (training at shift 0, test at shift 0 and 1, the
+        extremes of every group's need), before anything is drawn. Validation takes what its pool
+        can give (`validation_size`)."""
         for field, n, split, shifts in (("n_train", n_train, "train", (0.0,)),
-                                        ("n_test", n_validation, "train", (0.0,)),
                                         ("n_test", n_test, "test", (0.0, 1.0))):
             for shift in shifts:
                 self._check_one(field, n, split, shift)
 
-    def _check_one(self, field: str, n: int, split: str, shift: float) -> None:
+    def validation_size(self, n: int) -> int:
+        """The largest size up to `n` whose shift-0 draw every group of the validation pool can
+        supply without repeating a row (found by bisection: each group's need grows with n)."""
+        low, high = 0, n
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self._shortfall(mid, 0.0, "validation") is None:
+                low = mid
+            else:
+                high = mid - 1
+        return max(low, 1)
+
+    def _shortfall(self, n: int, shift: float, split: str) -> str | None:
+        """Why pool `split` cannot supply a draw of `n` at `shift` (None when it can)."""
         counts = self.group_counts(n, shift, split)
         if self.mechanism == "agreement":
-            pool = self._pools[split]
-            have = np.bincount(self.group[pool], minlength=4)
+            have = np.bincount(self.group[self._pools[split]], minlength=4)
             for g, k in counts.items():
                 if k > have[g]:
-                    raise ParameterError(field, f"table {self.name!r}: {self._group_name(g)} needs {k} "
-                                         f"rows at shift {shift:g} (P(a = y) = {self.agreement(shift):g}), "
-                                         f"the {split} pool has {have[g]}")
-            return
+                    return (f"table {self.name!r}: {self._group_name(g)} needs {k} rows at shift "
+                            f"{shift:g} (P(a = y) = {self.agreement(shift):g}), the {split} pool has "
+                            f"{have[g]}")
+            return None
         floors = self._domain_floors()
         for what, k, have in (("the training domains", counts[0], floors[split]),
                               ("the held-out domains", counts[1], floors["held_out"])):
             if k > have:
-                raise ParameterError(field, f"table {self.name!r}: {what} must supply {k} {split} rows "
-                                     f"at shift {shift:g}, and have {have}")
+                return (f"table {self.name!r}: {what} must supply {k} {split} rows at shift "
+                        f"{shift:g}, and have {have}")
+        return None
+
+    def _check_one(self, field: str, n: int, split: str, shift: float) -> None:
+        problem = self._shortfall(n, shift, split)
+        if problem is not None:
+            raise ParameterError(field, problem)
 
     def _domain_floors(self) -> dict[str, int]:
         """Rows in each pool; when domains are drawn per seed, the fewest any draw can give
@@ -328,7 +348,9 @@ class RealTable(Generator):
             return {k: len(v) for k, v in self._pools.items()}
         sizes = np.sort(np.unique(self.domains, return_counts=True)[1])
         inside = len(self.domains) - int(sizes[-self.n_held_out:].sum())
+        kept = (1 - self.test_fraction) * inside
         return {"held_out": int(sizes[: self.n_held_out].sum()),
-                "train": int((1 - self.test_fraction) * inside) - 2,
+                "train": int((1 - VALIDATION_FRACTION) * kept) - 2,
+                "validation": int(VALIDATION_FRACTION * kept) - 2,
                 "test": int(self.test_fraction * inside) - 2}
 
