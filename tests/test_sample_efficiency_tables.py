@@ -82,6 +82,12 @@ def test_the_shares_over_tables_match_a_direct_count_with_intervals_in_0_1(small
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(across.exact_interval(row["tables_with"], 3))
         # 3 tables: at most a p-value of 2 / 8 = 0.25 from the exact test, never clear
         assert row["p_value"] >= 0.25 and row["verdict"].startswith("not detected (power 0.00")
+    # the sensitivity: the same shares over the informative tables, stated but never asked
+    assert tables["flagged_largest"].between(0, 1).all()
+    kept = tables[tables["informative"]]
+    sensitivity = across.shares(kept, tested=False)
+    assert (sensitivity["tables"] == len(kept)).all()
+    assert (sensitivity["verdict"] == "sensitivity, not tested").all() and sensitivity["p_value"].isna().all()
 
 
 def test_the_section_states_the_cross_table_verdicts_and_draws_one_panel_per_table(small_run):

@@ -9,7 +9,11 @@ them per seed, each scenario weighing the same. A table's call is descriptive: n
 *ahead* at the smallest size when the 95% t-interval over seeds lies below 0, logistic regression
 at the largest when it lies above, and the table *crosses* when both hold (the curves then cross
 in between). Every fit counts, flagged ones included, as in the rest of the experiment: a chance
-fit at a few rows is the small-sample behaviour the curves measure.
+fit at a few rows is the small-sample behaviour the curves measure. Sensitivity (stated, not
+tested): on some tables no model clearly beats the majority rate even with the whole pool (weak
+features, an imbalanced label), so accuracy there mostly measures who predicts the majority
+class; the shares are also given over the *informative* tables only, where fewer than half of the
+pair's fits at the largest size are excluded by the stated flag rule (`prepare.excluded`).
 
 The cross-table claim is on the share of tables: for each of the three calls, the share with its
 exact (Clopper-Pearson) 95% interval over tables, and an exact binomial test of the share against
@@ -26,7 +30,7 @@ import pandas as pd
 from scipy import stats
 from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
 from spurbench.report.experiments._stats import interval, with_ci
-from spurbench.report.prepare import learners
+from spurbench.report.prepare import excluded, learners
 
 NAIVE_BAYES, LOGISTIC = "gaussian_nb", "logistic_regression_mle"
 PAIR = (NAIVE_BAYES, LOGISTIC)
@@ -47,7 +51,8 @@ CLAIM = (
     f"{CLAIMED_SHARE:g} at the corrected level.")
 TABLE_COLUMNS = ["table", "scenarios", "n_seeds", "n_smallest", "difference_smallest", "smallest_ci_low",
                  "smallest_ci_high", "naive_bayes_ahead_smallest", "n_largest", "difference_largest",
-                 "largest_ci_low", "largest_ci_high", "logistic_ahead_largest", "crossing"]
+                 "largest_ci_low", "largest_ci_high", "logistic_ahead_largest", "crossing",
+                 "flagged_largest", "informative"]
 SHARE_COLUMNS = ["call", "tables_with", "tables", "share", "ci_low", "ci_high", "p_value", "power",
                  "verdict"]
 
@@ -61,6 +66,7 @@ def table_results(rows: pd.DataFrame) -> pd.DataFrame:
     each scenario's smallest and largest n_train, averaged per seed over the table's scenarios, with
     its 95% t-interval over seeds, and the three calls (see the module docstring)."""
     rows = learners(rows[(rows["shift"] == 0) & rows["model"].isin(PAIR)])
+    flagged = rows.assign(flagged=excluded(rows)).groupby(["scenario", "n_train"])["flagged"].mean()
     wide = rows.pivot_table(index=["family", "scenario", "n_train", "seed"], columns="model",
                             values="accuracy").reset_index()
     if not set(PAIR) <= set(wide.columns):
@@ -79,6 +85,9 @@ def table_results(rows: pd.DataFrame) -> pd.DataFrame:
         record["naive_bayes_ahead_smallest"] = bool(record["smallest_ci_high"] < 0)
         record["logistic_ahead_largest"] = bool(record["largest_ci_low"] > 0)
         record["crossing"] = record["naive_bayes_ahead_smallest"] and record["logistic_ahead_largest"]
+        largest = part.groupby("scenario")["n_train"].max()
+        record["flagged_largest"] = float(np.mean([flagged[s, n] for s, n in largest.items()]))
+        record["informative"] = record["flagged_largest"] < 0.5
         records.append(record)
     return pd.DataFrame(records, columns=TABLE_COLUMNS)
 
@@ -115,16 +124,17 @@ def _verdict(k: int, n: int, low: float, high: float) -> tuple[float, str]:
                f"level {alpha:.2g})")
 
 
-def shares(tables: pd.DataFrame) -> pd.DataFrame:
+def shares(tables: pd.DataFrame, tested: bool = True) -> pd.DataFrame:
     """For each call of `table_results`: how many tables make it, the share with its exact 95%
     interval over tables, the exact binomial p-value against one half, the power for
-    `CLAIMED_SHARE` at the corrected level, and the verdict."""
+    `CLAIMED_SHARE` at the corrected level, and the verdict (asked of the claim book only when
+    `tested`; a sensitivity analysis is not a claim)."""
     records = []
     n = len(tables)
     for column, call in CALLS.items():
         k = int(tables[column].sum()) if n else 0
         low, high = exact_interval(k, n)
-        p, verdict = _verdict(k, n, low, high)
+        p, verdict = _verdict(k, n, low, high) if tested else (np.nan, "sensitivity, not tested")
         records.append([call, k, n, k / n if n else np.nan, low, high, p,
                         binomial_power(n, corrected_alpha()) if n else np.nan, verdict])
     return pd.DataFrame(records, columns=SHARE_COLUMNS)
@@ -140,7 +150,19 @@ def bullets(tables: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
         lines.append(f"Across tables, `{LOGISTIC}` against `{NAIVE_BAYES}`: {r.call} on {r.tables_with} "
                      f"of {r.tables} tables, share {r.share:.2f} (exact 95% CI {r.ci_low:.2f} to "
                      f"{r.ci_high:.2f}; claim: more than {MAJORITY:g}): {r.verdict}. Tables: {named}.")
-    return lines
+    return [*lines, _sensitivity(tables)]
+
+
+def _sensitivity(tables: pd.DataFrame) -> str:
+    """The three shares over the informative tables only (stated, not tested)."""
+    kept = tables[tables["informative"]]
+    left = ", ".join(f"`{t}`" for t in tables.loc[~tables["informative"], "table"]) or "none"
+    parts = [f"{r.call} {r.tables_with} of {r.tables}" + (f" (exact 95% CI {r.ci_low:.2f} to {r.ci_high:.2f})"
+                                                          if r.tables else "")
+             for r in shares(kept, tested=False).itertuples()]
+    return (f"Sensitivity (not tested): over the {len(kept)} informative tables (fewer than half of the "
+            "pair's fits at the largest size flagged as not clearly above the majority rate), "
+            + "; ".join(parts) + f". Left out: {left}.")
 
 
 def table_bullet(tables: pd.DataFrame) -> str:
