@@ -27,6 +27,7 @@ import pytest
 from spurbench.errors import ParameterError, SpecError, SpurbenchError
 from spurbench.fitting import FitTask, run_fit
 from spurbench.generators import _tables
+from spurbench.generators._real import _allocate
 from spurbench.generators._tables import CATALOGUE, load_catalogue_table
 from spurbench.generators.base import agreement
 from spurbench.generators.real_table import RealTable
@@ -205,6 +206,22 @@ def test_held_out_domain_share_matches_the_shift(id_table, shift):
     assert train.attr.sum() == 0 and train.X[:, 0].max() < 400
 
 
+
+def test_mechanism_none_draws_the_plain_table_in_its_class_mix_at_shift_0_only(id_table):
+    gen = RealTable(path=str(id_table), label="y", mechanism="none").resplit(rng(3))
+    pool_y = gen.data.y[gen._pools["train"]]
+    train = gen.sample(50, 0.0, rng(8), split="train")
+    test = gen.sample(gen._pools["test"].size, 0.0, rng(9), split="test")
+    # the class shares of the pool (largest remainder), every row core, attr 0, group = 2 y
+    assert np.array_equal(np.bincount(train.y), _allocate(50, np.bincount(pool_y)))
+    assert set(train.roles) == {"core"} and len(train.roles) == train.X.shape[1]
+    assert train.X_counterfactual is None
+    assert not train.attr.any() and np.array_equal(train.group, 2 * train.y)
+    assert not ids(train) & ids(test) and len(ids(test)) == len(test)  # disjoint, no repeats
+    with pytest.raises(ParameterError, match="only level 0") as caught:
+        gen.sample(50, 0.5, rng(10), split="test")
+    assert caught.value.field == "shift"
+
 # ---- one-line errors -------------------------------------------------------------------------------
 
 def test_a_group_too_small_is_one_line_at_spec_load(tmp_path):
@@ -239,6 +256,8 @@ def test_a_group_too_small_at_draw_time_names_table_group_and_counts():
     (dict(table="arrests", mechanism="unseen_domain", domain="year", held_out=[1990]), "held_out"),
     (dict(table="arrests", mechanism="unseen_domain", domain="year"), "held_out"),
     (dict(table="arrests", mechanism="unseen_domain", domain="year", held_out=[2001], rho=0.9), "rho"),
+    (dict(table="arrests", mechanism="none", domain="year"), "domain"),
+    (dict(table="hmda", mechanism="none", attribute="afam", rho=0.9), "attribute"),
 ])
 def test_invalid_parameters_are_rejected_naming_them(params, field):
     with pytest.raises(ParameterError) as caught:

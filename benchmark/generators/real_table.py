@@ -1,4 +1,5 @@
-"""`real_table`: a real table with a natural group attribute, under one of two shift mechanisms.
+"""`real_table`: a real table with a natural group attribute, under one of two shift mechanisms
+(or none: the plain table).
 
 The table is a catalogue entry (``table``: see `_tables.CATALOGUE` and datasets/README.md; the
 `data` extra) or the user's own CSV / parquet file (``path``, relative to the spec file or absolute,
@@ -24,7 +25,13 @@ held-out domains and the rest from held-out rows of the training domains, each w
 replacement and in its natural class mix (so the label rate may move with the shift: the majority
 rate per row shows it). The domain is not a feature; attr = 1 for a held-out domain's row.
 
-Both: group = 2 y + attr (worst-group accuracy); rows are split into disjoint train, validation and
+``mechanism = "none"``. The plain table without shift, for experiments that need the table as it
+is (learning curves: Ng & Jordan's naive Bayes against logistic regression). A sample of n rows
+keeps the pool's class shares (largest remainder, every class at least one row); attr = 0 on every
+row, so group = 2 y and worst-group accuracy is worst-class accuracy. It has only shift 0: a draw
+at any other level is a ParameterError (there is no other distribution to move to).
+
+All: group = 2 y + attr (worst-group accuracy); rows are split into disjoint train, validation and
 test pools (``test_fraction`` of each (y, attr) stratum, or of each class of the training domains,
 held out for testing, then `_real.VALIDATION_FRACTION` of the rest for validation: the validation
 sample is from the training distribution, and under "unseen_domain" from the training domains
@@ -60,7 +67,7 @@ from spurbench.generators.base import (
 )
 from spurbench.registry import register_generator
 
-MECHANISMS = ("agreement", "unseen_domain")
+MECHANISMS = ("agreement", "unseen_domain", "none")
 
 
 def _values(name: str, value: Any) -> tuple[str, ...]:
@@ -78,7 +85,7 @@ def _absent(mechanism: str, **named: Any) -> None:
 
 @register_generator("real_table")
 class RealTable(Generator):
-    """A real table with a natural attribute: agreement resampling or an unseen domain."""
+    """A real table with a natural attribute: agreement resampling, an unseen domain, or no shift."""
 
     n_classes = 2
     source = "real table"
@@ -110,6 +117,10 @@ class RealTable(Generator):
             self.attr = self._binary_attribute(attribute, attribute_values)
             self.X = np.hstack([self.data.X, self.attr[:, None].astype(np.float64)])
             self.roles = ("core",) * self.data.X.shape[1] + ("spurious",)
+        elif self.mechanism == "none":
+            _absent(self.mechanism, attribute=attribute, attribute_values=attribute_values, rho=rho,
+                    domain=domain, held_out=held_out, held_out_share=held_out_share)
+            self.X, self.roles = self.data.X, ("core",) * self.data.X.shape[1]
         else:
             _absent(self.mechanism, attribute=attribute, attribute_values=attribute_values, rho=rho)
             self.domains = self._natural("domain", domain)
@@ -184,8 +195,8 @@ class RealTable(Generator):
     def _split(self, rng: np.random.Generator) -> None:
         """Pools of this seed: held-out domains first (when drawn per seed), then the rows."""
         y = self.data.y
-        if self.mechanism == "agreement":
-            self.group = 2 * y + self.attr
+        if self.mechanism != "unseen_domain":
+            self.group = 2 * y + (self.attr if self.mechanism == "agreement" else 0)
             pool = RowPool(self.group, self.test_fraction, self.split_seed, rng)
             self._pools = {s: pool.rows(s) for s in SPLITS}
             return
@@ -250,6 +261,8 @@ class RealTable(Generator):
         pool = self._pools[check_choice("split", split, SPLITS)]
         y = self.data.y[pool]
         counts = _allocate(n, np.bincount(y, minlength=2))
+        if self.mechanism == "none":
+            return {2 * c: int(counts[c]) for c in (0, 1)}
         r = self.agreement(shift)
         out = {}
         for c in (0, 1):  # group 2 y + a: within class c, a = c agrees and a = 1 - c does not
@@ -272,9 +285,12 @@ class RealTable(Generator):
     def sample(self, n: int, shift: float, rng: np.random.Generator, split: str = "train") -> Sample:
         n = check_int("n", n, minimum=1, maximum=None)
         split = check_choice("split", split, SPLITS)
+        if self.mechanism == "none" and shift != 0:
+            raise ParameterError("shift", f"mechanism 'none' has only level 0 (the plain table), got "
+                                 f"{shift:g}; use levels = [0.0]")
         counts = self.group_counts(n, shift, split)
         picked = []
-        if self.mechanism == "agreement":
+        if self.mechanism != "unseen_domain":
             pool = self._pools[split]
             for g, k in counts.items():
                 picked.append(self._take(pool[self.group[pool] == g], k, rng, self._group_name(g), split))
@@ -286,7 +302,7 @@ class RealTable(Generator):
         rows = rng.permutation(np.concatenate(picked))
         y, group = self.data.y[rows], self.group[rows]
         X = self.X[rows]
-        if self.mechanism == "unseen_domain":
+        if self.mechanism != "agreement":
             return Sample(X=X, y=y, roles=self.roles, attr=group % 2, group=group)
 
         def flipped() -> np.ndarray:
@@ -320,13 +336,14 @@ class RealTable(Generator):
     def _shortfall(self, n: int, shift: float, split: str) -> str | None:
         """Why pool `split` cannot supply a draw of `n` at `shift` (None when it can)."""
         counts = self.group_counts(n, shift, split)
-        if self.mechanism == "agreement":
+        if self.mechanism != "unseen_domain":
             have = np.bincount(self.group[self._pools[split]], minlength=4)
             for g, k in counts.items():
                 if k > have[g]:
-                    return (f"table {self.name!r}: {self._group_name(g)} needs {k} rows at shift "
-                            f"{shift:g} (P(a = y) = {self.agreement(shift):g}), the {split} pool has "
-                            f"{have[g]}")
+                    how = (f"at shift {shift:g} (P(a = y) = {self.agreement(shift):g})"
+                           if self.mechanism == "agreement" else "in its class share")
+                    return (f"table {self.name!r}: {self._group_name(g)} needs {k} rows {how}, the "
+                            f"{split} pool has {have[g]}")
             return None
         floors = self._domain_floors()
         for what, k, have in (("the training domains", counts[0], floors[split]),

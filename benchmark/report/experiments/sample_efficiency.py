@@ -11,6 +11,8 @@ sample, a fresh split per seed on real data) is measured at every training size 
 t-interval. The claim predicts the sign only at the ends of each curve: the generative model ahead at
 the smallest size, the reference at the largest (`CLAIM`); where between them the curves cross is not
 predicted, so the sizes between are shown, not tested, and the mean curves' last crossing is stated.
+Across tables (`_across_tables`, Ng & Jordan's own design: many real tables), the share of tables
+with each end and with both, each with an exact interval over tables, is tested against one half.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from spurbench.report import style
 from spurbench.report.claims import corrected_alpha, power
+from spurbench.report.experiments import _across_tables as across
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
 from spurbench.report.experiments._stats import crossing_point, interval, tally, verdict, with_ci
@@ -46,7 +49,8 @@ CLAIM = (
     f"the pre-registered {EFFECT:.3f}. The pre-registered pairs are naive Bayes (`gaussian_nb`; "
     f"`bernoulli_nb`, discrete, on digits) against the unregularised `{UNREGULARISED}`; every other "
     f"(generative model, reference) pair is tested by the same rule. The published shape is reproduced "
-    f"for a pair when both ends are. " + rule("the difference has the claimed sign", EFFECT))
+    f"for a pair when both ends are. " + rule("the difference has the claimed sign", EFFECT) + " "
+    + across.CLAIM)
 
 
 def _sizes(sizes: pd.Index) -> str:
@@ -187,8 +191,15 @@ def _bullets(table: pd.DataFrame, regularisation: pd.DataFrame) -> list[str]:
     return lines + ([_regularisation_bullet(regularisation)] if not regularisation.empty else [])
 
 
+def _detailed(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the scenarios that ran a learner beyond the per-table figure's three (their every
+    model is drawn per scenario; the others are in the per-table figure)."""
+    extra = learners(rows).groupby("scenario")["model"].agg(lambda m: bool(set(m) - set(across.TRIO)))
+    return rows[rows["scenario"].isin(extra[extra].index)]
+
+
 def _figure(rows: pd.DataFrame, table: pd.DataFrame) -> plt.Figure:
-    curves = rows[rows["shift"] == 0]
+    curves = _detailed(rows[rows["shift"] == 0])
     fig = plots.facet_lines(curves.assign(value=curves["accuracy"]), "n_train", "training size", "scenario",
                             scenario_order(curves), ylabel="accuracy", xscale="log", col_wrap=COLUMNS)
     palette = style.model_styles(model_order(curves), paradigms(curves))["palette"]
@@ -200,10 +211,20 @@ def _figure(rows: pd.DataFrame, table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _tables_figure(curves: pd.DataFrame) -> plt.Figure:
+    order = sorted(curves["table"].unique())
+    return plots.facet_lines(curves, "n_train", "training size", "table", order, ylabel="accuracy",
+                             xscale="log", col_wrap=COLUMNS + 1)
+
+
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
     table, regularisation = learning_curve_table(rows), regularisation_table(rows)
+    tables = across.table_results(rows)
+    summary = across.shares(tables)
+    curves = across.per_table_curves(rows)
     return Section(
-        bullets=_bullets(table, regularisation) if not table.empty else [],
+        bullets=(across.bullets(tables, summary) + ([across.table_bullet(tables)] if not tables.empty else [])
+                 + (_bullets(table, regularisation) if not table.empty else [])),
         tables=[("learning_curve_crossings", "Learning curves: each logistic regression (`reference`: L2 "
                  "or unregularised) minus each generative model (accuracy at shift 0) at the smallest and "
                  f"largest training size (95% t-intervals over seeds), the verdicts on the claim there, the "
@@ -211,9 +232,23 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
                  "published shape holds (both ends reproduced) and where the mean curves last cross", table),
                 ("learning_curve_regularisation", "Learning curves: L2-regularised minus unregularised "
                  "logistic regression (accuracy at shift 0) at every training size, with 95% t-intervals "
-                 "over seeds", regularisation)],
+                 "over seeds", regularisation),
+                ("learning_curve_tables", f"Learning curves per table: `{across.LOGISTIC}` minus "
+                 f"`{across.NAIVE_BAYES}` (accuracy at shift 0) at the smallest and largest training size, "
+                 "averaged per seed over the table's scenarios (95% t-intervals over seeds), and the table's "
+                 "calls: naive Bayes ahead at the smallest size, logistic regression at the largest, both "
+                 "(a crossing)", tables),
+                ("learning_curve_table_shares", "Learning curves across tables: the share of tables with "
+                 "each call (exact 95% intervals over tables), the exact binomial test against one half, its "
+                 f"power for a share of {across.CLAIMED_SHARE:g} at the corrected level, and the verdict",
+                 summary)],
         figures=[FigurePlan(
-            "exp_sample_efficiency", "Accuracy versus training size (log scale; 95% t-bands over seeds). "
+            "exp_sample_efficiency_tables", "Accuracy versus training size per table (log scale; 95% "
+            f"t-bands over seeds; a table's scenarios averaged per seed): `{across.NAIVE_BAYES}`, "
+            f"`{across.LOGISTIC}` and `logistic_regression` (L2).", lambda: _tables_figure(curves)),
+            FigurePlan(
+            "exp_sample_efficiency", "Accuracy versus training size of every model, for the scenarios that "
+            "ran more than the three learners of the per-table figure (log scale; 95% t-bands over seeds). "
             "Verticals: where the mean curves of a logistic regression and the generative model of the same "
             f"colour last cross (dotted: `{REGULARISED}`, dash-dotted: `{UNREGULARISED}`), drawn only where "
             "the published shape is reproduced (the generative model ahead at the smallest size, the "
