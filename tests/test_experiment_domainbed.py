@@ -77,11 +77,16 @@ def _hand_rows(shift_by_family: dict[str, float], seeds: int = 10) -> pd.DataFra
                     records.append({"family": family, "scenario": f"db_{family}", "seed": seed,
                                     "model": model, "selection": protocol, "shift": 1.0,
                                     "accuracy": value, "fit_flags": ""})
+            # a panel model of the same scenario, flagged: outside the comparison and its flag count
+            records.append({"family": family, "scenario": f"db_{family}", "seed": seed, "model": "qda",
+                            "selection": "iid", "shift": 1.0, "accuracy": 0.5, "fit_flags": "chance_fit"})
     return pd.DataFrame(records)
 
 
 def test_a_difference_tight_around_zero_is_reproduced_and_a_large_one_contradicted():
-    tight = domainbed.analyse(_hand_rows({f"t{i}": 0.001 * (i % 2) for i in range(6)}), {})
+    tight_rows = _hand_rows({f"t{i}": 0.001 * (i % 2) for i in range(6)})
+    assert (domainbed.flagged_share(tight_rows) == 0).all()
+    tight = domainbed.analyse(tight_rows, {})
     assert sum("within +-0.01 (DomainBed): reproduced" in b for b in tight.bullets) == 2
     far = domainbed.analyse(_hand_rows({f"t{i}": 0.05 + 0.002 * i for i in range(6)}), {})
     assert sum("within +-0.01 (DomainBed): contradicted" in b for b in far.bullets) == 2
