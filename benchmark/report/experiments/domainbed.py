@@ -105,17 +105,16 @@ def leave_one_out(values: pd.Series) -> tuple[float, float]:
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per protocol (`iid`; `iid` over the families with few flagged fits, the sensitivity analysis;
-    the test-domain oracle, an upper bound) and robust method: the mean
-    over families of the difference from tuned ERM, its 95% t-interval (F - 1 df), the
-    leave-one-family-out range and F."""
-    shares = flagged_share(rows)
-    clean = shares.index[shares <= FLAGGED_SHARE]
-    variants = ((PROTOCOL, family_values(rows)), (SENSITIVITY, family_values(rows).loc[
-        lambda v: v.index.isin(clean)]), ("oracle (reads test draws)", family_values(rows, ORACLE)))
+    the test-domain oracle, an upper bound) and robust method: the mean over families of the
+    difference from tuned ERM, its 95% t-interval (F - 1 df), the leave-one-family-out range and F."""
+    shares, values = flagged_share(rows), family_values(rows)
+    clean = values[values.index.isin(shares.index[shares <= FLAGGED_SHARE])]
+    variants = ((PROTOCOL, values), (SENSITIVITY, clean),
+                ("oracle (reads test draws)", family_values(rows, ORACLE)))
     records = []
-    for label, values in variants:
-        for method in (m for m in ROBUST if m in values):
-            column = values[method].dropna()
+    for label, frame in variants:
+        for method in (m for m in ROBUST if m in frame):
+            column = frame[method].dropna()
             low, high = interval(column)
             lofo_low, lofo_high = leave_one_out(column)
             records.append({"selection": label, "method": method,
