@@ -136,7 +136,7 @@ def expand_grid(scenarios: Sequence[Scenario], models: Sequence[ModelRef] | None
     return [FitTask(scenario, entry, seed, n_train, run_seed, timeout, config)
             for scenario in scenarios
             for entry in models_for(scenario, models)
-            for config in [(), *(_configurations(entry, searched) if scenario.selection else ())]
+            for config in [(), *(_configurations(entry, searched) if scenario.searches(entry.name) else ())]
             for n_train in scenario.n_train
             for seed in range(seeds if seeds is not None else scenario.seeds)]
 

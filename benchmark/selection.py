@@ -1,10 +1,11 @@
 """Model-selection protocols: which point of a model's search space each protocol picks.
 
-In a scenario with ``run.selection = true``, a cell (scenario, model, seed, n_train) has one fit
-with the registered defaults (rows with ``selection = "fixed"``) and one per other point of the
-model's search space (``"candidate"``), all trained on the same sample with the same model seed.
-A protocol picks one of them per cell, and the picked fit's rows are stored again under the
-protocol's name (the `selected` table of the store, rebuilt after every run):
+In a scenario with ``run.selection = true`` (or a list naming the models that search), a cell
+(scenario, model, seed, n_train) has one fit with the registered defaults (rows with
+``selection = "fixed"``) and one per other point of the model's search space (``"candidate"``),
+all trained on the same sample with the same model seed. A protocol picks one of them per cell,
+and the picked fit's rows are stored again under the protocol's name (the `selected` table of
+the store, rebuilt after every run):
 
 * ``fixed``: the defaults (the fit's own rows; nothing is copied).
 * ``iid``: highest accuracy on the validation sample, drawn from the training distribution

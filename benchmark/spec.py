@@ -68,9 +68,11 @@ class Scenario:
     # also score each model with its spurious features dropped at test time, and refitted without
     # them (the controllability experiment; see fitting.SpuriousControls)
     spurious_controls: bool = False
-    # also fit every configuration of each model's search space, and store the rows of the
-    # selection protocols (see benchmark/selection.py); it adds fits, never changes one
-    selection: bool = False
+    # also fit every configuration of each model's search space (True) or of the named models'
+    # only (a tuple: the others run at their defaults, so their protocol rows repeat their fixed
+    # rows), and store the rows of the selection protocols (see benchmark/selection.py); it adds
+    # fits, never changes one
+    selection: bool | tuple[str, ...] = False
     path: Path | None = field(default=None, compare=False)
 
     def generator(self) -> Generator:
@@ -89,6 +91,10 @@ class Scenario:
         if self.spurious_controls:  # more rows per fit; absent otherwise, so other hashes stay
             content["spurious_controls"] = True
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+    def searches(self, model: str) -> bool:
+        """Whether `model`'s search space is fitted here (see `selection`)."""
+        return self.selection is True or model in (self.selection or ())
 
     def quick(self) -> Scenario:
         """A small version of the grid that runs in seconds: ends and middle of the sweep,
@@ -121,6 +127,22 @@ def _flag(path: Path, value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise SpecError(path, where, f"must be true or false, got {value!r}")
     return value
+
+
+def _selection(path: Path, value: Any, models: tuple[str, ...] | None) -> bool | tuple[str, ...]:
+    """`run.selection`: true, false, or the models (of `run.models`) whose search spaces are fitted."""
+    if not isinstance(value, list):
+        return _flag(path, value, "run.selection")
+    named = set(models) if models is not None else None
+    if not value or not all(isinstance(m, str) and (named is None or m in named) for m in value):
+        raise SpecError(path, "run.selection", f"must be true, false or a non-empty list of models "
+                        f"of run.models, got {value!r}")
+    for name in value:
+        try:
+            get_model(name)
+        except SpurbenchError as exc:
+            raise SpecError(path, "run.selection", str(exc)) from None
+    return tuple(value)
 
 
 def _name(path: Path, value: Any) -> str:
@@ -298,9 +320,9 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
                                    default=False),
         "spurious_controls": problems.check(_flag, path, run.get("spurious_controls", False),
                                             "run.spurious_controls", default=False),
-        "selection": problems.check(_flag, path, run.get("selection", False), "run.selection",
-                                    default=False),
     }
+    fields["selection"] = problems.check(_selection, path, run.get("selection", False), fields["models"],
+                                         default=False)
     if problems.errors:
         raise SpecErrors(problems.errors)
     scenario = Scenario(name=name, family=family, description=str(head.get("description", "")),

@@ -24,6 +24,11 @@ the domains afresh for each seed. A test sample at shift s takes round(s * n) ro
 held-out domains and the rest from held-out rows of the training domains, each without
 replacement and in its natural class mix (so the label rate may move with the shift: the majority
 rate per row shows it). The domain is not a feature; attr = 1 for a held-out domain's row.
+``groups`` (this mechanism only) replaces the group 2 y + attr: ``"training_domains"`` makes it the
+row's domain d (its index among the sorted domain names), so a training draw's groups are exactly
+the training domains, what DomainBed's group DRO is given (`datasets/domainbed_*.toml`);
+``"training_domains_by_class"`` makes it 2 d + y, the training domains x class (balancing those
+also balances the classes). Rows of a held-out domain get their own ids.
 
 ``mechanism = "none"``. The plain table without shift, for experiments that need the table as it
 is (learning curves: Ng & Jordan's naive Bayes against logistic regression). A sample of n rows
@@ -68,6 +73,8 @@ from spurbench.generators.base import (
 from spurbench.registry import register_generator
 
 MECHANISMS = ("agreement", "unseen_domain", "none")
+# unseen_domain's group: 2 y + attr, the domain d, or 2 d + y
+GROUPINGS = ("held_out", "training_domains", "training_domains_by_class")
 
 
 def _values(name: str, value: Any) -> tuple[str, ...]:
@@ -95,7 +102,7 @@ class RealTable(Generator):
                  rho: float | None = None, domain: str | None = None, held_out: list | None = None,
                  held_out_share: float | None = None, path: str | None = None,
                  label: str | None = None, positive: Any = None, file_sha256: str | None = None,
-                 test_fraction: float = 0.5, split_seed: int = 0):
+                 test_fraction: float = 0.5, split_seed: int = 0, groups: str | None = None):
         self.mechanism = check_choice("mechanism", mechanism, MECHANISMS)
         self.test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
         self.split_seed = check_int("split_seed", split_seed, maximum=2**32 - 1)
@@ -110,7 +117,8 @@ class RealTable(Generator):
         self.name = self.data.name
         self.info = None if table is None else CATALOGUE[self.name]
         if self.mechanism == "agreement":
-            _absent(self.mechanism, domain=domain, held_out=held_out, held_out_share=held_out_share)
+            _absent(self.mechanism, domain=domain, held_out=held_out, held_out_share=held_out_share,
+                    groups=groups)
             if rho is None:
                 raise ParameterError("rho", "is required for mechanism 'agreement' (P(a = y) in training)")
             self.rho = check_probability("rho", rho)
@@ -121,9 +129,11 @@ class RealTable(Generator):
             _absent(self.mechanism, attribute=attribute, attribute_values=attribute_values, rho=rho,
                     domain=domain, held_out=held_out, held_out_share=held_out_share)
             self.X, self.roles = self.data.X, ("core",) * self.data.X.shape[1]
+            self.attr = np.zeros(len(self.data.y), dtype=np.int64)
         else:
             _absent(self.mechanism, attribute=attribute, attribute_values=attribute_values, rho=rho)
             self.domains = self._natural("domain", domain)
+            self.groups = check_choice("groups", "held_out" if groups is None else groups, GROUPINGS)
             if (held_out is None) == (held_out_share is None):
                 raise ParameterError("held_out", "give exactly one of held_out (a list of domains) "
                                      "and held_out_share (a share of domains drawn per seed)")
@@ -196,7 +206,7 @@ class RealTable(Generator):
         """Pools of this seed: held-out domains first (when drawn per seed), then the rows."""
         y = self.data.y
         if self.mechanism != "unseen_domain":
-            self.group = 2 * y + (self.attr if self.mechanism == "agreement" else 0)
+            self.group = 2 * y + self.attr
             pool = RowPool(self.group, self.test_fraction, self.split_seed, rng)
             self._pools = {s: pool.rows(s) for s in SPLITS}
             return
@@ -204,7 +214,11 @@ class RealTable(Generator):
             names = np.unique(self.domains)
             self.held_out = tuple(sorted(rng.choice(names, self.n_held_out, replace=False)))
         out = np.isin(self.domains, self.held_out)
+        self.attr = out.astype(np.int64)
         self.group = 2 * y + out
+        if self.groups != "held_out":
+            domain = np.unique(self.domains, return_inverse=True)[1]
+            self.group = domain if self.groups == "training_domains" else 2 * domain + y
         inside = np.flatnonzero(~out)
         pool = RowPool(y[inside], self.test_fraction, self.split_seed, rng)
         self._pools = {**{s: inside[pool.rows(s)] for s in SPLITS}, "held_out": np.flatnonzero(out)}
@@ -300,17 +314,17 @@ class RealTable(Generator):
                                          "held-out")):
                 picked.append(self._take(rows, k, rng, what, pool))
         rows = rng.permutation(np.concatenate(picked))
-        y, group = self.data.y[rows], self.group[rows]
+        y, group, attr = self.data.y[rows], self.group[rows], self.attr[rows]
         X = self.X[rows]
         if self.mechanism != "agreement":
-            return Sample(X=X, y=y, roles=self.roles, attr=group % 2, group=group)
+            return Sample(X=X, y=y, roles=self.roles, attr=attr, group=group)
 
         def flipped() -> np.ndarray:
             cf = X.copy()
             cf[:, -1] = 1.0 - cf[:, -1]
             return cf
 
-        return Sample(X=X, y=y, roles=self.roles, attr=group % 2, group=group, X_counterfactual=flipped)
+        return Sample(X=X, y=y, roles=self.roles, attr=attr, group=group, X_counterfactual=flipped)
 
     def check_sizes(self, n_train: int, n_test: int) -> None:
         """Refuse sizes some group cannot supply (training at shift 0, test at shift 0 and 1, the
