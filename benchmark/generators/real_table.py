@@ -127,7 +127,7 @@ class RealTable(Generator):
             self.roles = ("core",) * self.data.X.shape[1] + ("spurious",)
         elif self.mechanism == "none":
             _absent(self.mechanism, attribute=attribute, attribute_values=attribute_values, rho=rho,
-                    domain=domain, held_out=held_out, held_out_share=held_out_share)
+                    domain=domain, held_out=held_out, held_out_share=held_out_share, groups=groups)
             self.X, self.roles = self.data.X, ("core",) * self.data.X.shape[1]
             self.attr = np.zeros(len(self.data.y), dtype=np.int64)
         else:
