@@ -176,13 +176,17 @@ def test_phase_diagram_without_a_gap_calls_no_cell():
 # -- the mixture model on the spurious scale ---------------------------------------------------------
 
 
-def _scale_frame(mixture_holds: bool) -> tuple[pd.DataFrame, dict]:
+def _scale_frame(mixture_holds: bool, kde_falls: bool | None = None) -> tuple[pd.DataFrame, dict]:
+    """Parametric models fall 0.03 per unit of B from 0.7, the rest stay at 0.7 (the mixture at 0.75
+    when it holds); `kde_classifier` (absent when None) falls like them or stays at 0.75."""
     rng = np.random.default_rng(3)
     parts, params = [], {}
     for b in (1, 2, 10):
         single = 0.7 - 0.03 * b
         values = _panel(0.7) | {"gaussian_nb": single, "nb_shared_var": single, "lda_shrinkage": single,
-                                "gmm_classifier": 0.7 if mixture_holds else single}
+                                "gmm_classifier": 0.75 if mixture_holds else single}
+        if kde_falls is not None:
+            values["kde_classifier"] = single if kde_falls else 0.75
         parts.append(_rows(f"scale{b}", values, rng, family="gaussian_spurious"))
         params[f"scale{b}"] = {"spurious_separation": float(b)}
     return _frame(parts), params
@@ -192,8 +196,30 @@ def test_the_mixture_model_avoiding_the_collapse_is_reproduced(tmp_path):
     frame, params = _scale_frame(mixture_holds=True)
     section = mixture_mechanism.analyse(frame, params)
     assert section.bullets[1].startswith("At B 10, `gmm_classifier` minus the parametric generative group")
-    assert "+0.300" in section.bullets[1] and ": reproduced (the stated" in section.bullets[1]
+    assert "+0.350" in section.bullets[1] and ": reproduced (the stated" in section.bullets[1]
     assert len(_draws(section, tmp_path)) == 2
+
+
+def test_every_generative_model_is_named_and_a_flexible_collapse_denies_the_single_gaussian():
+    frame, params = _scale_frame(mixture_holds=True, kde_falls=True)
+    section = mixture_mechanism.analyse(frame, params)
+    last = section.bullets[-1]
+    for model in ("gaussian_nb", "nb_shared_var", "lda_shrinkage", "gmm_classifier", "kde_classifier",
+                  "logistic_regression", "logistic_regression_mle"):
+        assert f"`{model}`" in last
+    assert "4 of 5 generative models are below every linear discriminative one" in last
+    assert "1 of 2 flexible generative models (`kde_classifier`)" in last and "is not supported" in last
+    models = dict((name, table) for name, _, table in section.tables)["mixture_mechanism_models"]
+    kde = models.set_index("model").loc["kde_classifier"]
+    assert kde["change"] == pytest.approx(-0.27, abs=0.02) and kde["ci_high"] < 0
+
+
+def test_only_the_parametric_collapse_is_attributed_to_the_single_gaussian():
+    frame, params = _scale_frame(mixture_holds=True, kde_falls=False)
+    last = mixture_mechanism.analyse(frame, params).bullets[-1]
+    assert "3 of 5 generative models" in last and last.endswith(
+        "Only the parametric generative models end below every linear discriminative one; every flexible "
+        "generative model stays at or above the lowest of them.")
 
 
 def test_a_mixture_model_that_collapses_too_contradicts_the_mechanism():
