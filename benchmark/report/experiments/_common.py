@@ -12,20 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
 from spurbench.report.experiments._stats import (
     at_level,
+    interval,
     judged,
     paradigm_contrast,
     tally,
     verdict,
     welch_difference,
+    with_ci,
 )
-from spurbench.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order
+from spurbench.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order, panel
 from spurbench.selection import fixed
 
 GROUP_SHIFT = 0.5
+GENERATIVE_GROUPS = ("parametric_generative", "flexible_generative")
 WGA = f"worst-group accuracy (shift {GROUP_SHIFT:g})"
 FLIP = f"flip rate (shift {GROUP_SHIFT:g})"
 SHIFTED = "accuracy at largest shift"
@@ -182,6 +186,46 @@ def paradigm_path(contrast: pd.DataFrame, x: str, label: str, expected: int) -> 
             f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g}, "
             f"discriminative minus generative "
             f"{judged(last.difference, last.ci_low, last.ci_high, last.n_seeds, expected)}")
+
+
+def generative_groups_sentence(rows: pd.DataFrame, value: str, label: str) -> str:
+    """A paradigm statement checked against both generative groups, as SCIENCE.md asks of any
+    sentence about "the paradigm".
+
+    `rows` hold one cell (e.g. the largest B at shift 0.5). Per generative group: the panel's
+    discriminative mean minus the group's mean per seed, paired over seeds (95% t, uncorrected: a
+    description, not a claim of the book), with every model the group's mean rests on. The sentence
+    ends by saying whether the paradigm difference's sign holds clearly for both groups, one, or
+    neither; "" when the cell lacks a paradigm.
+    """
+    kept = panel(rows)
+    sides = kept.groupby(["seed", "paradigm"])[value].mean().unstack("paradigm")
+    groups = kept.groupby(["seed", "group"])[value].mean().unstack("group")
+    if not {"generative", "discriminative"} <= set(sides.columns):
+        return ""
+    sign = np.sign((sides["discriminative"] - sides["generative"]).mean())
+    parts, holds, against = [], [], []
+    for group in (g for g in GENERATIVE_GROUPS if g in groups.columns):
+        diff = (sides["discriminative"] - groups[group]).dropna()
+        low, high = interval(diff)
+        models = kept[kept["group"] == group].groupby("model")[value].mean()
+        named = ", ".join(f"`{m}` {v:.3f}" for m, v in models.items())
+        parts.append(f"minus {group.replace('_', ' ')} {with_ci(diff.mean(), low, high)} ({named})")
+        clear = len(diff) >= MIN_CLUSTERS and sign != 0 and np.sign(low) == np.sign(high)
+        if clear:
+            (holds if np.sign(low) == sign else against).append(group.replace("_", " "))
+    if len(holds) == len(parts) == 2:
+        verdict_text = "holds for both generative groups"
+    elif holds and against:
+        verdict_text = (f"holds for the {holds[0]} group only, and the {against[0]} group clearly goes the "
+                        "other way: it is not a statement about the generative paradigm")
+    elif holds:
+        verdict_text = f"holds clearly for the {holds[0]} group only: the statement is about it"
+    else:
+        verdict_text = "holds clearly for neither generative group"
+    return (f"{label[0].upper()}{label[1:]} by generative group (discriminative panel mean minus each group "
+            f"per seed, 95% t, uncorrected): {'; '.join(parts)}. The paradigm difference's sign "
+            f"{verdict_text}.")
 
 
 def value_range(series: pd.Series) -> str:
