@@ -281,6 +281,18 @@ def test_a_mixture_whose_drop_falls_short_of_its_refit_contradicts_the_claim():
     assert "contradicted (clearly outside +-0.010" in section.bullets[1]
 
 
+def test_a_flagged_fit_takes_its_variants_out_with_it():
+    # the project's exclusion rule (`prepare.panel`): a chance fit of the base model on seed 0 leaves
+    # that seed's dropped and refitted rows out too
+    frame = _control_frame(imputation_short=True)
+    base = (frame["model"] == "gmm_classifier") & (frame["seed"] == 0)
+    frame.loc[base, "fit_flags"] = "chance_fit"
+    section = controllability.analyse(frame, {})
+    models = dict((name, table) for name, _, table in section.tables)["controllability_marginals"]
+    counts = models.set_index("model")["n_seeds"]
+    assert counts["gmm_classifier"] == SEEDS - 1 and counts["gaussian_nb"] == SEEDS
+
+
 def test_gaussian_models_alone_leave_the_claim_untested():
     # naive Bayes: dropping a feature's factor is exactly refitting without it, so it cannot test
     # the claim; with no other generative model the generative side is not tested
