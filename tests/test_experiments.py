@@ -16,7 +16,7 @@ from scipy import stats
 from spurbench.report import experiments, render
 from spurbench.report.experiments import misspecification as exp_misspecification
 from spurbench.report.experiments import sample_efficiency as exp_sample_efficiency
-from spurbench.report.experiments._common import generative_groups_sentence
+from spurbench.report.experiments._common import fit_summary, generative_groups_sentence
 from spurbench.report.experiments._plots import spaced
 from spurbench.report.experiments._stats import (
     crossing_point,
@@ -115,6 +115,18 @@ def test_a_flexible_group_going_the_other_way_is_not_folded_into_the_paradigm():
     text = generative_groups_sentence(_group_rows([0.40, 0.45, 0.42]), "value", "worst-group accuracy")
     assert "holds for the parametric generative group only, and the flexible generative group clearly " \
            "goes the other way: it is not a statement about the generative paradigm" in text
+
+
+def test_fit_summary_drop_is_the_readme_drop_and_the_largest_shift_loss_is_apart():
+    # accuracy 0.9 at shift 0, 0.7 at 0.5 and 0.4 at 1: the README's drop averages the shifted
+    # levels, (0.2 + 0.5) / 2 = 0.35; the loss at the largest shift alone is 0.5
+    rows = pd.DataFrame([{"scenario": "s", "model": "lda", "paradigm": "generative", "seed": 0,
+                          "n_train": 100, "shift": shift, "accuracy": accuracy,
+                          "worst_group_accuracy": accuracy}
+                         for shift, accuracy in ((0.0, 0.9), (0.5, 0.7), (1.0, 0.4))])
+    fit = fit_summary(rows).iloc[0]
+    assert fit["drop"] == pytest.approx(0.35)
+    assert fit["loss_largest_shift"] == pytest.approx(0.5)
 
 
 def test_paired_difference_matches_models_on_the_seed():
