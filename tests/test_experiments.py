@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 from spurbench.report import experiments, render
 from spurbench.report.experiments import misspecification as exp_misspecification
+from spurbench.report.experiments import on_the_line as exp_on_the_line
 from spurbench.report.experiments import sample_efficiency as exp_sample_efficiency
 from spurbench.report.experiments._common import fit_summary, generative_groups_sentence
 from spurbench.report.experiments._plots import spaced
@@ -127,6 +128,21 @@ def test_fit_summary_drop_is_the_readme_drop_and_the_largest_shift_loss_is_apart
     fit = fit_summary(rows).iloc[0]
     assert fit["drop"] == pytest.approx(0.35)
     assert fit["loss_largest_shift"] == pytest.approx(0.5)
+
+
+def test_effective_robustness_is_split_by_generative_group_with_every_model_named():
+    # per scenario: discriminative 0.05, parametric 0.00 (gap 0.05), flexible 0.04 or 0.05 (gap 0.01, 0)
+    robust = pd.DataFrame([
+        {"scenario": s, "model": m, "paradigm": p, "group": g, "effective_robustness": v}
+        for s, flexible in (("a", 0.04), ("b", 0.05), ("c", 0.04), ("d", 0.05))
+        for m, p, g, v in (("logistic_regression", "discriminative", "linear_discriminative", 0.05),
+                           ("gaussian_nb", "generative", "parametric_generative", 0.0),
+                           ("kde_classifier", "generative", "flexible_generative", flexible))])
+    text = exp_on_the_line._by_generative_group(robust)[0]
+    flexible = np.array([0.01, 0.0, 0.01, 0.0])
+    assert "minus parametric generative +0.050 (no interval) over 4 scenarios" in text
+    assert (f"minus flexible generative {with_ci(flexible.mean(), *interval(flexible))} over 4 scenarios, "
+            "its 95% interval inside +-0.020 (`kde_classifier`)") in text
 
 
 def test_paired_difference_matches_models_on_the_seed():
