@@ -6,10 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from spec_helpers import write_spec
+from spurbench import harness
 from spurbench.errors import SpecError
 from spurbench.fitting import FitTask, SpuriousControls, _FittedModel, run_fit
 from spurbench.registry import get_model
+from spurbench.report.experiments import controllability
+from spurbench.report.prepare import usable
 from spurbench.spec import load_scenario, load_scenarios
+from spurbench.store import read_results
 
 CONTROL = load_scenarios(["exp_control_gaussian"])[0]
 
@@ -52,3 +56,52 @@ def test_controls_are_off_unless_the_spec_asks_and_the_flag_must_be_boolean(tmp_
     bad = write_spec(tmp_path, "bad", body=text)
     with pytest.raises(SpecError, match=r"run.spurious_controls.*true or false"):
         load_scenario(bad)
+
+
+CONTROL_SPEC = """
+[scenario]
+name = "control_tiny"
+family = "gaussian_spurious"
+experiment = "controllability"
+description = "tiny controllability run"
+
+[params]
+train_correlation = 0.95
+n_noise = 1
+spurious_separation = 4.0
+
+[shift]
+levels = [0.0, 0.5, 1.0]
+
+[run]
+n_train = [150]
+n_test = 400
+seeds = 3
+spurious_controls = true
+models = ["gaussian_nb", "gmm_classifier", "logistic_regression"]
+"""
+
+
+def test_a_real_run_gives_the_experiment_its_refit_row_with_the_refit_seconds(tmp_path):
+    scenario = load_scenario(write_spec(tmp_path, "control_tiny", body=CONTROL_SPEC))
+    harness.run([scenario], out_dir=tmp_path / "run", jobs=1, progress=False)
+    frame = read_results(tmp_path / "run")
+    params = {"control_tiny": {}}
+    section = controllability.analyse(controllability.EXPERIMENT.rows(usable(frame), params), params)
+    tables = {name: table for name, _, table in section.tables}
+    strategies = tables["controllability_strategies"].set_index("strategy")
+    refit = strategies.loc[controllability.FAIR]
+    refits = frame[frame["model"] == "logistic_regression+refit_without_spurious"]
+    largest = refits[refits["shift"] == 1.0]
+    assert refit["learners"] == "logistic_regression" and refit["training_rows"] == 150
+    assert refit["extra_fit_seconds"] == pytest.approx(largest["fit_seconds"].mean())
+    assert refit["extra_fit_seconds"] > 0
+    assert refit["accuracy"] == pytest.approx(largest["accuracy"].mean())
+    marginalised = strategies.loc["generative, marginalised (no refit)"]
+    assert marginalised["extra_fit_seconds"] == 0 and marginalised["training_rows"] == 0
+    kinds = tables["controllability_marginals"].set_index("model")
+    # the Gaussian identity holds in the stored rows: every seed's dropped accuracy is the refit's
+    assert kinds.loc["gaussian_nb", "marginal"] == controllability.IDENTITY
+    assert kinds.loc["gaussian_nb", "identical_seeds"] == 3
+    assert kinds.loc["gmm_classifier", "marginal"] == controllability.NON_TRIVIAL
+    assert any(b.startswith("`control_tiny`, the fair comparison") for b in section.bullets)

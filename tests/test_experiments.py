@@ -15,7 +15,9 @@ import pytest
 from scipy import stats
 from spurbench.report import experiments, render
 from spurbench.report.experiments import misspecification as exp_misspecification
+from spurbench.report.experiments import on_the_line as exp_on_the_line
 from spurbench.report.experiments import sample_efficiency as exp_sample_efficiency
+from spurbench.report.experiments._common import fit_summary, generative_groups_sentence
 from spurbench.report.experiments._plots import spaced
 from spurbench.report.experiments._stats import (
     crossing_point,
@@ -23,6 +25,7 @@ from spurbench.report.experiments._stats import (
     paired_difference,
     paradigm_contrast,
     welch_difference,
+    with_ci,
 )
 from spurbench.store import COLUMNS
 from synthetic_results import synthetic_results
@@ -85,6 +88,61 @@ def test_paradigm_contrast_averages_learners_per_seed_and_pairs_the_seeds():
     assert row["difference"] == pytest.approx(differences.mean())
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(interval(differences))
     assert row["n_seeds"] == 3
+
+
+def _group_rows(flexible: list[float]) -> pd.DataFrame:
+    """Worst-group accuracy per seed: two parametric, one flexible generative, two discriminative."""
+    values = {"gaussian_nb": ("parametric_generative", [0.10, 0.12, 0.14]),
+              "qda": ("parametric_generative", [0.12, 0.12, 0.16]),
+              "kde_classifier": ("flexible_generative", flexible),
+              "logistic_regression": ("linear_discriminative", [0.30, 0.31, 0.35]),
+              "random_forest": ("nonlinear_discriminative", [0.28, 0.33, 0.31])}
+    rows = _seed_rows({m: ("generative" if "generative" in g else "discriminative", v)
+                       for m, (g, v) in values.items()})
+    return rows.assign(group=rows["model"].map({m: g for m, (g, _) in values.items()}))
+
+
+def test_a_paradigm_sentence_is_checked_against_both_generative_groups_with_every_model_named():
+    # per seed: discriminative 0.29, 0.32, 0.33; parametric 0.11, 0.12, 0.15 (gap 0.18, 0.20, 0.18)
+    text = generative_groups_sentence(_group_rows([0.20, 0.22, 0.21]), "value", "worst-group accuracy")
+    parametric = np.array([0.18, 0.20, 0.18])
+    assert f"minus parametric generative {with_ci(parametric.mean(), *interval(parametric))}" in text
+    for model in ("gaussian_nb", "qda", "kde_classifier"):
+        assert f"`{model}`" in text
+    assert text.endswith("The paradigm difference's sign holds for both generative groups.")
+
+
+def test_a_flexible_group_going_the_other_way_is_not_folded_into_the_paradigm():
+    text = generative_groups_sentence(_group_rows([0.40, 0.45, 0.42]), "value", "worst-group accuracy")
+    assert "holds for the parametric generative group only, and the flexible generative group clearly " \
+           "goes the other way: it is not a statement about the generative paradigm" in text
+
+
+def test_fit_summary_drop_is_the_readme_drop_and_the_largest_shift_loss_is_apart():
+    # accuracy 0.9 at shift 0, 0.7 at 0.5 and 0.4 at 1: the README's drop averages the shifted
+    # levels, (0.2 + 0.5) / 2 = 0.35; the loss at the largest shift alone is 0.5
+    rows = pd.DataFrame([{"scenario": "s", "model": "lda", "paradigm": "generative", "seed": 0,
+                          "n_train": 100, "shift": shift, "accuracy": accuracy,
+                          "worst_group_accuracy": accuracy}
+                         for shift, accuracy in ((0.0, 0.9), (0.5, 0.7), (1.0, 0.4))])
+    fit = fit_summary(rows).iloc[0]
+    assert fit["drop"] == pytest.approx(0.35)
+    assert fit["loss_largest_shift"] == pytest.approx(0.5)
+
+
+def test_effective_robustness_is_split_by_generative_group_with_every_model_named():
+    # per scenario: discriminative 0.05, parametric 0.00 (gap 0.05), flexible 0.04 or 0.05 (gap 0.01, 0)
+    robust = pd.DataFrame([
+        {"scenario": s, "model": m, "paradigm": p, "group": g, "effective_robustness": v}
+        for s, flexible in (("a", 0.04), ("b", 0.05), ("c", 0.04), ("d", 0.05))
+        for m, p, g, v in (("logistic_regression", "discriminative", "linear_discriminative", 0.05),
+                           ("gaussian_nb", "generative", "parametric_generative", 0.0),
+                           ("kde_classifier", "generative", "flexible_generative", flexible))])
+    text = exp_on_the_line._by_generative_group(robust)[0]
+    flexible = np.array([0.01, 0.0, 0.01, 0.0])
+    assert "minus parametric generative +0.050 (no interval) over 4 scenarios" in text
+    assert (f"minus flexible generative {with_ci(flexible.mean(), *interval(flexible))} over 4 scenarios, "
+            "its 95% interval inside +-0.020 (`kde_classifier`)") in text
 
 
 def test_paired_difference_matches_models_on_the_seed():

@@ -179,13 +179,17 @@ def test_phase_diagram_without_a_gap_calls_no_cell():
 # -- the mixture model on the spurious scale ---------------------------------------------------------
 
 
-def _scale_frame(mixture_holds: bool) -> tuple[pd.DataFrame, dict]:
+def _scale_frame(mixture_holds: bool, kde_falls: bool | None = None) -> tuple[pd.DataFrame, dict]:
+    """Parametric models fall 0.03 per unit of B from 0.7, the rest stay at 0.7 (the mixture at 0.75
+    when it holds); `kde_classifier` (absent when None) falls like them or stays at 0.75."""
     rng = np.random.default_rng(3)
     parts, params = [], {}
     for b in (1, 2, 10):
         single = 0.7 - 0.03 * b
         values = _panel(0.7) | {"gaussian_nb": single, "nb_shared_var": single, "lda_shrinkage": single,
-                                "gmm_classifier": 0.7 if mixture_holds else single}
+                                "gmm_classifier": 0.75 if mixture_holds else single}
+        if kde_falls is not None:
+            values["kde_classifier"] = single if kde_falls else 0.75
         parts.append(_rows(f"scale{b}", values, rng, family="gaussian_spurious"))
         params[f"scale{b}"] = {"spurious_separation": float(b)}
     return _frame(parts), params
@@ -195,8 +199,30 @@ def test_the_mixture_model_avoiding_the_collapse_is_reproduced(tmp_path):
     frame, params = _scale_frame(mixture_holds=True)
     section = mixture_mechanism.analyse(frame, params)
     assert section.bullets[1].startswith("At B 10, `gmm_classifier` minus the parametric generative group")
-    assert "+0.300" in section.bullets[1] and ": reproduced (the stated" in section.bullets[1]
+    assert "+0.350" in section.bullets[1] and ": reproduced (the stated" in section.bullets[1]
     assert len(_draws(section, tmp_path)) == 2
+
+
+def test_every_generative_model_is_named_and_a_flexible_collapse_denies_the_single_gaussian():
+    frame, params = _scale_frame(mixture_holds=True, kde_falls=True)
+    section = mixture_mechanism.analyse(frame, params)
+    last = section.bullets[-1]
+    for model in ("gaussian_nb", "nb_shared_var", "lda_shrinkage", "gmm_classifier", "kde_classifier",
+                  "logistic_regression", "logistic_regression_mle"):
+        assert f"`{model}`" in last
+    assert "4 of 5 generative models are below every linear discriminative one" in last
+    assert "1 of 2 flexible generative models (`kde_classifier`)" in last and "is not supported" in last
+    models = dict((name, table) for name, _, table in section.tables)["mixture_mechanism_models"]
+    kde = models.set_index("model").loc["kde_classifier"]
+    assert kde["change"] == pytest.approx(-0.27, abs=0.02) and kde["ci_high"] < 0
+
+
+def test_only_the_parametric_collapse_is_attributed_to_the_single_gaussian():
+    frame, params = _scale_frame(mixture_holds=True, kde_falls=False)
+    last = mixture_mechanism.analyse(frame, params).bullets[-1]
+    assert "3 of 5 generative models" in last and last.endswith(
+        "Only the parametric generative models end below every linear discriminative one; every flexible "
+        "generative model stays at or above the lowest of them.")
 
 
 def test_a_mixture_model_that_collapses_too_contradicts_the_mechanism():
@@ -208,45 +234,88 @@ def test_a_mixture_model_that_collapses_too_contradicts_the_mechanism():
 # -- controllability --------------------------------------------------------------------------
 
 
-def _control_frame(imputation_short: bool) -> pd.DataFrame:
+def _control_frame(imputation_short: bool, mixture_gap: float = 0.0) -> pd.DataFrame:
+    """Every learner 0.6 as fitted and 0.8 refitted; dropped, generative models 0.8 (the mixture
+    `mixture_gap` lower), discriminative ones 0.7 (a short imputation) or 0.8."""
     rng = np.random.default_rng(4)
-    values = {}
+    parts = []
     for model in ("gaussian_nb", "lda_shrinkage", "gmm_classifier", "logistic_regression", "random_forest"):
         generative = get_model(model).paradigm == "generative"
-        values |= {model: 0.6, f"{model}+refit_without_spurious": 0.8,
-                   f"{model}+drop_spurious": 0.8 if generative or not imputation_short else 0.7}
-    return _frame([_rows("control", values, rng, noise=0.002, family="gaussian_spurious")])
+        drop = 0.8 if generative or not imputation_short else 0.7
+        drop -= mixture_gap if model == "gmm_classifier" else 0.0
+        how = "spurious_marginalised" if generative else "spurious_imputed"
+        parts.append(_rows("control", {model: 0.6, f"{model}+refit_without_spurious": 0.8}, rng, noise=0.002,
+                           family="gaussian_spurious"))
+        parts.append(_rows("control", {f"{model}+drop_spurious": drop}, rng, noise=0.002,
+                           family="gaussian_spurious", missing_handling=how))
+    return _frame(parts)
 
 
-def test_controllability_reproduces_a_planted_drop_equal_to_the_refit_and_a_short_imputation(tmp_path):
+def test_controllability_tests_the_mixture_states_the_gaussian_identity_and_the_fair_refit(tmp_path):
     section = controllability.analyse(_control_frame(imputation_short=True), {})
-    generative, discriminative = section.bullets[:2]
-    assert "reproduced for 2 of 2 groups" in generative
+    identity, generative, networks, discriminative, fair = section.bullets
+    assert identity.startswith("Identity, not a test") and "`gaussian_nb`" in identity
+    assert "`lda_shrinkage`" in identity and "gmm_classifier" not in identity
+    assert "where the claim is tested" in generative and "`gmm_classifier`" in generative
+    assert "gaussian_nb" not in generative and "reproduced (clearly within +-0.010)" in generative
+    assert networks.startswith("Bayesian networks")
     assert "reproduced for 2 of 2 groups" in discriminative and "-0.100" in discriminative
-    table = section.tables[0][2].set_index("group")
-    assert table.loc["linear_discriminative", "accuracy_dropped"] == pytest.approx(0.7, abs=0.01)
-    assert table.loc["parametric_generative", "learners"] == 2
-    assert table.loc["all generative", "learners"] == 3
-    assert "the refit is one more fit per model" in section.bullets[2]
+    assert "the fair comparison" in fair and "0.01 s on average, on the 200 training rows" in fair
+    tables = {name: table for name, _, table in section.tables}
+    groups = tables["controllability"].set_index("group")
+    assert groups.loc["linear_discriminative", "accuracy_dropped"] == pytest.approx(0.7, abs=0.01)
+    assert groups.loc["parametric_generative", "learners"] == 2
+    assert groups.loc["all generative", "learners"] == 3
+    strategies = tables["controllability_strategies"].set_index("strategy")
+    refit = strategies.loc[controllability.FAIR]
+    assert refit["accuracy"] == pytest.approx(0.8, abs=0.01) and refit["training_rows"] == 200
+    assert refit["extra_fit_seconds"] == pytest.approx(0.01)
+    imputed = strategies.loc["discriminative, mean-imputed (no refit)"]
+    assert imputed["minus_fair"] == pytest.approx(-0.1, abs=0.01) and imputed["training_rows"] == 0
+    kinds = tables["controllability_marginals"].set_index("model")["marginal"]
+    assert kinds["gaussian_nb"] == controllability.IDENTITY
+    assert kinds["gmm_classifier"] == controllability.NON_TRIVIAL
     assert len(_draws(section, tmp_path)) == 2
 
 
-def test_a_drop_that_equals_the_refit_on_every_seed_is_reproduced_exactly_without_a_test():
-    # naive Bayes: dropping a feature's factor is exactly refitting without it, so every seed's
-    # difference is the same 0 and there is no spread to build an interval from.
-    values = {"gaussian_nb": 0.6, "gaussian_nb+drop_spurious": 0.8, "gaussian_nb+refit_without_spurious": 0.8}
-    frame = _frame([_rows("control", values, np.random.default_rng(6), noise=0.0)])
+def test_a_mixture_whose_drop_falls_short_of_its_refit_contradicts_the_claim():
+    # 0.05 below the refit, seed noise 0.002: clearly outside the 1-point margin
+    section = controllability.analyse(_control_frame(imputation_short=True, mixture_gap=0.05), {})
+    assert "contradicted (clearly outside +-0.010" in section.bullets[1]
+
+
+def test_a_flagged_fit_takes_its_variants_out_with_it():
+    # the project's exclusion rule (`prepare.panel`): a chance fit of the base model on seed 0 leaves
+    # that seed's dropped and refitted rows out too
+    frame = _control_frame(imputation_short=True)
+    base = (frame["model"] == "gmm_classifier") & (frame["seed"] == 0)
+    frame.loc[base, "fit_flags"] = "chance_fit"
     section = controllability.analyse(frame, {})
-    assert "reproduced exactly (the same difference on all 8 seeds; no test needed)" in section.bullets[0]
+    models = dict((name, table) for name, _, table in section.tables)["controllability_marginals"]
+    counts = models.set_index("model")["n_seeds"]
+    assert counts["gmm_classifier"] == SEEDS - 1 and counts["gaussian_nb"] == SEEDS
+
+
+def test_gaussian_models_alone_leave_the_claim_untested():
+    # naive Bayes: dropping a feature's factor is exactly refitting without it, so it cannot test
+    # the claim; with no other generative model the generative side is not tested
+    values = {"gaussian_nb": 0.6, "gaussian_nb+refit_without_spurious": 0.8}
+    rng = np.random.default_rng(6)
+    frame = _frame([_rows("control", values, rng, noise=0.0),
+                    _rows("control", {"gaussian_nb+drop_spurious": 0.8}, rng, noise=0.0,
+                          missing_handling="spurious_marginalised")])
+    section = controllability.analyse(frame, {})
+    assert "identical on 8 of 8 seeds" in section.bullets[0]
+    assert "generative side: not tested here" in section.bullets[1]
 
 
 def test_an_imputation_as_good_as_the_refit_contradicts_the_claimed_shortfall():
     # the claim is a shortfall of at least the 1-point margin; a planted 0 with seed noise 0.002
     # has an interval far inside it
     section = controllability.analyse(_control_frame(imputation_short=False), {})
-    assert "reproduced for 0 of 2 groups" in section.bullets[1]
-    smaller = "contradicted (clearly smaller in size than the pre-registered 0.010"
-    assert section.bullets[1].count(smaller) == 2
+    discriminative = next(b for b in section.bullets if "discriminative models" in b)
+    assert "reproduced for 0 of 2 groups" in discriminative
+    assert discriminative.count("contradicted (clearly smaller in size than the pre-registered 0.010") == 2
 
 
 # -- missing-value strategy ------------------------------------------------------------------

@@ -12,20 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from spurbench.metrics import degradation
 from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
 from spurbench.report.experiments._stats import (
     at_level,
+    interval,
     judged,
     paradigm_contrast,
     tally,
     verdict,
     welch_difference,
+    with_ci,
 )
-from spurbench.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order
+from spurbench.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order, panel
 from spurbench.selection import fixed
 
 GROUP_SHIFT = 0.5
+GENERATIVE_GROUPS = ("parametric_generative", "flexible_generative")
 WGA = f"worst-group accuracy (shift {GROUP_SHIFT:g})"
 FLIP = f"flip rate (shift {GROUP_SHIFT:g})"
 SHIFTED = "accuracy at largest shift"
@@ -115,17 +120,22 @@ def group_metrics(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def fit_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per fit: accuracy at shift 0 and at the largest shift, their drop (paired: one fitted
-    model), and worst-group accuracy at `GROUP_SHIFT`."""
+    """Per fit: accuracy at shift 0 and at the largest shift, the README's drop (accuracy at shift 0
+    minus accuracy at each shifted level, averaged over the scenario's shifted levels: the
+    headline's `analysis.fit_outcomes` rule, paired within one fitted model), the loss at the
+    largest shift alone (`loss_largest_shift`, not called a drop), and worst-group accuracy at
+    `GROUP_SHIFT`."""
     keys = ["scenario", "model", "paradigm", "seed"]
     start = rows[rows["shift"] == 0].set_index(keys)["accuracy"].rename("accuracy_shift0")
     end = at_largest_shift(rows).set_index(keys)["accuracy"].rename("accuracy_largest_shift")
     wga = at_level(rows, GROUP_SHIFT).set_index(keys)["worst_group_accuracy"].rename("wga")
-    fits = pd.concat([start, end, wga], axis=1).reset_index()
+    shifted = rows.assign(drop=degradation(rows))
+    drop = shifted[shifted["shift"] > 0].groupby(keys)["drop"].mean()
+    fits = pd.concat([start, end, wga, drop], axis=1).reset_index()
     # Carry what `prepare.panel` selects on (shared by every row of a fit).
     panel_columns = rows.drop_duplicates(keys)[[*keys, *rows.columns.intersection(PANEL_COLUMNS)]]
     fits = fits.merge(panel_columns, on=keys, how="left")
-    return fits.assign(drop=fits["accuracy_shift0"] - fits["accuracy_largest_shift"])
+    return fits.assign(loss_largest_shift=fits["accuracy_shift0"] - fits["accuracy_largest_shift"])
 
 
 def common_n_train(rows: pd.DataFrame) -> int | None:
@@ -182,6 +192,46 @@ def paradigm_path(contrast: pd.DataFrame, x: str, label: str, expected: int) -> 
             f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g}, "
             f"discriminative minus generative "
             f"{judged(last.difference, last.ci_low, last.ci_high, last.n_seeds, expected)}")
+
+
+def generative_groups_sentence(rows: pd.DataFrame, value: str, label: str) -> str:
+    """A paradigm statement checked against both generative groups, as SCIENCE.md asks of any
+    sentence about "the paradigm".
+
+    `rows` hold one cell (e.g. the largest B at shift 0.5). Per generative group: the panel's
+    discriminative mean minus the group's mean per seed, paired over seeds (95% t, uncorrected: a
+    description, not a claim of the book), with every model the group's mean rests on. The sentence
+    ends by saying whether the paradigm difference's sign holds clearly for both groups, one, or
+    neither; "" when the cell lacks a paradigm.
+    """
+    kept = panel(rows)
+    sides = kept.groupby(["seed", "paradigm"])[value].mean().unstack("paradigm")
+    groups = kept.groupby(["seed", "group"])[value].mean().unstack("group")
+    if not {"generative", "discriminative"} <= set(sides.columns):
+        return ""
+    sign = np.sign((sides["discriminative"] - sides["generative"]).mean())
+    parts, holds, against = [], [], []
+    for group in (g for g in GENERATIVE_GROUPS if g in groups.columns):
+        diff = (sides["discriminative"] - groups[group]).dropna()
+        low, high = interval(diff)
+        models = kept[kept["group"] == group].groupby("model")[value].mean()
+        named = ", ".join(f"`{m}` {v:.3f}" for m, v in models.items())
+        parts.append(f"minus {group.replace('_', ' ')} {with_ci(diff.mean(), low, high)} ({named})")
+        clear = len(diff) >= MIN_CLUSTERS and sign != 0 and np.sign(low) == np.sign(high)
+        if clear:
+            (holds if np.sign(low) == sign else against).append(group.replace("_", " "))
+    if len(holds) == len(parts) == 2:
+        verdict_text = "holds for both generative groups"
+    elif holds and against:
+        verdict_text = (f"holds for the {holds[0]} group only, and the {against[0]} group clearly goes the "
+                        "other way: it is not a statement about the generative paradigm")
+    elif holds:
+        verdict_text = f"holds clearly for the {holds[0]} group only: the statement is about it"
+    else:
+        verdict_text = "holds clearly for neither generative group"
+    return (f"{label[0].upper()}{label[1:]} by generative group (discriminative panel mean minus each group "
+            f"per seed, 95% t, uncorrected): {'; '.join(parts)}. The paradigm difference's sign "
+            f"{verdict_text}.")
 
 
 def value_range(series: pd.Series) -> str:

@@ -20,6 +20,7 @@ strategies.
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.registry import get_model
 from spurbench.report.claims import decide
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments import _plots as plots
@@ -63,6 +64,13 @@ def contrast_table(last: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records).dropna(subset=["difference"])
 
 
+def _sides() -> str:
+    """The models the paradigm comparison rests on, with their groups (a sentence about "the
+    paradigm" names them: SCIENCE.md)."""
+    models = sorted({m for _, *pair in PARADIGM_PAIRS for m in pair})
+    return ", ".join(f"`{m}` ({get_model(m).group.replace('_', ' ')})" for m in models)
+
+
 def _bullets(table: pd.DataFrame) -> list[str]:
     strategy = table[table["contrast"].str.startswith("strategy")]
     paradigm = table[table["contrast"].str.startswith("paradigm")]
@@ -85,7 +93,8 @@ def _bullets(table: pd.DataFrame) -> list[str]:
               (True, True): "both the strategy and the paradigm",
               (False, False): "neither clearly"}[(strategy_clear == 2, paradigm_clear == 2)]
     lines.append(f"The claim for the strategy is reproduced within {strategy_clear} of 2 paradigms and the "
-                 f"paradigm differs clearly at {paradigm_clear} of 2 strategies: the missing-feature gap is "
+                 f"paradigm differs clearly at {paradigm_clear} of 2 strategies (each paradigm is one model "
+                 f"in two variants here: {_sides()}; no other group enters): the missing-feature gap is "
                  f"explained by {answer}.")
     return lines
 

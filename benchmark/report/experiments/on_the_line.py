@@ -17,7 +17,13 @@ from spurbench import metrics
 from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments import _plots as plots
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section
+from spurbench.report.experiments._common import (
+    GENERATIVE_GROUPS,
+    Experiment,
+    FigurePlan,
+    Params,
+    Section,
+)
 from spurbench.report.experiments._stats import interval, with_ci
 from spurbench.report.prepare import (
     at_largest_n_train,
@@ -99,13 +105,39 @@ def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> 
     out.append(f"Over all {len(every)} shifted scenarios with both paradigms: discriminative minus "
                f"generative effective robustness {with_ci(every.mean(), low, high)}: "
                f"{anchors.equivalence(every, MARGIN, unit='scenarios')}.")
-    return out
+    return [*out, *_by_generative_group(robust)]
+
+
+def _by_generative_group(robust: pd.DataFrame) -> list[str]:
+    """The all-scenario paradigm sentence checked against both generative groups (SCIENCE.md): per
+    group, discriminative minus the group's mean effective robustness per scenario, t over scenarios
+    (descriptive, uncorrected), with every model it rests on."""
+    if "group" not in robust:
+        return []
+    disc = robust[robust["paradigm"] == "discriminative"].groupby("scenario")["effective_robustness"].mean()
+    parts = []
+    for group in GENERATIVE_GROUPS:
+        own = robust[robust["group"] == group]
+        diff = (disc - own.groupby("scenario")["effective_robustness"].mean()).dropna()
+        if diff.empty:
+            continue
+        low, high = interval(diff)
+        inside = "inside" if np.isfinite(low) and low > -MARGIN and high < MARGIN else "not inside"
+        named = ", ".join(f"`{m}`" for m in sorted(own["model"].unique()))
+        parts.append(f"minus {group.replace('_', ' ')} {with_ci(diff.mean(), low, high)} over {len(diff)} "
+                     f"scenarios, its 95% interval {inside} +-{MARGIN:.3f} ({named})")
+    if not parts:
+        return []
+    return ["By generative group (discriminative mean effective robustness minus the group's, per scenario; "
+            "t over scenarios, uncorrected, descriptive): " + "; ".join(parts) + "."]
 
 
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
     rows = learners(at_largest_n_train(with_shift_levels(rows)))
     robust = at_largest_shift(metrics.effective_robustness(rows)).merge(
         rows[["scenario", "family"]].drop_duplicates(), on="scenario")
+    if "group" in rows:
+        robust = robust.merge(rows[["model", "group"]].drop_duplicates("model"), on="model", how="left")
     points = robust.dropna(subset=["in_distribution", "shifted"])
     lines = scenario_lines(points)
     table = robustness_table(points, lines)

@@ -18,6 +18,7 @@ from spurbench.report.experiments._common import (
     FigurePlan,
     Params,
     Section,
+    generative_groups_sentence,
     group_metrics,
     model_change,
     paradigm_path,
@@ -38,11 +39,14 @@ CLAIM = (
     "pre-registered 0.020. " + rule("the difference is below 0"))
 
 
-def _bullets(contrast: pd.DataFrame, table: pd.DataFrame, changes: pd.DataFrame) -> list[str]:
+def _bullets(contrast: pd.DataFrame, table: pd.DataFrame, changes: pd.DataFrame,
+             middle: pd.DataFrame) -> list[str]:
     ends = table.sort_values("B").iloc[[0, -1]]
     first, last = ends.iloc[0], ends.iloc[1]
+    top = middle[middle["B"] == middle["B"].max()]
     return [
         paradigm_path(contrast, "B", "worst-group accuracy", expected=-1) + " (claim: generative higher).",
+        generative_groups_sentence(top, "worst_group_accuracy", f"worst-group accuracy at B {last.B:g}"),
         f"The flip rate goes {first.flip_generative:.3f} → {last.flip_generative:.3f} (generative) and "
         f"{first.flip_discriminative:.3f} → {last.flip_discriminative:.3f} (discriminative) from B "
         f"{first.B:g} to {last.B:g}.",
@@ -68,7 +72,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
     changes = model_change(middle, "B", "worst_group_accuracy")
     long = group_metrics(rows, ["B"])
     return Section(
-        bullets=_bullets(contrast, table, changes) if len(contrast) > 1 else [],
+        bullets=[b for b in _bullets(contrast, table, changes, middle) if b] if len(contrast) > 1 else [],
         tables=[("spurious_scale", "Flip rate and worst-group accuracy at shift 0.5 per paradigm and scale "
                  "factor B (discriminative minus generative, 95% t-interval over seeds)", table),
                 ("spurious_scale_change", "Change of worst-group accuracy from the smallest to the largest "

@@ -13,17 +13,20 @@ from __future__ import annotations
 import pandas as pd
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
+    GROUP_SHIFT,
     SHORTCUT_METRICS,
     Experiment,
     FigurePlan,
     Params,
     Section,
     contrast_sentence,
+    generative_groups_sentence,
     group_metrics,
     param,
     rule,
     shortcut_table,
 )
+from spurbench.report.experiments._stats import at_level
 
 BY = ["spurious_separation", "train_correlation"]
 CLAIM = (
@@ -36,11 +39,14 @@ CLAIM = (
     + rule("the difference has the claimed sign"))
 
 
-def _bullets(table: pd.DataFrame) -> list[str]:
+def _bullets(table: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
     lines = []
+    middle = at_level(rows, GROUP_SHIFT)
     for sep in sorted(table["spurious_separation"].unique(), reverse=True):
         part = table[table["spurious_separation"] == sep].sort_values("train_correlation")
         lo, hi = part.iloc[0], part.iloc[-1]
+        cell = middle[(middle["spurious_separation"] == sep)
+                      & (middle["train_correlation"] == hi.train_correlation)]
         lines.append(
             f"Spurious separation {sep:g}: from training correlation {lo.train_correlation:g} to "
             f"{hi.train_correlation:g} the flip rate goes {lo.flip_generative:.3f} → "
@@ -51,7 +57,9 @@ def _bullets(table: pd.DataFrame) -> list[str]:
             f"(pre-registered; claim: the generative flip rate lower, its worst-group accuracy higher): "
             f"{contrast_sentence(hi, 'flip', 'flip rate', expected=1)}; "
             f"{contrast_sentence(hi, 'wga', 'worst-group accuracy', expected=-1)}.")
-    return lines
+        lines.append(generative_groups_sentence(cell, "worst_group_accuracy", f"spurious separation {sep:g}, "
+                                                f"worst-group accuracy at {hi.train_correlation:g}"))
+    return [line for line in lines if line]
 
 
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
@@ -61,7 +69,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
     long["shortcut"] = long["spurious_separation"].map(lambda s: f"spurious separation {s:g}")
     order = [f"spurious separation {s:g}" for s in sorted(long["spurious_separation"].unique(), reverse=True)]
     return Section(
-        bullets=_bullets(table) if not table.empty else [],
+        bullets=_bullets(table, rows) if not table.empty else [],
         tables=[("spurious_strength", "Flip rate and worst-group accuracy at shift 0.5 per paradigm "
                  "(discriminative minus generative, 95% t-interval over seeds)", table)],
         figures=[FigurePlan(

@@ -23,6 +23,7 @@ from spurbench.report.experiments._common import (
     change_sentence,
     common_models,
     common_n_train,
+    generative_groups_sentence,
     group_metrics,
     model_change,
     paradigm_path,
@@ -77,6 +78,10 @@ def _noise_sweep(rows: pd.DataFrame, size: int) -> Section:
     per_model.columns = [f"n_noise={c:g}" for c in per_model.columns]
     path = paradigm_path(contrast, "n_noise", "worst-group accuracy", expected=-1)
     bullets = [f"With n_train {size}: {path} (claim 2)."] if not contrast.empty else []
+    most = middle[middle["n_noise"] == middle["n_noise"].max()]
+    by_group = generative_groups_sentence(most, "worst_group_accuracy", f"worst-group accuracy with "
+                                          f"n_train {size} and {most['n_noise'].max():g} noise features")
+    bullets += [by_group] if by_group and not contrast.empty else []
     bullets.append(change_sentence(changes, "worst-group accuracy (claim 1)", "number of noise features",
                                    expected=-1))
     long = group_metrics(sweep, ["n_noise"])
