@@ -35,7 +35,8 @@ MODELS = ["gaussian_nb", "logistic_regression", "random_forest"]  # two groups o
 def test_the_mechanism_of_each_kind_of_scenario():
     assert mechanisms.mechanism({"source": "synthetic", "params": {}}) == "synthetic"
     assert mechanisms.mechanism({"source": "network", "params": {"network": "asia"}}) == "Bayesian networks"
-    assert mechanisms.mechanism({"source": "real table", "params": {"mechanism": "agreement"}}) == "real tables"
+    agreement = {"source": "real table", "params": {"mechanism": "agreement"}}
+    assert mechanisms.mechanism(agreement) == "real tables"
     assert mechanisms.mechanism({"source": "real table", "params": {"rho": 0.9}}) == "real tables"  # injected
     assert mechanisms.mechanism({"source": "real table",
                                  "params": {"mechanism": "unseen_domain"}}) == "unseen domains"
@@ -44,16 +45,16 @@ def test_the_mechanism_of_each_kind_of_scenario():
 
 
 def test_every_headline_scenario_has_one_of_the_four_mechanisms_and_real_tables_split_by_their_own():
-    kinds = {}
-    for s in load_scenarios():
-        if s.headline:
-            kinds[s.name] = mechanisms.mechanism({"source": get_generator(s.family).source, "params": s.params})
+    suite = [s for s in load_scenarios() if s.headline]
+    kinds = {s.name: mechanisms.mechanism({"source": get_generator(s.family).source, "params": s.params})
+             for s in suite}
     assert set(kinds.values()) == set(mechanisms.MECHANISMS)
     unseen = {name for name, kind in kinds.items() if kind == "unseen domains"}
-    assert unseen == {s.name for s in load_scenarios()
-                      if s.headline and s.params.get("mechanism") == "unseen_domain"}
+    assert unseen == {s.name for s in suite if s.params.get("mechanism") == "unseen_domain"}
     assert {n for n, k in kinds.items() if k == "real tables"} >= {"tabular_wine", "patched_digits",
                                                                    "real_hi_race_r75"}
+    assert {n for n, k in kinds.items() if k == "Bayesian networks"} == {s.name for s in suite
+                                                                         if s.family == "bayes_network"}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,8 @@ def test_the_estimate_by_mechanism_equals_a_direct_groupby_on_a_real_run(run, co
     rows = _rows(run)
     assert rows.groupby("scenario")["mechanism"].first().to_dict() == EXPECTED
     table = mechanisms.by_mechanism(rows)
-    got = table[(table["contrast"] == contrast) & (table["metric"] == column)].set_index("mechanism").sort_index()
+    got = table[(table["contrast"] == contrast) & (table["metric"] == column)]
+    got = got.set_index("mechanism").sort_index()
     expected = _direct(rows, plus, ["gaussian_nb"], metric)
     assert list(got.index) == list(expected.index)
     # 6 significant digits: the table is rounded where it is computed (`reproducible`)
@@ -129,7 +131,7 @@ def test_report_md_and_the_csv_carry_the_estimate_by_mechanism(run, tmp_path):
     assert "| metric | real tables | unseen domains | Bayesian networks | synthetic |" in summary
     first = csv[(csv["contrast"] == "discriminative - generative") & (csv["metric"] == "drop")
                 & (csv["mechanism"] == "unseen domains")].iloc[0]
-    assert f"{100 * first['estimate']:+.1f} ({100 * first['ci_low']:+.1f} to {100 * first['ci_high']:+.1f}; 3)" \
-        in summary
+    low, high = 100 * first["ci_low"], 100 * first["ci_high"]
+    assert f"{100 * first['estimate']:+.1f} ({low:+.1f} to {high:+.1f}; 3)" in summary
     claims = report.split("## What this run shows")[1].split("## Figures")[0]
     assert "| linear_discriminative - parametric_generative | drop |" in claims

@@ -119,8 +119,8 @@ def compact(table: pd.DataFrame, contrasts: tuple[analysis.Contrast, ...] = CONT
         return pd.DataFrame(columns=["contrast", "metric"])
     cells = part.assign(cell=part.apply(_cell, axis=1))
     wide = cells.pivot(index=["contrast", "metric"], columns="mechanism", values="cell")
-    order = pd.MultiIndex.from_tuples([(c, m) for c in names for m in analysis.METRICS if (c, m) in wide.index],
-                                      names=["contrast", "metric"])
+    pairs = [(c, m) for c in names for m in analysis.METRICS if (c, m) in wide.index]
+    order = pd.MultiIndex.from_tuples(pairs, names=["contrast", "metric"])
     wide = wide.reindex(index=order, columns=_order(set(wide.columns))).fillna("–").reset_index()
     wide["metric"] = wide["metric"].map(analysis.METRICS)
     wide.columns.name = None

@@ -104,10 +104,10 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "is the sensitivity analysis. p-values are unadjusted; the text's clear calls are "
               "Holm-corrected.", analysis.effects(frame)),
         Table("by_mechanism", "Paradigm and group contrasts by mechanism",
-              "Each paradigm and group contrast on each co-primary metric within each mechanism (real tables, "
-              "unseen domains, Bayesian networks, synthetic; 0-1 scale): the mean of family means with a 95% "
-              "t-interval over the mechanism's families; descriptive, uncorrected p-values; `note` marks an "
-              f"interval from fewer than {claims.MIN_CLUSTERS} families, which is not called.",
+              "Each paradigm and group contrast on each co-primary metric within each mechanism (real "
+              "tables, unseen domains, Bayesian networks, synthetic; 0-1 scale): the mean of family means "
+              "with a 95% t-interval over the mechanism's families; descriptive, uncorrected p-values; "
+              f"`note` marks an interval from fewer than {claims.MIN_CLUSTERS} families, not called.",
               mechanisms.by_mechanism(frame)),
         Table("conditions_by_source", "Where each paradigm wins, by source",
               "Discriminative minus generative accuracy at the largest shift (points) per source of data, "
