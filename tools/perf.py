@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     results["paper"] = paper
     if paper is not None:
         minutes = paper["total_seconds"] / 60
-        lines.append(("make paper, fits + report (recorded), min", minutes, f"<= {PAPER_MINUTES}",
+        lines.append(("paper run: fits + report, recorded (min)", minutes, f"<= {PAPER_MINUTES}",
                       minutes <= PAPER_MINUTES))
     if args.scale:
         grid = scale_grid(big=args.scale_fits)
