@@ -15,6 +15,7 @@ from spurbench.report import mechanisms
 from spurbench.report.conditions import with_recorded_traits
 from spurbench.report.prepare import with_recorded_tags
 from spurbench.report.render import write_report
+from spurbench.report.reproducible import significant
 from spurbench.selection import fixed
 from spurbench.spec import load_scenarios
 from spurbench.store import read_meta, read_results
@@ -121,6 +122,8 @@ def test_the_estimate_by_mechanism_equals_a_direct_groupby_on_a_real_run(run, co
     assert got.loc["unseen domains", "n_families"] == 3 and got.loc["unseen domains", "note"] == ""
     assert got.loc["synthetic", "note"] == mechanisms.NOT_CALLED  # two families: an interval, not called
     assert np.isnan(got.loc["Bayesian networks", "ci_low"])  # one family: no interval
+    floats = table[["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(float).ravel()
+    assert all(significant(v) == v or np.isnan(v) for v in floats)  # the same bytes on any machine
 
 
 def test_report_md_and_the_csv_carry_the_estimate_by_mechanism(run, tmp_path):
