@@ -5,7 +5,8 @@ that decides it, from what the run recorded in `run.json`):
 
 * **real tables**: a real table whose shortcut is a natural attribute resampled to agree with the
   label (`real_table`, mechanism "agreement") or one injected into it (`tabular_injection`,
-  `patched_digits`);
+  `patched_digits`); also a real table without a shift (mechanism "none"), which has no shifted
+  level and so never enters a contrast;
 * **unseen domains**: a real table tested on domains held out of training (`real_table`,
   mechanism "unseen_domain");
 * **Bayesian networks**: an expert network sampled ancestrally (source "network");
