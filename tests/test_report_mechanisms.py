@@ -20,14 +20,14 @@ from spurbench.selection import fixed
 from spurbench.spec import load_scenarios
 from spurbench.store import read_meta, read_results
 
-# A real run's scenarios and the mechanism each is, written out by hand: three families of real
-# tables (natural attribute or injected shortcut), three of unseen domains (table:hi and
-# table:rotterdam in both), one network and two synthetic families.
+# A real run's scenarios and the mechanism each is, written out by hand: four families of real
+# tables (natural attribute or injected shortcut), three of unseen domains (table:hi in both), one
+# network and two synthetic families. Fits the exclusion rule flags leave both computations alike.
 EXPECTED = {
     "real_hi_race_r75": "real tables", "tabular_wine": "real tables", "tabular_breast_cancer": "real tables",
     "real_rotterdam_early_r75": "real tables",
-    "real_hi_west_unseen": "unseen domains", "real_penguins_biscoe_unseen": "unseen domains",
-    "real_rotterdam_late_unseen": "unseen domains",
+    "real_hi_west_unseen": "unseen domains", "real_penguins_year_unseen": "unseen domains",
+    "real_hsb82_school_unseen": "unseen domains",
     "bn_asia_lung": "Bayesian networks", "binary_spurious": "synthetic", "label_shift": "synthetic",
 }
 MODELS = ["gaussian_nb", "logistic_regression", "random_forest"]  # two groups on the discriminative side
@@ -119,8 +119,10 @@ def test_the_estimate_by_mechanism_equals_a_direct_groupby_on_a_real_run(run, co
         np.testing.assert_allclose(got[name].to_numpy(float), expected[name].to_numpy(float), rtol=1e-5,
                                    atol=1e-9)
     assert (got["n_families"] == expected["n_families"]).all()
-    assert got.loc["unseen domains", "n_families"] == 3 and got.loc["unseen domains", "note"] == ""
+    assert ((got["note"] == "") == (got["n_families"] >= 3)).all()
+    assert got.loc["real tables", "n_families"] == 4 and got.loc["real tables", "note"] == ""
     assert got.loc["synthetic", "note"] == mechanisms.NOT_CALLED  # two families: an interval, not called
+    assert np.isfinite(got.loc["synthetic", "ci_low"])
     assert np.isnan(got.loc["Bayesian networks", "ci_low"])  # one family: no interval
     floats = table[["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(float).ravel()
     assert all(significant(v) == v or np.isnan(v) for v in floats)  # the same bytes on any machine
@@ -132,9 +134,10 @@ def test_report_md_and_the_csv_carry_the_estimate_by_mechanism(run, tmp_path):
     assert set(csv["mechanism"]) == set(mechanisms.MECHANISMS)
     summary = report.split("## Design")[0]
     assert "| metric | real tables | unseen domains | Bayesian networks | synthetic |" in summary
-    first = csv[(csv["contrast"] == "discriminative - generative") & (csv["metric"] == "drop")
-                & (csv["mechanism"] == "unseen domains")].iloc[0]
-    low, high = 100 * first["ci_low"], 100 * first["ci_high"]
-    assert f"{100 * first['estimate']:+.1f} ({low:+.1f} to {high:+.1f}; 3)" in summary
+    for kind, suffix in (("real tables", "; 4)"), ("synthetic", "; 2, not called)")):
+        row = csv[(csv["contrast"] == "discriminative - generative") & (csv["metric"] == "drop")
+                  & (csv["mechanism"] == kind)].iloc[0]
+        low, high = 100 * row["ci_low"], 100 * row["ci_high"]
+        assert f"{100 * row['estimate']:+.1f} ({low:+.1f} to {high:+.1f}{suffix}" in summary
     claims = report.split("## What this run shows")[1].split("## Figures")[0]
     assert "| linear_discriminative - parametric_generative | drop |" in claims
