@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import ast
 import gc
+import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -78,6 +80,7 @@ def _model_names(args: argparse.Namespace) -> list[str] | None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from spurbench import harness
     from spurbench.spec import load_scenarios, one_per_family
+    from spurbench.store import record_timing
 
     scenarios = load_scenarios(args.specs)
     if args.headline:
@@ -96,9 +99,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
         progress=not args.no_progress, retry_errors=args.retry_errors)
     print(summary)
+    start = time.perf_counter()
     _print_leaderboard(args.out)
     if not args.no_report:
         print(f"report: {_report_writer()(Path(args.out), pdf=args.pdf)}")
+    # How long this took, in run.json (`make perf` reads the paper run's): everything after the
+    # fits (leaderboard, report) is the report's time.
+    record_timing(args.out, {"fits_seconds": summary.wall_seconds, "fits_run": summary.done,
+                             "fits_stored_already": summary.skipped,
+                             "report_seconds": None if args.no_report else time.perf_counter() - start,
+                             "jobs": args.jobs, "cpus": os.cpu_count()})
     return 0
 
 

@@ -290,6 +290,24 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+TIMING_KEY = "timing"  # run.json's record of how long `spurbench run` took (`record_timing`)
+
+
+def record_timing(run_dir: str | Path, timing: Mapping[str, Any]) -> None:
+    """Add how long the run took to its `run.json`, under `TIMING_KEY`, after its report.
+
+    A measurement, not configuration: no report reads it (a report rebuilt from the committed rows
+    is the same bytes whatever it says) and every run rewrites it; `make perf` reads the committed
+    paper run's. Kept out of the store's meta table, so an export (`--resume`) drops it until the
+    run that made that export records its own.
+    """
+    path = Path(run_dir) / META_NAME
+    if not path.exists():
+        return
+    meta = {**json.loads(path.read_text()), TIMING_KEY: dict(timing)}
+    _atomic(lambda tmp: tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n"), path)
+
+
 def _atomic(write: Any, *paths: Path) -> None:
     """Write `paths` through temporary files (`write` gets them in the same order) and rename
     them, the first path last (the CSV, which readers look for first): a reader sees the old

@@ -28,6 +28,7 @@ from spurbench.report import (
     experiments,
     findings,
     gallery,
+    mechanisms,
     prepare,
     style,
     tables,
@@ -102,6 +103,12 @@ def build_tables(frame: pd.DataFrame) -> list[Table]:
               "best model of each side chosen per scenario on validation accuracy; `flagged = included` "
               "is the sensitivity analysis. p-values are unadjusted; the text's clear calls are "
               "Holm-corrected.", analysis.effects(frame)),
+        Table("by_mechanism", "Paradigm and group contrasts by mechanism",
+              "Each paradigm and group contrast on each co-primary metric within each mechanism (real "
+              "tables, unseen domains, Bayesian networks, synthetic; 0-1 scale): the mean of family means "
+              "with a 95% t-interval over the mechanism's families; descriptive, uncorrected p-values; "
+              f"`note` marks an interval from fewer than {claims.MIN_CLUSTERS} families, not called.",
+              mechanisms.by_mechanism(frame)),
         Table("conditions_by_source", "Where each paradigm wins, by source",
               "Discriminative minus generative accuracy at the largest shift (points) per source of data, "
               "over the headline suite: the mean of family means with a 95% t-interval over families, and "
@@ -341,6 +348,7 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
 def _write_report(run_dir: Path, pdf: bool) -> Path:
     meta = read_meta(run_dir)
     rows = conditions.with_recorded_traits(with_recorded_tags(read_results(run_dir), meta), meta)
+    rows = mechanisms.with_mechanism(rows, meta)
     frame = fixed(rows)  # every model at its defaults; the selection experiment reads all rows
     _require_a_fit(run_dir, frame)
     # Figures are drawn on workers while the tables and claims are computed.
@@ -375,6 +383,7 @@ def _summary(frame: pd.DataFrame, shown: list[str], by_name: dict[str, pd.DataFr
             "clear only after the primary level's Holm correction over its three metrics):", "",
             *[line.removeprefix("  ") for line in block
               if "sensitivity" not in line and "best of each side" not in line], "",
+            *_mechanism_lines(by_name["by_mechanism"], (analysis.PARADIGM,)),
             "**Where each paradigm wins** (exploratory):", "",
             *conditions.sentences(by_name["conditions_by_source"], by_name["meta_regression"]), "",
             *(["![Where each paradigm wins](figures/conditions.png)", ""]
@@ -382,6 +391,16 @@ def _summary(frame: pd.DataFrame, shown: list[str], by_name: dict[str, pd.DataFr
             "Details: [design](#design), [all claims](#what-this-run-shows), [figures](#figures), "
             "[tables](#tables), [leaderboard](#leaderboard); the paper experiments are in "
             f"[{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME})."]
+
+
+def _mechanism_lines(table: pd.DataFrame, contrasts: tuple[analysis.Contrast, ...]) -> list[str]:
+    """The estimates of `contrasts` by mechanism, as a compact table with its legend (none
+    without a recorded mechanism)."""
+    wide = mechanisms.compact(table, contrasts)
+    if wide.empty:
+        return []
+    wide = wide.drop(columns="contrast") if len(contrasts) == 1 else wide
+    return ["**By mechanism**: " + mechanisms.LEGEND, "", markdown_table(wide), ""]
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
@@ -403,7 +422,8 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
              "largest n_train; sign convention: discriminative minus generative.", "", *seeds_line(frame), "",
              f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
              "## What this run shows", "", claims.correction_note(book), "",
-             *shown, "", "## Figures", ""]
+             *shown, "", *_mechanism_lines(by_name["by_mechanism"], mechanisms.CONTRASTS),
+             "## Figures", ""]
     tail = ["", "## Tables", ""]
     for table in built:
         body = markdown_table(table.frame)
