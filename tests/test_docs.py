@@ -213,3 +213,16 @@ def test_a_lock_left_by_a_killed_run_neither_blocks_nor_stays(tmp_path):
             pass
     assert not (tmp_path / LOCK_NAME).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]
+
+
+def test_the_prose_about_the_reference_run_is_what_tools_paper_docs_writes_from_it():
+    """results/paper/README.md and README.md's results block are generated from the stored run
+    (report.md, run.json, the rows): a number typed in by hand, or left stale by a rerun, fails."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("paper_docs", ROOT / "tools" / "paper_docs.py")
+    paper_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paper_docs)
+    paper = ROOT / "results" / "paper"
+    assert (paper / "README.md").read_text() == paper_docs.paper_readme(paper)
+    assert paper_docs.readme_block(paper) in (ROOT / "README.md").read_text()

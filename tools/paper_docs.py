@@ -2,11 +2,10 @@
 
 Why a tool: the prose about the reference run must come from code run on the stored rows, never
 typed in. Everything here is copied from results/paper/report.md (its Summary), run.json, the rows
-(counts) and experiments.md (its numbered headings); the only input from outside the run folder
-is the wall time of the fits, parsed from the run's own summary line in its log (the run prints
-it; run.json does not store it).
+(counts and, under `timing`, how long the run's fits and report took, recorded by the run itself)
+and experiments.md (its numbered headings).
 
-    python tools/paper_docs.py results/paper --log paper.log [--report-minutes 1.5]
+    python tools/paper_docs.py results/paper
 
 `tests/test_docs.py` checks that every bullet of both outputs is a line of report.md.
 """
@@ -50,14 +49,13 @@ def run_counts(run_dir: Path) -> dict[str, int]:
     return {"scenarios": rows["scenario"].nunique(), "families": shifted["family"].nunique()}
 
 
-def run_timing(log: Path) -> tuple[int, int]:
-    """Fits in the grid and their wall seconds, from the run's summary line
-    ('N fits in the grid: ...; wall time S s.')."""
-    found = re.findall(r"(\d+) fits in the grid: .*?; wall time ([\d.]+) s\.",
-                       log.read_text(errors="replace"))
-    if not found:
-        raise SystemExit(f"paper_docs: {log}: no run summary line ('N fits in the grid: ... wall time S s.')")
-    return int(found[-1][0]), round(float(found[-1][1]))
+def run_timing(run: dict) -> tuple[int, int, float]:
+    """Fits run, their wall seconds and the report's minutes, as the run recorded them."""
+    timing = run.get("timing")
+    if not timing or timing.get("report_seconds") is None:
+        raise SystemExit("paper_docs: run.json has no `timing` with a report time: rerun `make paper`")
+    return (int(timing["fits_run"]) + int(timing["fits_stored_already"]), round(timing["fits_seconds"]),
+            round(timing["report_seconds"] / 60, 1))
 
 
 def experiment_list(experiments: str) -> list[str]:
@@ -74,10 +72,10 @@ def panel_rows(board):
     return board[board["reference"] == 0]
 
 
-def paper_readme(run_dir: Path, timing: tuple[int, int], report_minutes: float) -> str:
+def paper_readme(run_dir: Path) -> str:
     report = (run_dir / "report.md").read_text()
     run = json.loads((run_dir / "run.json").read_text())
-    counts, (fits, seconds) = run_counts(run_dir), timing
+    counts, (fits, seconds, report_minutes) = run_counts(run_dir), run_timing(run)
     suite = re.search(r"declared headline suite: (\d+) scenarios in (\d+) families", report)
     command = run["command"].replace(" --no-progress", "")
     return "\n".join([
@@ -87,8 +85,8 @@ def paper_readme(run_dir: Path, timing: tuple[int, int], report_minutes: float) 
         "[results.parquet](results.parquet) by `tools/paper_docs.py`; nothing is typed in.", "",
         f"* **Produced by** `make paper` (`{command}`) at the commit recorded in [run.json](run.json):",
         f"  {fits:,} fits over {counts['scenarios']} scenarios, {counts['families']} families "
-        f"with shifted scenarios, in {seconds:,} s of fitting (wall time, two cores; from the run's "
-        f"own summary line) and about {report_minutes:g} minutes of report.",
+        f"with shifted scenarios, in {seconds:,} s of fitting (wall time, two cores; as the run recorded "
+        f"in run.json) and about {report_minutes:g} minutes of report.",
         f"  The headline reads the declared headline suite: {suite[1]} scenarios in {suite[2]} families "
         "(listed in [datasets/README.md](../../datasets/README.md#the-headline-suite)).",
         "* **Rebuilt by** `make figures`: every figure, table, report.md, experiments.md and "
@@ -109,12 +107,12 @@ def paper_readme(run_dir: Path, timing: tuple[int, int], report_minutes: float) 
         *experiment_list((run_dir / "experiments.md").read_text()), ""])
 
 
-def readme_block(run_dir: Path, timing: tuple[int, int], report_minutes: float) -> str:
+def readme_block(run_dir: Path) -> str:
     from spurbench.leaderboard import leaderboard, to_markdown
     from spurbench.store import read_results
 
     report = (run_dir / "report.md").read_text()
-    fits, seconds = timing
+    fits, seconds, report_minutes = run_timing(json.loads((run_dir / "run.json").read_text()))
     suite = re.search(r"declared headline suite: (\d+) scenarios in (\d+) families", report)
     return "\n".join([
         START,
@@ -140,15 +138,12 @@ def readme_block(run_dir: Path, timing: tuple[int, int], report_minutes: float) 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--log", type=Path, required=True, help="the `make paper` log")
-    parser.add_argument("--report-minutes", type=float, default=1.5)
     args = parser.parse_args(argv)
-    timing = run_timing(args.log)
-    (args.run_dir / "README.md").write_text(paper_readme(args.run_dir, timing, args.report_minutes))
+    (args.run_dir / "README.md").write_text(paper_readme(args.run_dir))
     readme = ROOT / "README.md"
     text = readme.read_text()
     head, rest = text.split(START, 1)
-    readme.write_text(head + readme_block(args.run_dir, timing, args.report_minutes)
+    readme.write_text(head + readme_block(args.run_dir)
                       + rest.split(END, 1)[1])
 
 
