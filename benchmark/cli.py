@@ -98,8 +98,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(summary)
     _print_leaderboard(args.out)
     if not args.no_report:
-        print(f"report: {_report_writer()(Path(args.out), pdf=args.pdf)}")
+        _write_and_print_report(Path(args.out), args.pdf)
     return 0
+
+
+def _write_and_print_report(run_dir: Path, pdf: bool) -> None:
+    """Write the report, then end on the answer: the headline in a few lines and where to read more."""
+    report_md = _report_writer()(run_dir, pdf=pdf)
+    from spurbench.report.findings import headline
+    from spurbench.report.html import HTML_NAME
+
+    print("\n" + "\n".join(headline(report_md)))
+    print(f"report: {report_md.with_name(HTML_NAME)} (and {report_md.name} beside it)")
 
 
 def _report_writer() -> Callable[..., Path]:
@@ -150,7 +160,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    print(f"report: {_report_writer()(Path(args.run_dir), pdf=args.pdf)}")
+    _write_and_print_report(Path(args.run_dir), args.pdf)
     return 0
 
 
