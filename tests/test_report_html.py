@@ -16,12 +16,13 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 from spurbench.leaderboard import leaderboard, scenario_values
 from spurbench.registry import GROUPS
 from spurbench.report.html import markdown_html, render_html, write_html
-from spurbench.report.prepare import as_ranked
+from spurbench.report.prepare import as_ranked, at_largest_n_train, panel
 from spurbench.report.summaries import group_colour
 from synthetic_results import synthetic_results
 
@@ -161,4 +162,24 @@ def test_report_html_opens_on_the_answer_ranks_the_panel_first_and_filters_the_t
         m: 1 + sum(o > v for o in values.values()) for m, v in values.items()}
     assert _series(page) <= set(frame.loc[frame["scenario"] == "group_shift", "model"])
     assert errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_group_lines_are_family_weighted_means_of_panel_fits_at_shared_levels(browser, tmp_path):
+    frame = synthetic_results(n_scenarios=6, levels=(0.0, 0.5, 1.0))
+    # one scenario lists an extra level: no line may show it, since the others do not average there
+    frame = pd.concat([frame, frame[(frame["scenario"] == "group_shift") & (frame["shift"] == 1.0)]
+                       .assign(shift=0.75)], ignore_index=True)
+    page = browser.new_page()
+    page.goto(write_html(frame, tmp_path).as_uri())
+    shown = {line["name"]: line for line in page.evaluate("selectedLines()")}
+    rows = at_largest_n_train(panel(frame[frame["status"] == "ok"]))
+    per_scenario = rows.groupby(["group", "family", "scenario", "model", "shift"])["accuracy"].mean() \
+        .groupby(["group", "family", "scenario", "shift"]).mean()  # a scenario: the mean of its models
+    expected = per_scenario.groupby(["group", "family", "shift"]).mean().groupby(["group", "shift"]).mean()
+    assert set(shown) == set(rows["group"])
+    for group, line in shown.items():
+        assert line["shift"] == [0.0, 0.5, 1.0]
+        assert line["accuracy"] == pytest.approx(expected[group].loc[[0.0, 0.5, 1.0]].tolist(), abs=1e-6)
     page.close()
