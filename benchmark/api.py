@@ -259,12 +259,13 @@ def compare(candidate: ModelRef, scenarios: Any = None, against: Sequence[ModelR
 
     Every model runs the same scenarios, seeds and data (paired); only the scenarios the candidate
     ran count. The ranking is the leaderboard's (`spurbench leaderboard --help`): per model, the
-    mean over scenarios of its per-scenario mean over seeds, with a 95% t interval over scenarios
-    (over (scenario, seed) cells when fewer than 3 scenarios ran: it then speaks for those
-    scenarios only). `rank` is an integer (1 = best mean); `rank_low`-`rank_high` is its interval:
-    1 + the models clearly better, and the number of models minus those clearly worse, where
-    "clearly" means the 95% t interval of the paired difference over the shared scenarios excludes
-    0. Where the two differ the rank is "tied".
+    mean over families of its family means (scenarios equally within a family, each the mean over
+    seeds), with a 95% t interval over families (over scenarios, then (scenario, seed) cells, when
+    fewer than 3 families or scenarios ran: it then speaks for those scenarios only). `rank` is an
+    integer (1 = best mean); `rank_low`-`rank_high` is its interval: 1 + the models clearly better,
+    and the number of models minus those clearly worse, where "clearly" means the 95% t interval of
+    the paired difference over the shared families excludes 0. Where the two differ the rank is
+    "tied".
 
     Parameters
     ----------

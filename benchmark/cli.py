@@ -143,7 +143,7 @@ def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     if markdown:
         print(to_markdown(board))
         return
-    print("\nleaderboard (means ± 95% t interval over scenarios; `spurbench leaderboard --help` "
+    print("\nleaderboard (means ± 95% t interval over families; `spurbench leaderboard --help` "
           "defines the columns):")
     print(to_text(board))
 

@@ -80,7 +80,8 @@ function tableRows() {  // the leaderboard, or one scenario's means over seeds, 
     const info = Object.fromEntries(DATA.leaderboard.map(r => [r.model, r]));
     rows = DATA.per_scenario.filter(r => r.scenario === pick.scenario && info[r.model]).map(r => {
       const base = info[r.model];
-      return {...r, paradigm: base.paradigm, group: base.group, reference: base.reference, scenarios: 1};
+      return {...r, paradigm: base.paradigm, group: base.group, reference: base.reference, scenarios: 1,
+              families: 1};
     });
     const ranked = rows.filter(r => r.reference === 0 && r[DATA.sort_key] !== null);
     rows.forEach(r => {  // rank within the scenario (1 = best mean, ties share the best); no interval
@@ -120,7 +121,7 @@ function drawTable() {
   }));
   const scenario = chosen().scenario;
   document.getElementById('table-note').textContent = scenario === '' ?
-    'Means \\u00B1 the half-width of their 95% t interval over scenarios.' :
+    'Means \\u00B1 the half-width of their 95% t interval over families.' :
     `Scenario ${scenario}: means over its seeds and ranks within it (no intervals over one scenario).`;
 }
 
@@ -289,7 +290,7 @@ def render_html(frame: pd.DataFrame, title: str, summary: Sequence[str] = ()) ->
     per_scenario = scenario_values(frame).round(6)
     paradigm_of = dict(shifted[["model", "paradigm"]].drop_duplicates().itertuples(index=False))
     payload = {"leaderboard": _records(leaderboard(frame)), "columns": list(DISPLAYED),
-               "integers": ["reference", "scenarios", "rank"], "sort_key": SORT_KEY,
+               "integers": ["reference", "scenarios", "families", "rank"], "sort_key": SORT_KEY,
                "per_scenario": _records(per_scenario), "curves": _curve_records(shifted),
                "panel_curves": _curve_records(panel(shifted)), "metrics": CURVE_METRICS,
                "filters": list(FILTERS), "colours": _colours(shifted),
