@@ -85,8 +85,8 @@ def seed_values(frame: pd.DataFrame) -> pd.DataFrame:
         "accuracy_id": ok[ok["shift"] == 0].groupby(keys)["accuracy"].mean(),
         "accuracy_shift": last.groupby(keys)["accuracy"].mean(),
         "worst_group_shift": last.groupby(keys)["worst_group_accuracy"].mean(),
-        "normalised_auc": normalised_auc(ok).merge(ok[["scenario", "family"]].drop_duplicates(), on="scenario")
-        .groupby(keys)["accuracy_nauc"].mean()})
+        "normalised_auc": normalised_auc(ok).merge(ok[["scenario", "family"]].drop_duplicates(),
+                                                   on="scenario").groupby(keys)["accuracy_nauc"].mean()})
     return values.reset_index()
 
 
