@@ -43,7 +43,7 @@ DASHES = {"generative": "", "discriminative": "6,2", "oracle": "2,2"}  # as the 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}p,#summary{max-width:1100px}
 #summary{background:#f7f7f4;border-left:4px solid #888;padding:4px 16px;margin-bottom:16px}
-#summary img{max-width:100%}
+#summary img{max-width:min(100%,640px)}
 table{border-collapse:collapse;margin:8px 0 24px}
 th,td{padding:3px 10px;border-bottom:1px solid #ddd;white-space:nowrap}
 th{cursor:pointer;background:#f4f4f4;user-select:none}td.num{text-align:right}
