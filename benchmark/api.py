@@ -68,6 +68,13 @@ def scenarios(targets: Iterable[ScenarioRef] | ScenarioRef | None = None) -> lis
         return load_scenarios()
     if isinstance(targets, str | Path | Scenario):
         targets = [targets]
+    wrong = [t for t in (targets if isinstance(targets, Iterable) else [targets])
+             if not isinstance(t, str | Path | Scenario)]
+    if wrong:
+        hint = (" (a model goes in models=, e.g. spurbench.run(\"spurious_gaussian\", models=[estimator]))"
+                if hasattr(wrong[0], "fit") or isinstance(wrong[0], ModelEntry) else "")
+        raise ParameterError("scenarios", f"expected scenario names, TOML paths or Scenario objects, got "
+                             f"{type(wrong[0]).__name__}{hint}")
     return [t if isinstance(t, Scenario) else load_scenarios([t])[0] for t in targets]
 
 
@@ -135,8 +142,12 @@ def model(estimator_or_factory: Any, *, paradigm: str | None = None, name: str |
     if isinstance(estimator_or_factory, str):
         return load_model_reference(estimator_or_factory, paradigm)
     obj = estimator_or_factory
+    is_estimator = hasattr(obj, "get_params") and not isinstance(obj, type)
+    if not (is_estimator or callable(obj)):
+        raise ParameterError("models", f"{type(obj).__name__} is not a model: pass a registered name, "
+                             "an unfitted scikit-learn estimator, a factory f(random_state) or "
+                             "spurbench.model(...)")
     if paradigm is None:
-        is_estimator = hasattr(obj, "get_params") and not isinstance(obj, type)
         inferred = infer_paradigm(obj) if is_estimator else None
         if inferred is None:
             label = name or getattr(obj, "__name__", type(obj).__name__)
@@ -193,8 +204,8 @@ def run(scenarios: Any = None, models: Sequence[ModelRef] | ModelRef | None = No
     """
     chosen = _grid_scenarios(scenarios, quick)
     if models is not None:
-        models = [_as_model(m) for m in ([models] if isinstance(models, str | ModelEntry)
-                                          or hasattr(models, "get_params") else models)]
+        single = isinstance(models, str | ModelEntry) or hasattr(models, "get_params")
+        models = [_as_model(m) for m in ([models] if single or not isinstance(models, Iterable) else models)]
     for entry in harness.resolve_models(models or ()):
         built_classifier(entry)  # a factory that raises or builds no classifier: one line, now
     if scheduler is not None:
@@ -248,12 +259,13 @@ def compare(candidate: ModelRef, scenarios: Any = None, against: Sequence[ModelR
 
     Every model runs the same scenarios, seeds and data (paired); only the scenarios the candidate
     ran count. The ranking is the leaderboard's (`spurbench leaderboard --help`): per model, the
-    mean over scenarios of its per-scenario mean over seeds, with a 95% t interval over scenarios
-    (over (scenario, seed) cells when fewer than 3 scenarios ran: it then speaks for those
-    scenarios only). `rank` is an integer (1 = best mean); `rank_low`-`rank_high` is its interval:
-    1 + the models clearly better, and the number of models minus those clearly worse, where
-    "clearly" means the 95% t interval of the paired difference over the shared scenarios excludes
-    0. Where the two differ the rank is "tied".
+    mean over families of its family means (scenarios equally within a family, each the mean over
+    seeds), with a 95% t interval over families (over scenarios, then (scenario, seed) cells, when
+    fewer than 3 families or scenarios ran: it then speaks for those scenarios only). `rank` is an
+    integer (1 = best mean); `rank_low`-`rank_high` is its interval: 1 + the models clearly better,
+    and the number of models minus those clearly worse, where "clearly" means the 95% t interval of
+    the paired difference over the shared families excludes 0. Where the two differ the rank is
+    "tied".
 
     Parameters
     ----------

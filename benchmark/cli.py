@@ -102,7 +102,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     _print_leaderboard(args.out)
     if not args.no_report:
-        print(f"report: {_report_writer()(Path(args.out), pdf=args.pdf)}")
+        _write_and_print_report(Path(args.out), args.pdf)
     # How long this took, in run.json (`make perf` reads the paper run's): everything after the
     # fits (leaderboard, report) is the report's time.
     record_timing(args.out, {"fits_seconds": summary.wall_seconds, "fits_run": summary.done,
@@ -110,6 +110,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
                              "report_seconds": None if args.no_report else time.perf_counter() - start,
                              "jobs": args.jobs, "cpus": os.cpu_count()})
     return 0
+
+
+def _write_and_print_report(run_dir: Path, pdf: bool) -> None:
+    """Write the report, then end on the answer: the headline in a few lines and where to read more."""
+    report_md = _report_writer()(run_dir, pdf=pdf)
+    from spurbench.report.findings import headline
+    from spurbench.report.html import HTML_NAME
+
+    print("\n" + "\n".join(headline(report_md)))
+    print(f"report: {report_md.with_name(HTML_NAME)} (and {report_md.name} beside it)")
 
 
 def _report_writer() -> Callable[..., Path]:
@@ -143,7 +153,7 @@ def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     if markdown:
         print(to_markdown(board))
         return
-    print("\nleaderboard (means ± 95% t interval over scenarios; `spurbench leaderboard --help` "
+    print("\nleaderboard (means ± 95% t interval over families; `spurbench leaderboard --help` "
           "defines the columns):")
     print(to_text(board))
 
@@ -160,7 +170,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    print(f"report: {_report_writer()(Path(args.run_dir), pdf=args.pdf)}")
+    _write_and_print_report(Path(args.run_dir), args.pdf)
     return 0
 
 

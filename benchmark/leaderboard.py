@@ -6,12 +6,12 @@ report.html):
   model, paradigm, group   the model and its declared paradigm and group
   reference                1 for rows kept out of paradigm averages (oracles, `+em` and other
                            `<model>+<how>` variants, models tagged `reference`), else 0
-  scenarios                scenarios with a shift that the model ran
+  scenarios, families      scenarios with a shift that the model ran, and their families
   rank                     rank by the sort key among the non-reference rows (1 = best mean)
   rank_low, rank_high      the rank's interval: 1 + the number of models clearly better, and
                            the count of models minus those clearly worse; "tied" where the two
                            differ. Clearly better: the 95% t interval of the paired difference
-                           (the other model minus this one, over the scenarios both ran) lies
+                           (the other model minus this one, over the families both ran) lies
                            wholly above 0. Paired, because scenario difficulty is shared: two
                            models can differ clearly while their own intervals overlap. Each
                            pair is judged at 95% on its own (a description, not a test)
@@ -22,14 +22,16 @@ report.html):
                            mean height, which rewards degrading late as well as little
   <metric>_ci_low/_ci_high the 95% t interval of each mean (shown as "mean ± half-width")
 
-Each mean is over the scenarios the model ran, every scenario weighing equally (its value is the
-mean over seeds at its largest training size, the setting of the report's shift summaries); the
-interval is a t interval over those scenario values on S - 1 degrees of freedom. A model that
-ran fewer than 3 scenarios gets its mean and interval over its (scenario, seed) cells instead,
-which speaks for those scenarios only (pairs likewise use common cells when they share fewer
-than 3 scenarios); fewer than 3 units give no interval, and no clear difference. Only the
-`fixed` selection protocol and successful rows count, and scenarios with a single shift level
-(learning curves) are left out.
+Each mean is over the families the model ran, every family weighing equally and every scenario
+equally within its family (a scenario's value is the mean over seeds at its largest training
+size, the setting of the report's shift summaries): a family swept over many scenarios for an
+experiment counts once. The interval is a t interval over the family means on F - 1 degrees of
+freedom, so two models whose intervals overlap show as tied. A model that ran fewer than 3
+families gets its mean and interval over its scenarios instead, and below 3 scenarios over its
+(scenario, seed) cells; either speaks for those scenarios only (pairs likewise: families, else
+common scenarios, else common cells). Fewer than 3 units give no interval, and no clear
+difference. Only the `fixed` selection protocol and successful rows count, and scenarios with a
+single shift level (learning curves) are left out.
 
 Sort key: the panel first (reference = 0), then accuracy_shift descending (what the benchmark
 is about; `sort_by` picks another metric), then model name.
@@ -50,10 +52,11 @@ from spurbench.selection import fixed
 METRICS = ("accuracy_id", "accuracy_shift", "worst_group_shift", "normalised_auc")
 SORT_KEY = "accuracy_shift"
 LEVEL = 0.95
-MIN_UNITS = 3  # fewer scenarios than this: the interval is over (scenario, seed) cells
-COLUMNS = ("model", "paradigm", "group", "reference", "scenarios", "rank", "rank_low", "rank_high",
+MIN_UNITS = 3  # fewer families than this: the interval is over scenarios, below it over cells
+COLUMNS = ("model", "paradigm", "group", "reference", "scenarios", "families", "rank", "rank_low",
+           "rank_high",
            *(f"{m}{part}" for m in METRICS for part in ("", "_ci_low", "_ci_high")))
-DISPLAYED = ("model", "paradigm", "group", "reference", "scenarios", "rank", *METRICS)
+DISPLAYED = ("model", "paradigm", "group", "reference", "scenarios", "families", "rank", *METRICS)
 
 
 def _largest_n_train(frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,21 +75,24 @@ def _usable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def seed_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, scenario, seed) with the four leaderboard metrics of that fit."""
+    """One row per (model, family, scenario, seed) with the four leaderboard metrics of that fit
+    (rows without a family column: each scenario is its own family)."""
     ok = _usable(frame)
-    keys = ["model", "scenario", "seed"]
+    ok = ok.assign(family=ok["family"] if "family" in ok else ok["scenario"])
+    keys = ["model", "family", "scenario", "seed"]
     last = ok[ok["shift"] == ok.groupby("scenario")["shift"].transform("max")]
     values = pd.DataFrame({
         "accuracy_id": ok[ok["shift"] == 0].groupby(keys)["accuracy"].mean(),
         "accuracy_shift": last.groupby(keys)["accuracy"].mean(),
         "worst_group_shift": last.groupby(keys)["worst_group_accuracy"].mean(),
-        "normalised_auc": normalised_auc(ok).groupby(keys)["accuracy_nauc"].mean()})
+        "normalised_auc": normalised_auc(ok).merge(ok[["scenario", "family"]].drop_duplicates(),
+                                                   on="scenario").groupby(keys)["accuracy_nauc"].mean()})
     return values.reset_index()
 
 
 def scenario_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, scenario): the leaderboard metrics, each a mean over seeds."""
-    return seed_values(frame).groupby(["model", "scenario"], as_index=False)[list(METRICS)].mean()
+    """One row per (model, scenario), with its family: the leaderboard metrics, each a mean over seeds."""
+    return seed_values(frame).groupby(["model", "family", "scenario"], as_index=False)[list(METRICS)].mean()
 
 
 def mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
@@ -102,11 +108,15 @@ def mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, floa
 
 
 def _summaries(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per model, each metric's mean and interval over scenarios (over cells below MIN_UNITS)."""
-    by_scenario = cells.groupby(["model", "scenario"])[list(METRICS)].mean()
+    """Per model, each metric's mean and interval over families (below MIN_UNITS families over
+    scenarios, below MIN_UNITS scenarios over cells)."""
+    by_scenario = cells.groupby(["model", "family", "scenario"])[list(METRICS)].mean()
+    by_family = by_scenario.groupby(level=["model", "family"]).mean()
     out = {}
-    for model, part in by_scenario.groupby(level="model"):
-        units = part if len(part) >= MIN_UNITS else cells[cells["model"] == model]
+    for model, part in by_family.groupby(level="model"):
+        scenarios = by_scenario.loc[model]
+        units = (part if len(part) >= MIN_UNITS else scenarios if len(scenarios) >= MIN_UNITS
+                 else cells[cells["model"] == model])
         out[model] = {f"{metric}{part_name}": value for metric in METRICS
                       for part_name, value in zip(("", "_ci_low", "_ci_high"),
                                                   mean_interval(units[metric].to_numpy(float)), strict=True)}
@@ -116,15 +126,17 @@ def _summaries(cells: pd.DataFrame) -> pd.DataFrame:
 def _clearly_above(units: pd.DataFrame, level: float = LEVEL) -> np.ndarray:
     """[i, j] is True where model j is clearly better than model i (see the module docstring).
 
-    `units` holds one column per model and one row per (scenario, seed) cell.
+    `units` holds one column per model and one row per (family, scenario, seed) cell (without a
+    family level, each scenario is its own family).
     """
-    by_scenario = units.groupby(level="scenario").mean()
-    values = [by_scenario.to_numpy(float), units.to_numpy(float)]
+    by_scenario = units.groupby(level=[n for n in ("family", "scenario") if n in units.index.names]).mean()
+    by_family = by_scenario.groupby(level="family").mean() if "family" in units.index.names else by_scenario
+    values = [t.to_numpy(float) for t in (by_family, by_scenario, units)]
     n = units.shape[1]
     above = np.zeros((n, n), dtype=bool)
     for i in range(n):
         for j in range(n):
-            for table in values:  # scenarios, else cells when fewer than MIN_UNITS are shared
+            for table in values:  # families, else scenarios, else cells (MIN_UNITS shared)
                 diff = table[:, j] - table[:, i]
                 diff = diff[np.isfinite(diff)]
                 if len(diff) >= MIN_UNITS:
@@ -136,9 +148,10 @@ def _clearly_above(units: pd.DataFrame, level: float = LEVEL) -> np.ndarray:
 def rank_with_intervals(units: pd.DataFrame, mean: pd.Series) -> pd.DataFrame:
     """Integer ranks of `mean` (1 = highest, ties share the best) and their intervals.
 
-    `units` : one column per model (in `mean`'s order), one row per (scenario, seed) cell
-    (a MultiIndex with a "scenario" level). `rank_low` = 1 + the models clearly better,
-    `rank_high` = the number of models minus those clearly worse (paired t intervals).
+    `units` : one column per model (in `mean`'s order), one row per (family, scenario, seed) cell
+    (a MultiIndex with "scenario" and, optionally, "family" levels). `rank_low` = 1 + the models
+    clearly better, `rank_high` = the number of models minus those clearly worse (paired t
+    intervals).
     """
     m = mean.to_numpy(float)
     above = _clearly_above(units[list(mean.index)])
@@ -170,8 +183,10 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
     ok = _usable(frame)
     if ok.empty:
         return pd.DataFrame(columns=list(COLUMNS))
+    ok = ok.assign(family=ok["family"] if "family" in ok else ok["scenario"])
     board = ok.groupby("model").agg(paradigm=("paradigm", "first"), group=("group", "first"),
-                                    reference=("reference", "max"), scenarios=("scenario", "nunique"))
+                                    reference=("reference", "max"), scenarios=("scenario", "nunique"),
+                                    families=("family", "nunique"))
     # a `<model>+<how>` variant (test-set-adapted `+em`, dropped or refitted features) is scored
     # from another model's fit: a reference row, whatever its base model is
     board["reference"] = board["reference"].where(~board.index.str.contains("+", regex=False), 1)
@@ -179,7 +194,8 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
     cells = seed_values(frame)
     board = board.join(_summaries(cells))
     ranked = board.loc[board["reference"] == 0, sort_by]
-    units = cells.pivot_table(index=["scenario", "seed"], columns="model", values=sort_by, dropna=False)
+    units = cells.pivot_table(index=["family", "scenario", "seed"], columns="model", values=sort_by,
+                              dropna=False)
     ranks = rank_with_intervals(units.reindex(columns=ranked.index), ranked)
     board = board.join(ranks.astype("Int64"))
     board = board.reset_index().sort_values(["reference", sort_by, "model"], ascending=[True, False, True],
@@ -203,7 +219,7 @@ def _mean_cell(mean: float, low: float, high: float) -> str:
 def displayed(board: pd.DataFrame) -> pd.DataFrame:
     """The board as text cells under ``DISPLAYED``: rank with its interval, means with theirs."""
     shown = pd.DataFrame({c: board[c].map(lambda v: "" if pd.isna(v) else str(v))
-                          for c in ("model", "paradigm", "group", "reference", "scenarios")})
+                          for c in ("model", "paradigm", "group", "reference", "scenarios", "families")})
     shown["rank"] = [rank_cell(*r) for r in board[["rank", "rank_low", "rank_high"]].itertuples(index=False)]
     for metric in METRICS:
         shown[metric] = [_mean_cell(*r) for r in board[[metric, f"{metric}_ci_low", f"{metric}_ci_high"]]
@@ -230,8 +246,8 @@ class Comparison:
     Only the scenarios the candidate ran count, so every model is ranked on the same scenarios
     and data (a spec that lists its own `run.models` runs no model it does not name).
     Attributes: `rows` (the run's stored rows of those scenarios), `candidate` (its name),
-    `sort_by`, `per_scenario` (one row per model and scenario, means over seeds: the units of
-    the intervals).
+    `sort_by`, `per_scenario` (one row per model and scenario, with its family, means over seeds:
+    family means of these are the units of the intervals).
     """
 
     def __init__(self, rows: pd.DataFrame, candidate: str, sort_by: str = SORT_KEY):
@@ -286,7 +302,7 @@ class Comparison:
         fig.legend([Line2D([], [], color=paradigm_colour(p), marker="o", ls="") for p in shown], shown,
                    loc="outside lower center", ncols=len(shown), frameon=False)
         fig.suptitle(f"{self.candidate} against {len(board) - 1} models: mean ± 95% interval over "
-                     f"scenarios; rank by {self.sort_by} (tied: its interval)", fontsize="medium")
+                     f"families; rank by {self.sort_by} (tied: its interval)", fontsize="medium")
         return fig
 
 

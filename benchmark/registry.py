@@ -250,12 +250,14 @@ def _load_builtins() -> None:
 def _entry_from_object(name: str, obj: Any, paradigm: str | None = None) -> ModelEntry:
     """Build an entry from a plugin object that was not registered with the decorator."""
     paradigm = paradigm or getattr(obj, "paradigm", None)
-    if paradigm is None:
+    if paradigm not in PARADIGMS:  # the advice is what --paradigm accepts (oracles are built-in references)
+        what = (f"{getattr(obj, '__qualname__', type(obj).__name__)} has no `paradigm` attribute"
+                if paradigm is None else f"paradigm {paradigm!r} is not allowed")
         raise SpurbenchError(
-            f"model {name!r}: {obj!r} has no `paradigm` attribute; "
-            "set one or pass --paradigm generative|discriminative"
+            f"model {name!r}: {what}; set "
+            "`paradigm = \"generative\"` or `\"discriminative\"` on it, or pass --paradigm "
+            "generative|discriminative"
         )
-    _check_paradigm(name, paradigm)
     if not callable(obj):
         raise SpurbenchError(f"model {name!r}: {obj!r} is not a callable factory")
     tags = frozenset(getattr(obj, "tags", ()))

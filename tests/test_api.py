@@ -227,6 +227,21 @@ def test_run_takes_a_plain_estimator_alone_or_in_a_list(tiny):
                                   check_exact=True)
 
 
+def test_a_model_in_the_scenarios_place_or_a_non_model_is_a_one_line_error_saying_what_to_pass():
+    from sklearn.tree import DecisionTreeClassifier
+    from spurbench.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"^scenarios: expected scenario names, TOML paths or Scenario "
+                       r"objects, got DecisionTreeClassifier \(a model goes in models="):
+        spurbench.run(DecisionTreeClassifier())
+    with pytest.raises(ParameterError, match=r"^scenarios: .* got DecisionTreeClassifier"):
+        spurbench.compare("gaussian_nb", DecisionTreeClassifier())
+    for not_a_model in (3, [object()]):
+        with pytest.raises(ParameterError, match=r"^models: (int|object) is not a model: pass a registered "
+                           r"name, an unfitted scikit-learn estimator"):
+            spurbench.run("spurious_gaussian", not_a_model)
+
+
 @pytest.fixture
 def three(tmp_path):
     from spec_helpers import TINY_SPEC, write_spec
@@ -287,7 +302,8 @@ def test_report_writes_a_stored_runs_report_and_refuses_an_empty_folder(tiny, tm
     spurbench.run(tiny, ["gaussian_nb", "logistic_regression"], seeds=1, jobs=1, out=tmp_path / "run")
     path = spurbench.report(tmp_path / "run")
     assert path == tmp_path / "run" / "report.md" and path.exists()
-    assert "| model | paradigm | group | reference | scenarios | rank | accuracy_id |" in path.read_text()
+    header = "| model | paradigm | group | reference | scenarios | families | rank | accuracy_id |"
+    assert header in path.read_text()
     assert (tmp_path / "run" / "report.html").exists()
     with pytest.raises(SpurbenchError):
         spurbench.report(tmp_path / "empty")

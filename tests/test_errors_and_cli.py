@@ -156,3 +156,25 @@ def test_sample_refuses_a_model_without_the_sample_tag(tiny_spec, tmp_path, caps
     assert main(["sample", "random_forest", "--scenario", str(tiny_spec), "--out",
                  str(tmp_path)]) == 2
     assert "gaussian_nb" in capsys.readouterr().err
+
+
+def test_help_lists_every_subcommand_and_a_paradigm_error_offers_only_what_argparse_accepts(
+        tmp_path, monkeypatch, capsys):
+    from spurbench.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # the subcommands argparse dispatches
+    text = parser.format_help()
+    assert {"leaderboard", "check-model"} <= set(commands) and all(c in text for c in commands)
+    (tmp_path / "user_models_for_paradigm.py").write_text(
+        "from sklearn.naive_bayes import GaussianNB\n\n\ndef bad(random_state=None):\n"
+        "    return GaussianNB()\n\n\nbad.paradigm = 'bayesian'\n\n\ndef plain(random_state=None):\n"
+        "    return GaussianNB()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    choices = next(a.choices for a in commands["check-model"]._actions if a.dest == "paradigm")
+    for factory, what in (("bad", "paradigm 'bayesian' is not allowed"), ("plain", "plain has no")):
+        assert main(["check-model", f"user_models_for_paradigm:{factory}"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"spurbench: error: model 'user_models_for_paradigm:{factory}': {what}")
+        offered = err.split("--paradigm ")[1].split("|")
+        assert "\n" not in err and offered == list(choices) and "oracle" not in err

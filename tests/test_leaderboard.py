@@ -39,7 +39,7 @@ def test_leaderboard_means_at_the_largest_shift_and_normalised_auc():
     # Trapezoids over [0, 0.5, 1] divided by the range 1: (0.9 + 0.7) / 4 + (0.7 + 0.5) / 4 = 0.7.
     assert board.loc["a", "normalised_auc"] == pytest.approx(0.7)
     first = to_markdown(leaderboard(frame)).splitlines()[2]
-    assert first.startswith("| b | discriminative | g | 0 | 1 | 1 (tied 1-2) | 0.800 |")  # one cell
+    assert first.startswith("| b | discriminative | g | 0 | 1 | 1 | 1 (tied 1-2) | 0.800 |")  # one cell
     oracle = pd.DataFrame(_rows("oracle", "oracle", [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])).assign(reference=1)
     assert list(leaderboard(pd.concat([frame, oracle]))["model"]) == ["b", "a", "oracle"]  # panel first
 
@@ -72,6 +72,27 @@ def test_means_carry_a_t_interval_over_the_scenarios_the_model_ran():
     # accuracy at shift 0 is 0.9 everywhere: a zero-width interval, not a missing one
     assert board.loc["a", "accuracy_id_ci_low"] == pytest.approx(0.9)
     assert "0.650 ± 0.205" in to_text(board.reset_index())
+
+
+def test_families_weigh_equally_and_the_interval_is_over_family_means():
+    # family f0 is swept over four scenarios (0.5 each), f1 and f2 have one each (0.8, 0.9):
+    # family means 0.5, 0.8, 0.9 -> mean 0.7333 (scenario-weighted it would be 0.6167),
+    # sd 0.2082, t(0.975, 2) = 4.3027, half-width 4.3027 * 0.2082 / sqrt(3) = 0.5171
+    rows = [r | {"family": "f0" if i < 4 else f"f{i - 3}"}
+            for i, a in enumerate([0.5, 0.5, 0.5, 0.5, 0.8, 0.9])
+            for r in _rows("a", "generative", [0.9, 0.8, a], [0.8, 0.7, a], scenario=f"s{i}")]
+    board = leaderboard(pd.DataFrame(rows)).set_index("model")
+    half = stats.t.ppf(0.975, 2) * np.std([0.5, 0.8, 0.9], ddof=1) / np.sqrt(3)
+    assert board.loc["a", "accuracy_shift"] == pytest.approx(0.7333, abs=1e-4)
+    assert board.loc["a", "accuracy_shift_ci_high"] == pytest.approx(0.7333 + half, abs=1e-4)
+    assert half == pytest.approx(0.5171, abs=1e-4)
+    assert (board.loc["a", "scenarios"], board.loc["a", "families"]) == (6, 3)
+    # two families: the interval falls back to the six scenarios, speaking for them only
+    two = leaderboard(pd.DataFrame([r | {"family": "f0" if r["scenario"] != "s5" else "f1"} for r in rows]))
+    scenarios = [0.5, 0.5, 0.5, 0.5, 0.8, 0.9]
+    assert two.loc[0, "accuracy_shift"] == pytest.approx(np.mean(scenarios))
+    assert two.loc[0, "accuracy_shift_ci_low"] == pytest.approx(
+        np.mean(scenarios) - stats.t.ppf(0.975, 5) * np.std(scenarios, ddof=1) / np.sqrt(6))
 
 
 def test_fewer_than_three_units_give_no_interval_and_a_rank_spanning_every_model():
@@ -126,3 +147,18 @@ def test_sort_by_another_metric_and_an_unknown_one_is_a_one_line_error():
     assert leaderboard(frame, sort_by="accuracy_id")["model"].tolist() == ["a", "b"]
     with pytest.raises(ParameterError, match="sort_by: 'accuracy' is not a leaderboard metric"):
         leaderboard(frame, sort_by="accuracy")
+
+
+def test_rank_intervals_pair_models_over_families():
+    # c - a per scenario: f0 (+0.6, -0.3), f1 (+0.5, -0.2), f2 (+0.4, -0.1). Over the six scenarios
+    # the difference is unclear (mean 0.15, sd 0.41, half-width 0.43); over the three families it
+    # is +0.15 in each (sd 0): c is clearly better, so the two ranks are not tied.
+    diffs = [0.6, -0.3, 0.5, -0.2, 0.4, -0.1]
+    rows = [r | {"family": f"f{i // 2}"} for i, d in enumerate(diffs)
+            for model, a in (("a", 0.3), ("c", 0.3 + d))
+            for r in _rows(model, "generative", [0.9, 0.8, a], [0.8, 0.7, a], scenario=f"s{i}")]
+    board = leaderboard(pd.DataFrame(rows)).set_index("model")
+    assert [rank_cell(*board.loc[m, ["rank", "rank_low", "rank_high"]]) for m in "ca"] == ["1", "2"]
+    flat = leaderboard(pd.DataFrame([r | {"family": r["scenario"]} for r in rows])).set_index("model")
+    assert [rank_cell(*flat.loc[m, ["rank", "rank_low", "rank_high"]]) for m in "ca"] == [
+        "1 (tied 1-2)", "2 (tied 1-2)"]

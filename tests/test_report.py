@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from spurbench.report import analysis, findings, render, style, tables, write_report
+from spurbench.report import analysis, claims, findings, render, style, tables, write_report
 from synthetic_results import synthetic_results
 
 META = {
@@ -206,3 +207,39 @@ def test_group_summary_bands_of_two_seeds_stay_within_what_an_accuracy_can_be():
     assert curves[["low", "high"]].values.tolist() == [[0.0, 1.0]]
     drops = summaries._family_curves(rows, "group", "drop")
     assert drops["low"].item() < -1 and drops["high"].item() > 1
+
+
+def test_headline_reads_the_primary_lines_as_findings_writes_them(tmp_path):
+    # two primary lines written by `findings.effect_lines` (the same code as report.md's Summary)
+    effects = pd.DataFrame({
+        "contrast": analysis.PARADIGM.name, "selection": "panel", "flagged": "excluded",
+        "metric": ["drop", "accuracy_largest_shift"], "estimate": [-0.0102, 0.0228],
+        "ci_low": [-0.0228, 0.0058], "ci_high": [0.0024, 0.0398], "method": analysis.FAMILY_T,
+        "n_scenarios": 99, "n_families": 36, "lofo_low": [-0.0121, 0.0184], "lofo_high": [-0.0067, 0.0249],
+        "clusters": 36, "p_value": [0.11, 1e-6]})
+    with claims.session(claims.ClaimBook()):
+        bullets = [line.removeprefix("  ") for line in findings.effect_lines(effects)[1:]]
+    report = tmp_path / "report.md"
+    report.write_text("\n".join(["# r", "", "## Summary", "", "**Answer**:", "", *bullets, "",
+                                 "## Design", "", "- drop: +9.00 points (95% CI +8 to +10; 5 scenarios in 5 "
+                                 "families): x"]))
+    assert findings.headline(report) == [
+        "headline (discriminative minus generative, panel fits; 99 scenarios in 36 families):",
+        "  drop: -1.02 points (95% CI -2.28 to +0.24): no clear difference",
+        "  accuracy at the largest shift: +2.28 points (95% CI +0.58 to +3.98): clearly (primary), "
+        "discriminative is more accurate"]
+    report.write_text("# r\n\n## Summary\n\nNothing to estimate.\n")
+    assert findings.headline(report)[0].startswith("headline: no primary estimate")
+
+
+def test_report_command_ends_on_the_headline_and_the_path_of_report_html(run, tmp_path, capsys):
+    from spurbench.cli import main
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    assert main(["report", str(copy)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == f"report: {copy / 'report.html'} (and report.md beside it)"
+    # this run's two families give no primary estimate; the lines are headline()'s either way
+    assert printed[:-1] == findings.headline(copy / "report.md") and len(printed) <= 5
+    assert 'id="summary"' in (copy / "report.html").read_text()

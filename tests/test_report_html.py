@@ -1,6 +1,7 @@
 """report.html in a real headless Chromium (the system's, driven by Playwright): it loads offline
-with no console errors, a header click reorders the leaderboard, and a filter changes the plotted
-series.
+with no console errors and opens on the answer; the leaderboard ranks the panel first under any
+sort, with integer counts and rank intervals; the charts draw the four group means in the PNGs'
+colours, models on a toggle; and the filters change the table as well as the charts.
 
 The browser is `SPURBENCH_CHROMIUM` when set, else /usr/bin/chromium, else `chromium` on PATH
 (`make test` installs it with apt when it runs as root). Without one the browser test is skipped
@@ -15,8 +16,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from spurbench.report.html import render_html, write_html
+from matplotlib.colors import to_hex
+from spurbench.leaderboard import leaderboard, scenario_values
+from spurbench.registry import GROUPS
+from spurbench.report.html import markdown_html, render_html, write_html
+from spurbench.report.prepare import as_ranked, at_largest_n_train, panel
+from spurbench.report.summaries import group_colour
 from synthetic_results import synthetic_results
 
 BROWSER_VARIABLE = "SPURBENCH_CHROMIUM"
@@ -59,9 +66,42 @@ def browser():
         browser.close()
 
 
+SUMMARY = ["## Summary", "", "*The question?*", "", "**Answer** (primary claims):", "",
+           "- drop: -1.02 points (95% CI -2.28 to +0.24): no clear difference.",
+           "- accuracy at the largest shift: +2.28 points (95% CI +0.58 to +3.98).", "",
+           "Details: [design](#design); [experiments.md](experiments.md)."]
+
+
+def test_summary_markdown_becomes_html_with_anchors_into_report_md():
+    page = markdown_html(SUMMARY)
+    assert page.startswith("<h2>Summary</h2><p><em>The question?</em></p><p><strong>Answer</strong>")
+    assert "<ul><li>drop: -1.02 points (95% CI -2.28 to +0.24): no clear difference.</li><li>" in page
+    assert '<a href="report.md#design">design</a>' in page and '<a href="experiments.md">' in page
+    assert markdown_html(["a <b> & `c`"]) == "<p>a &lt;b&gt; &amp; <code>c</code></p>"
+
+
+def _rows(page) -> list[dict]:
+    """The table's rows as {column: text} plus their class."""
+    return page.eval_on_selector_all("#leaderboard tbody tr", """rows => rows.map(r => {
+        const cells = [...r.children].map(c => c.textContent);
+        const heads = [...document.querySelectorAll('#leaderboard th')].map(h => h.dataset.key);
+        return Object.assign({class: r.className}, ...heads.map((h, i) => ({[h]: cells[i]})));
+    })""")
+
+
+def _series(page) -> set[str]:
+    return set(page.eval_on_selector_all("#chart-accuracy path.series", "p => p.map(x => x.dataset.series)"))
+
+
+def _panel_first(rows: list[dict]) -> bool:
+    flags = [r["reference"] for r in rows]
+    return flags == sorted(flags) and flags[0] == "0" and flags[-1] == "1"
+
+
 @pytest.mark.slow
-def test_report_html_sorts_and_filters_in_headless_chromium(browser, tmp_path):
-    path = write_html(synthetic_results(), tmp_path)
+def test_report_html_opens_on_the_answer_ranks_the_panel_first_and_filters_the_table(browser, tmp_path):
+    frame = as_ranked(synthetic_results())
+    path = write_html(frame, tmp_path, SUMMARY)
     page = browser.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -69,24 +109,77 @@ def test_report_html_sorts_and_filters_in_headless_chromium(browser, tmp_path):
     page.route(re.compile(r"^https?://"), lambda route: route.abort())  # offline: nothing may load
     page.goto(path.as_uri())
 
-    def first_column() -> list[str]:
-        return page.eval_on_selector_all("#leaderboard tbody tr td:first-child",
-                                         "c => c.map(x => x.textContent)")
+    # the answer comes first, before the leaderboard
+    assert page.eval_on_selector("body", "b => b.children[1].id") == "summary"
+    assert "95% CI -2.28 to +0.24" in page.inner_text("#summary")
 
-    before = first_column()
-    assert len(before) > 1
+    # default order: the panel first, ranked 1..n with integer counts; reference rows after, unranked
+    rows = _rows(page)
+    board = leaderboard(frame)
+    assert [r["model"] for r in rows] == board["model"].tolist()
+    assert _panel_first(rows)
+    panel = [r for r in rows if r["reference"] == "0"]
+    assert [int(r["rank"].split()[0]) for r in panel] == sorted(int(r["rank"].split()[0]) for r in panel)
+    assert panel[0]["rank"].startswith("1") and all(r["rank"] == "" for r in rows if r["reference"] == "1")
+    assert all(re.fullmatch(r"\d+", r["scenarios"]) for r in rows)  # counts are integers, not "15.000"
+    assert any("tied" in r["rank"] for r in panel)  # the synthetic panel has overlapping intervals
+
+    # a header sorts, and the panel stays first
     page.click("#leaderboard th[data-key=model]")
-    after = first_column()
-    assert after == sorted(before, reverse=True) and after != before
+    rows = _rows(page)
+    assert _panel_first(rows)
+    panel_names = [r["model"] for r in rows if r["reference"] == "0"]
+    assert panel_names == sorted(panel_names, reverse=True)
 
-    def series() -> set[str]:
-        return set(page.eval_on_selector_all("#chart-accuracy path.series",
-                                             "p => p.map(x => x.dataset.series)"))
+    # charts: the four group means by default, in the PNGs' group colours
+    assert _series(page) == set(GROUPS)
+    colours = page.eval_on_selector_all("#chart-accuracy path.series",
+                                        "p => p.map(x => x.getAttribute('stroke'))")
+    assert set(colours) == {to_hex(group_colour(g)) for g in GROUPS}
 
-    everything = series()
-    paradigm = page.eval_on_selector("#filter-paradigm option:nth-child(2)", "o => o.value")
-    page.select_option("#filter-paradigm", paradigm)
-    filtered = series()
-    assert filtered and filtered < everything
+    # a paradigm filter narrows the table and the charts alike
+    page.select_option("#filter-paradigm", "discriminative")
+    rows = _rows(page)
+    assert rows and {r["paradigm"] for r in rows} == {"discriminative"}
+    assert len(rows) < len(board)
+    assert _series(page) == {g for g in GROUPS if g.endswith("_discriminative")}
+
+    # the model toggle: one line per model of the selection
+    page.check("input[name=view][value=models]")
+    assert _series(page) == {r["model"] for r in rows if r["model"] in set(frame["model"])}
+
+    # a scenario filter: the table holds that scenario's means over seeds, ranked within it
+    page.select_option("#filter-paradigm", "")
+    page.select_option("#filter-scenario", "group_shift")
+    rows = _rows(page)
+    assert {r["scenarios"] for r in rows} == {"1"} and _panel_first(rows)
+    expected = scenario_values(frame).query("scenario == 'group_shift'").set_index("model")["accuracy_shift"]
+    shown = {r["model"]: float(r["accuracy_shift"]) for r in rows}
+    assert shown == pytest.approx(expected.round(3).to_dict(), abs=1e-9)
+    panel = [r for r in rows if r["reference"] == "0"]
+    values = {r["model"]: expected[r["model"]] for r in panel}
+    assert {r["model"]: int(r["rank"]) for r in panel} == {  # 1 = best mean within the scenario
+        m: 1 + sum(o > v for o in values.values()) for m, v in values.items()}
+    assert _series(page) <= set(frame.loc[frame["scenario"] == "group_shift", "model"])
     assert errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_group_lines_are_family_weighted_means_of_panel_fits_at_shared_levels(browser, tmp_path):
+    frame = synthetic_results(n_scenarios=6, levels=(0.0, 0.5, 1.0))
+    # one scenario lists an extra level: no line may show it, since the others do not average there
+    frame = pd.concat([frame, frame[(frame["scenario"] == "group_shift") & (frame["shift"] == 1.0)]
+                       .assign(shift=0.75)], ignore_index=True)
+    page = browser.new_page()
+    page.goto(write_html(frame, tmp_path).as_uri())
+    shown = {line["name"]: line for line in page.evaluate("selectedLines()")}
+    rows = at_largest_n_train(panel(frame[frame["status"] == "ok"]))
+    per_scenario = rows.groupby(["group", "family", "scenario", "model", "shift"])["accuracy"].mean() \
+        .groupby(["group", "family", "scenario", "shift"]).mean()  # a scenario: the mean of its models
+    expected = per_scenario.groupby(["group", "family", "shift"]).mean().groupby(["group", "shift"]).mean()
+    assert set(shown) == set(rows["group"])
+    for group, line in shown.items():
+        assert line["shift"] == [0.0, 0.5, 1.0]
+        assert line["accuracy"] == pytest.approx(expected[group].loc[[0.0, 0.5, 1.0]].tolist(), abs=1e-6)
     page.close()

@@ -8,6 +8,9 @@ clear states the power the design had for a two-point difference.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from spurbench.registry import PANEL
@@ -192,3 +195,26 @@ def summary(by_name: dict[str, pd.DataFrame], n_fits: int) -> list[str]:
                  + exclusion_sentences(by_name["exclusions"])
                  + failure_sentences(by_name["failures"], n_fits))
     return effect_lines(by_name["effects"]) + [f"- {s}" for s in sentences]
+
+
+# A primary line of report.md's Summary, as `judged` writes it.
+_PRIMARY_LINE = re.compile(r"^- (?P<metric>[^:]+): (?P<estimate>[+-]?\d+\.\d+ points) \(95% CI (?P<ci>[^;]+);"
+                           r"[^)]*?(?P<scenarios>\d+) scenarios in (?P<families>\d+) families[^)]*\): "
+                           r"(?P<verdict>[^;]+)")
+
+
+def headline(report_md: Path) -> list[str]:
+    """The end of `spurbench run` in a few lines: the primary estimates of report.md's Summary,
+    each with its interval and verdict, and how many scenarios and families they rest on. Read
+    back from report.md, so the console says what the report says (Holm-corrected once)."""
+    sections = Path(report_md).read_text().split("\n## ", 2) if Path(report_md).exists() else []
+    lines = sections[1].splitlines() if len(sections) > 1 else []  # the Summary, report.md's first section
+    found = [m for m in map(_PRIMARY_LINE.match, lines) if m]
+    if not found:
+        return ["headline: no primary estimate in this run (too few headline families or fits; "
+                "report.md's Summary says why)"]
+    first = found[0]
+    return [f"headline (discriminative minus generative, panel fits; {first['scenarios']} scenarios in "
+            f"{first['families']} families):",
+            *(f"  {m['metric']}: {m['estimate']} (95% CI {m['ci']}): "
+              f"{m['verdict'].replace('`', '').rstrip('.')}" for m in found)]

@@ -414,7 +414,8 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
     ok = usable(frame)
     by_name = {t.name: t.frame for t in built}
     shown = findings.summary(by_name, n_fits)
-    lines = [f"# spurbench report: {run_dir.name}", "", *_summary(frame, shown, by_name), "",
+    summary = _summary(frame, shown, by_name)
+    lines = [f"# spurbench report: {run_dir.name}", "", *summary, "",
              "## Design", "", *findings.preregistration(), "",
              f"{len(frame)} result rows ({len(ok)} ok) over {frame['scenario'].nunique()} scenarios, "
              f"{frame['model'].nunique()} models and n_train in "
@@ -433,7 +434,8 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
                   "", body, ""]
     ranked = as_ranked(frame)
     tail += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
-             f"Sortable and filterable, with curves: [{HTML_NAME}]({write_html(ranked, run_dir).name}).", ""]
+             f"Sortable and filterable, with curves: [{HTML_NAME}]"
+             f"({write_html(ranked, run_dir, summary).name}).", ""]
     tail += ["## Run configuration", "", *_configuration(meta)]
     blocks, skipped = _render_figures(pending)
     lines += [*[b + "\n" for b in blocks], *skipped, *tail]
