@@ -19,12 +19,7 @@ from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section
 from spurbench.report.experiments._stats import interval, with_ci
-from spurbench.report.prepare import (
-    at_largest_n_train,
-    at_largest_shift,
-    learners,
-    with_shift_levels,
-)
+from spurbench.report.prepare import at_largest_n_train, panel, robustness_against_panel, with_shift_levels
 
 GOOD_FIT, POOR_FIT = 0.8, 0.5
 MARGIN = REFERENCE_EFFECT
@@ -103,8 +98,8 @@ def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> 
 
 
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
-    rows = learners(at_largest_n_train(with_shift_levels(rows)))
-    robust = at_largest_shift(metrics.effective_robustness(rows)).merge(
+    rows = panel(at_largest_n_train(with_shift_levels(rows)))
+    robust = robustness_against_panel(rows).merge(
         rows[["scenario", "family"]].drop_duplicates(), on="scenario")
     points = robust.dropna(subset=["in_distribution", "shifted"])
     lines = scenario_lines(points)
