@@ -182,44 +182,37 @@ def probit(p: np.ndarray | pd.Series) -> np.ndarray:
     return special.ndtri(np.clip(np.asarray(p, dtype=float), PROBIT_CLIP, 1 - PROBIT_CLIP))
 
 
-ER_CELL = ["scenario", "n_train", "shift"]  # one probit line per scenario, n_train and shifted level
-
-
-def _probit_points(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per model and `ER_CELL`: its mean in-distribution and mean shifted `metric` (over seeds)."""
-    means = frame.groupby([*ER_CELL, "model", "paradigm"], as_index=False)[metric].mean()
-    id_means = means.loc[means["shift"] == 0, ["scenario", "n_train", "model", metric]]
-    points = means[means["shift"] > 0].merge(id_means, on=["scenario", "n_train", "model"],
-                                              suffixes=("", "_id"))
-    points = points.rename(columns={metric: "shifted", f"{metric}_id": "in_distribution"})
-    return points.dropna(subset=["shifted", "in_distribution"]).sort_values(ER_CELL, kind="stable")
-
-
-def effective_robustness(frame: pd.DataFrame, metric: str = "accuracy",
-                         line: pd.DataFrame | None = None) -> pd.DataFrame:
+def effective_robustness(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     """Effective robustness (Taori et al. 2020; Miller et al. 2021) of every model at every shift.
 
     Per scenario, n_train and shifted level, each model is one point (probit of its mean
     in-distribution `metric`, probit of its mean shifted `metric`; means over seeds). A least-
-    squares line is fitted through the points of `line`'s rows (default: `frame`'s non-oracle
-    models: oracles know the test distribution, so they are not on the learners' line); a model's
-    effective robustness is its shifted value minus the line's prediction mapped back through Phi,
-    in accuracy points. NaN where fewer than three models give the fit (two points always fit
-    exactly) or their in-distribution values coincide.
+    squares line is fitted through the non-oracle models' points (oracles know the test
+    distribution, so they are not on the learners' line); a model's effective robustness is its
+    shifted value minus the line's prediction mapped back through Phi, in accuracy points.
+    NaN where fewer than three models give the fit (two points always fit exactly) or their
+    in-distribution values coincide.
     """
-    points = _probit_points(frame, metric)
-    fit = (_probit_points(line, metric) if line is not None
-           else points[points["paradigm"] != "oracle"])
-    coefficients = []
-    for cell, part in fit.groupby(ER_CELL, sort=False):
-        x, y = probit(part["in_distribution"]), probit(part["shifted"])
-        if len(part) >= 3 and np.ptp(x) > 0:
-            coefficients.append((*cell, *np.polyfit(x, y, 1)))
-    lines = pd.DataFrame(coefficients, columns=[*ER_CELL, "slope", "intercept"])
-    out = points.merge(lines.astype({c: points[c].dtype for c in ER_CELL}), on=ER_CELL, how="left")
-    predicted = special.ndtr(out["intercept"].to_numpy(float)
-                             + out["slope"].to_numpy(float) * probit(out["in_distribution"]))
-    columns = [*ER_CELL, "model", "paradigm", "in_distribution", "shifted",
+    means = frame.groupby(["scenario", "n_train", "shift", "model", "paradigm"], as_index=False)[
+        metric].mean()
+    id_means = means.loc[means["shift"] == 0, ["scenario", "n_train", "model", metric]]
+    points = means[means["shift"] > 0].merge(id_means, on=["scenario", "n_train", "model"],
+                                              suffixes=("", "_id"))
+    points = points.rename(columns={metric: "shifted", f"{metric}_id": "in_distribution"})
+    points = points.dropna(subset=["shifted", "in_distribution"])
+    cell = points.groupby(["scenario", "n_train", "shift"], sort=True).ngroup().to_numpy()
+    order = np.argsort(cell, kind="stable")  # cell by cell, in the cells' sorted order
+    points, cell = points.iloc[order], cell[order]
+    x, y = probit(points["in_distribution"]), probit(points["shifted"])
+    learner = (points["paradigm"] != "oracle").to_numpy()
+    slope, intercept = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    for rows in np.split(np.arange(len(points)), np.flatnonzero(np.diff(cell)) + 1):
+        fit = rows[learner[rows]]
+        if len(fit) >= 3 and np.ptp(x[fit]) > 0:
+            slope[rows], intercept[rows] = np.polyfit(x[fit], y[fit], 1)
+    predicted = special.ndtr(intercept + slope * x)
+    columns = ["scenario", "n_train", "shift", "model", "paradigm", "in_distribution", "shifted",
                "predicted", "effective_robustness", "slope", "intercept"]
-    out = out.assign(predicted=predicted, effective_robustness=out["shifted"] - predicted)
+    out = points.assign(predicted=predicted, effective_robustness=points["shifted"] - predicted,
+                        slope=slope, intercept=intercept)
     return out.reset_index(drop=True)[columns]

@@ -106,7 +106,8 @@ def test_effective_robustness_is_measured_against_the_line_through_the_panel_alo
     assert er.loc["c", "in_distribution"] == pytest.approx((stats.norm.cdf(1) + 0.5) / 2)
     counted = prepare.robustness_against_panel(prepare.panel(frame)).set_index("model")
     assert sorted(counted.index) == ["a", "b", "c"]
-    assert counted.loc["b", "effective_robustness"] == pytest.approx(stats.norm.cdf(0.5) - stats.norm.cdf(-1 / 6))
+    b_expected = stats.norm.cdf(0.5) - stats.norm.cdf(-1 / 6)  # b's distance above the same line
+    assert counted.loc["b", "effective_robustness"] == pytest.approx(b_expected)
 
 
 def test_the_robustness_table_reads_the_same_line_as_the_shared_function():

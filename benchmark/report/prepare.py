@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from spurbench import metrics
 from spurbench.registry import list_models
 
@@ -130,6 +130,9 @@ def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
     return rows if include_flagged else rows[~excluded(rows)]
 
 
+ER_CELL = ["scenario", "n_train", "shift"]  # one probit line per scenario, n_train and shifted level
+
+
 def robustness_against_panel(frame: pd.DataFrame) -> pd.DataFrame:
     """Every model's effective robustness at each scenario's largest shift and n_train, against
     one line per scenario: the probit fit through the panel's points (`panel`), whatever else
@@ -137,10 +140,18 @@ def robustness_against_panel(frame: pd.DataFrame) -> pd.DataFrame:
 
     A model's point is the mean over the rows of it that `frame` holds: pass `panel(rows)` to
     average the panel's robustness, all successful rows to show every model's (its flagged fits
-    included, as in the other per-model tables). See `metrics.effective_robustness`.
+    included, as in the other per-model tables). The columns, the fit and the prediction are
+    `metrics.effective_robustness`'s (which fits its line through whatever non-oracle rows it is
+    given): the line is taken from the panel's rows and applied to every point here.
     """
     rows = at_largest_n_train(with_shift_levels(frame))
-    return at_largest_shift(metrics.effective_robustness(rows, line=panel(rows)))
+    points = metrics.effective_robustness(rows)
+    coefficients = ["slope", "intercept"]
+    line = metrics.effective_robustness(panel(rows)).drop_duplicates(ER_CELL)[[*ER_CELL, *coefficients]]
+    out = points.drop(columns=coefficients).merge(line, on=ER_CELL, how="left")
+    predicted = special.ndtr(out["intercept"] + out["slope"] * metrics.probit(out["in_distribution"]))
+    out = out.assign(predicted=predicted, effective_robustness=out["shifted"] - predicted)
+    return at_largest_shift(out[points.columns])
 
 
 def ranked_name(model: str) -> str:
