@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 from sklearn.covariance import ledoit_wolf
+from sklearn.utils.validation import check_is_fitted
 from spurbench.models.class_conditional import ClassConditionalClassifier
 from spurbench.scaling import constant_features, standardizer
 
@@ -169,3 +170,14 @@ class GaussianClassifier(ClassConditionalClassifier):
 
     def _sample_class(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_gaussian(self.means_[k], self.covariances_[k], n, rng)
+
+    def discriminant_coefficients(self) -> np.ndarray:
+        """Linear discriminant coefficients pooled_cov^-1 (mean_k - overall mean), (n_classes, d),
+        with the class covariances pooled by class frequency: LDA's own coefficients, |mean
+        difference| / pooled variance per feature for the naive Bayes types, the linear part of
+        the rule for QDA. What feature importance reads (`spurbench.importance`), so that no
+        other module reads this model's moments."""
+        check_is_fitted(self)
+        pooled = np.tensordot(self.class_prior_, self.covariances_, axes=1)
+        centred = self.means_ - self.class_prior_ @ self.means_
+        return np.linalg.solve(pooled, centred.T).T
