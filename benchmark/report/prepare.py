@@ -4,9 +4,9 @@ Conventions (each stated once, here):
 * failed fits (status "error") carry NaN metrics and are dropped from every statistic; the
   report counts them separately;
 * shift-based summaries use each scenario's largest n_train (the best-trained models);
-* who counts is decided once, by `panel`: every average over models (paradigm and group
-  statistics, the leaderboard's ranking, the experiments, the line of effective robustness) reads
-  the rows it returns. No oracle, no model tagged `reference` (column `reference == 1`), no
+* who counts is decided once, by `panel`: averages over models (paradigm and group statistics,
+  the leaderboard's ranking and means, the line of effective robustness) read the rows it
+  returns. No oracle, no model tagged `reference` (column `reference == 1`), no
   `<model>+<how>` variant (`+em` is prior-adapted on the unlabelled test sample, which no other
   model sees: "test-set-adapted" wherever it is ranked), no model trained with group labels;
 * the exclusion rule: fits flagged `chance_fit` or `singular_covariance` (`EXCLUDED_FLAGS`) are
