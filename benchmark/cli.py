@@ -144,9 +144,11 @@ def _backend_choice(args: argparse.Namespace) -> str:
 def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     """The run's leaderboard, so the first thing a user sees after a run is who won."""
     from spurbench.leaderboard import leaderboard, to_markdown, to_text
-    from spurbench.store import read_results
+    from spurbench.report.prepare import with_recorded_tags
+    from spurbench.store import read_meta, read_results
 
-    board = leaderboard(read_results(run_dir))
+    # the run's own record of its models' tags (as the report reads them), not the registry's
+    board = leaderboard(with_recorded_tags(read_results(run_dir), read_meta(run_dir)))
     if board.empty:
         print("\nleaderboard: nothing to rank (no successful fit of a scenario with shift levels)")
         return

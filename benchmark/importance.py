@@ -8,9 +8,10 @@ importance (`spurbench explain`) takes one of three ways, the cheapest that appl
   deviation, averaged over the rows of ``coef_`` (one per class, or one for a binary problem).
   After a StandardScaler in a pipeline the coefficients are already per standard deviation and
   are used as they are.
-* Gaussian generative models (`GaussianClassifier`: naive Bayes, LDA, QDA): the analogous
-  discriminant coefficients ``pooled_cov^-1 (mean_k - mean)``, with the class covariances pooled
-  by class frequency, again x the feature's standard deviation. For LDA these are its own
+* models with a `discriminant_coefficients()` method (the Gaussian generative models of
+  `GaussianClassifier`: naive Bayes, LDA, QDA): the analogous discriminant coefficients
+  ``pooled_cov^-1 (mean_k - mean)`` it returns, with the class covariances pooled by class
+  frequency, again x the feature's standard deviation. For LDA these are its own
   coefficients; for the naive Bayes models (diagonal covariance) they reduce to
   |mean difference| / pooled sd per feature; for QDA they are the linear part of its rule.
 * anything else: permutation importance, the mean increase in log loss when one feature's values
@@ -28,7 +29,6 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from spurbench.models.gaussian_marginal import GaussianClassifier
 
 MAX_ROWS = 500
 MIN_ROWS = 100
@@ -49,16 +49,10 @@ def _unwrap(model: Any) -> tuple[Any, bool | None]:
     return model.steps[-1][1], None
 
 
-def _gaussian_coefficients(model: GaussianClassifier) -> np.ndarray:
-    """Discriminant coefficients pooled_cov^-1 (mean_k - overall mean), (n_classes, d)."""
-    pooled = np.tensordot(model.class_prior_, model.covariances_, axes=1)
-    centred = model.means_ - model.class_prior_ @ model.means_
-    return np.linalg.solve(pooled, centred.T).T
-
-
 def _linear_coefficients(final: Any) -> np.ndarray | None:
-    if isinstance(final, GaussianClassifier):
-        return _gaussian_coefficients(final)
+    discriminant = getattr(final, "discriminant_coefficients", None)
+    if callable(discriminant):
+        return np.atleast_2d(np.asarray(discriminant(), dtype=float))
     coef = getattr(final, "coef_", None)
     return None if coef is None else np.atleast_2d(np.asarray(coef, dtype=float))
 

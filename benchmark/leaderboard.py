@@ -4,8 +4,9 @@ Columns (the same names in `spurbench leaderboard`, `spurbench.leaderboard`, rep
 report.html):
 
   model, paradigm, group   the model and its declared paradigm and group
-  reference                1 for rows kept out of paradigm averages (oracles, `+em` and other
-                           `<model>+<how>` variants, models tagged `reference`), else 0
+  reference                0 for the models whose rows enter the report's averages (the panel,
+                           `spurbench.report.prepare.panel`), 1 for the rest: oracles, `+em`
+                           and other `<model>+<how>` variants, models tagged `reference`
   scenarios, families      scenarios with a shift that the model ran, and their families
   rank                     rank by the sort key among the non-reference rows (1 = best mean)
   rank_low, rank_high      the rank's interval: 1 + the number of models clearly better, and
@@ -31,7 +32,10 @@ families gets its mean and interval over its scenarios instead, and below 3 scen
 (scenario, seed) cells; either speaks for those scenarios only (pairs likewise: families, else
 common scenarios, else common cells). Fewer than 3 units give no interval, and no clear
 difference. Only the `fixed` selection protocol and successful rows count, and scenarios with a
-single shift level (learning curves) are left out.
+single shift level (learning curves) are left out. Of the panel's models, only the rows that
+enter the report's averages count: fits flagged `chance_fit` or `singular_covariance` are left
+out, as report.md leaves them out (`prepare.panel`, the one rule); reference rows are shown as
+they ran.
 
 Sort key: the panel first (reference = 0), then accuracy_shift descending (what the benchmark
 is about; `sort_by` picks another metric), then model name.
@@ -47,6 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from spurbench.metrics import normalised_auc
+from spurbench.report.prepare import GROUP_TRAINED, at_largest_n_train, panel, usable, with_shift_levels
 from spurbench.selection import fixed
 
 METRICS = ("accuracy_id", "accuracy_shift", "worst_group_shift", "normalised_auc")
@@ -59,25 +64,28 @@ COLUMNS = ("model", "paradigm", "group", "reference", "scenarios", "families", "
 DISPLAYED = ("model", "paradigm", "group", "reference", "scenarios", "families", "rank", *METRICS)
 
 
-def _largest_n_train(frame: pd.DataFrame) -> pd.DataFrame:
-    largest = frame.groupby("scenario")["n_train"].transform("max")
-    return frame[frame["n_train"] == largest]
+# What the board reads of a row (and what `prepare.panel` and `selection.fixed` read): taking
+# these first makes every later selection copy a few columns, not the whole stored row.
+READ = ("scenario", "family", "model", "paradigm", "group", "reference", "seed", "n_train", "shift", "status",
+        "selection", "fit_flags", GROUP_TRAINED, "accuracy", "worst_group_accuracy")
 
 
-def _usable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Successful `fixed` rows at each scenario's largest n_train, of scenarios with a shift."""
+def _usable(frame: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
+    """Successful `fixed` rows at each scenario's largest n_train, of scenarios with a shift; of
+    the ranked models (the panel: `prepare.panel`, flagged fits or not) only the rows that enter
+    averages (`prepare.panel`: no flagged fit). Returns the rows and the ranked models."""
     if "group" not in frame:  # runs stored before models declared a group
         frame = frame.assign(group="", reference=frame["paradigm"].eq("oracle").astype(int))
-    ok = _largest_n_train(fixed(frame[frame["status"] == "ok"]))
+    frame = frame[[c for c in READ if c in frame]]
     # shift summaries need a shift: learning-curve scenarios (one level) would rank in-distribution
     # accuracy as accuracy under shift, for the few models they run
-    return ok[ok.groupby("scenario")["shift"].transform("nunique") > 1]
+    ok = with_shift_levels(at_largest_n_train(fixed(usable(frame)))).reset_index(drop=True)
+    ranked = set(panel(ok, include_flagged=True)["model"])
+    counted = ok.index.isin(panel(ok).index)
+    return ok[counted | ~ok["model"].isin(ranked)], ranked
 
 
-def seed_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, family, scenario, seed) with the four leaderboard metrics of that fit
-    (rows without a family column: each scenario is its own family)."""
-    ok = _usable(frame)
+def _seed_values(ok: pd.DataFrame) -> pd.DataFrame:
     ok = ok.assign(family=ok["family"] if "family" in ok else ok["scenario"])
     keys = ["model", "family", "scenario", "seed"]
     last = ok[ok["shift"] == ok.groupby("scenario")["shift"].transform("max")]
@@ -88,6 +96,12 @@ def seed_values(frame: pd.DataFrame) -> pd.DataFrame:
         "normalised_auc": normalised_auc(ok).merge(ok[["scenario", "family"]].drop_duplicates(),
                                                    on="scenario").groupby(keys)["accuracy_nauc"].mean()})
     return values.reset_index()
+
+
+def seed_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, family, scenario, seed) with the four leaderboard metrics of that fit
+    (rows without a family column: each scenario is its own family)."""
+    return _seed_values(_usable(frame)[0])
 
 
 def scenario_values(frame: pd.DataFrame) -> pd.DataFrame:
@@ -180,18 +194,14 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
 
         raise ParameterError("sort_by", f"{sort_by!r} is not a leaderboard metric; use one of "
                              f"{', '.join(METRICS)}")
-    ok = _usable(frame)
+    ok, ranked_models = _usable(frame)
     if ok.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     ok = ok.assign(family=ok["family"] if "family" in ok else ok["scenario"])
     board = ok.groupby("model").agg(paradigm=("paradigm", "first"), group=("group", "first"),
-                                    reference=("reference", "max"), scenarios=("scenario", "nunique"),
-                                    families=("family", "nunique"))
-    # a `<model>+<how>` variant (test-set-adapted `+em`, dropped or refitted features) is scored
-    # from another model's fit: a reference row, whatever its base model is
-    board["reference"] = board["reference"].where(~board.index.str.contains("+", regex=False), 1)
-    board["reference"] = board["reference"].fillna(0).astype(int)
-    cells = seed_values(frame)
+                                    scenarios=("scenario", "nunique"), families=("family", "nunique"))
+    board.insert(2, "reference", (~board.index.isin(ranked_models)).astype(int))
+    cells = _seed_values(ok)
     board = board.join(_summaries(cells))
     ranked = board.loc[board["reference"] == 0, sort_by]
     units = cells.pivot_table(index=["family", "scenario", "seed"], columns="model", values=sort_by,

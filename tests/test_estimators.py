@@ -8,12 +8,18 @@ claim array-API support, and a skipped test checks nothing.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import estimator_checks_generator
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
 from spurbench.models.bernoulli import BernoulliNaiveBayes
 from spurbench.models.categorical import CategoricalNaiveBayes, KnownStructureBayesNet
 from spurbench.models.gaussian_marginal import GaussianClassifier
-from spurbench.models.group_robust import GroupWeightedLogisticRegression
+from spurbench.models.group_robust import (
+    GroupBalancedGaussian,
+    GroupDROLogisticRegression,
+    GroupWeightedLogisticRegression,
+)
 from spurbench.models.kernel_density import KernelDensityClassifier
 from spurbench.models.mixture import GaussianMixtureClassifier
 from spurbench.models.small_sample import CalibratedLinearSVC, CappedKNeighbors, SmallSampleMLP
@@ -79,3 +85,30 @@ def _checks() -> list:
 @pytest.mark.parametrize(("estimator", "check"), _checks())
 def test_estimator_passes_sklearn_checks(estimator, check):
     check(estimator)
+
+
+# The estimators that declare their parameters (`_parameter_constraints`, scikit-learn's way):
+# sklearn's own check asserts every parameter has a constraint and that a bad type or value of
+# each makes `fit` raise InvalidParameterError naming it (sklearn runs it on its own estimators
+# only, so it is called here by name).
+DECLARED = [GaussianClassifier(), GroupBalancedGaussian(), BernoulliNaiveBayes(), KnownStructureBayesNet(),
+            KernelDensityClassifier(), GaussianMixtureClassifier(random_state=0),
+            GroupWeightedLogisticRegression(C=1.0, max_iter=200), GroupDROLogisticRegression(rounds=2)]
+
+
+@pytest.mark.parametrize("estimator", DECLARED, ids=lambda e: type(e).__name__)
+def test_declared_parameters_are_validated_when_fitting(estimator):
+    assert estimator._parameter_constraints
+    check_param_validation(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize(("estimator", "message"), [
+    (GaussianClassifier(covariance="spherical"), "'covariance' parameter of GaussianClassifier must be"),
+    (GaussianClassifier(reg_param=1.5), r"'reg_param' parameter .* in the range \[0.0, 1.0\]"),
+    (KernelDensityClassifier(bandwidth=0.0), "'bandwidth' parameter of KernelDensityClassifier must be"),
+    (GaussianMixtureClassifier(max_components=0), "'max_components' parameter .* range \\[1, inf\\)"),
+])
+def test_a_value_outside_its_declared_range_is_a_one_line_error_naming_the_parameter(estimator, message):
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    with pytest.raises(InvalidParameterError, match=message):
+        estimator.fit(X, np.arange(20) % 2)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
 from spurbench.generators.gaussian_spurious import GaussianSpurious
 from spurbench.importance import feature_importance, role_importance, spurious_share
@@ -62,6 +63,19 @@ def test_lda_importance_is_proportional_to_its_coefficients_times_feature_sd():
     sk = LinearDiscriminantAnalysis(solver="lsqr").fit(train.X, train.y)
     reference = np.abs(sk.coef_[0]) * train.X.std(axis=0)
     np.testing.assert_allclose(ours / ours.sum(), reference / reference.sum(), rtol=1e-6)
+
+
+def test_gaussian_models_expose_their_discriminant_coefficients_publicly():
+    # Binary LDA: row 1 - row 0 of pooled_cov^-1 (mean_k - mean) is pooled_cov^-1 (mean_1 - mean_0),
+    # sklearn's coef_[0] (both ML covariances; agreement to 1e-6, numerical noise only).
+    train = spurious_sample()
+    lda = get_model("lda").build(0).fit(train.X, train.y)
+    coefficients = lda.discriminant_coefficients()
+    assert coefficients.shape == (2, 3)
+    sk = LinearDiscriminantAnalysis(solver="lsqr").fit(train.X, train.y)
+    np.testing.assert_allclose(coefficients[1] - coefficients[0], sk.coef_[0], rtol=1e-6)
+    with pytest.raises(NotFittedError):
+        get_model("lda").build(0).discriminant_coefficients()
 
 
 def test_permutation_importance_is_zero_for_unused_features_and_positive_for_used_ones():

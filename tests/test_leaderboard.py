@@ -18,9 +18,9 @@ from spurbench.leaderboard import (
 
 
 def _rows(model: str, paradigm: str, accuracy: list[float], worst: list[float], n_train: int = 100,
-          status: str = "ok", scenario: str = "s", seed: int = 0) -> list[dict]:
+          status: str = "ok", scenario: str = "s", seed: int = 0, flags: str = "") -> list[dict]:
     return [{"scenario": scenario, "model": model, "paradigm": paradigm, "group": "g", "reference": 0,
-             "seed": seed,
+             "seed": seed, "fit_flags": flags,
              "n_train": n_train, "shift": shift, "accuracy": a, "worst_group_accuracy": w,
              "status": status} for shift, a, w in zip((0.0, 0.5, 1.0), accuracy, worst, strict=True)]
 
@@ -52,6 +52,35 @@ def test_variants_rank_as_reference_rows_and_unshifted_scenarios_are_left_out():
     board = leaderboard(pd.concat([frame, curve]))
     assert list(board["model"]) == ["a", "a+em"]
     assert board.set_index("model").loc["a+em", "reference"] == 1
+
+
+def test_a_flagged_fit_does_not_move_the_mean_as_report_md_leaves_it_out():
+    # a's seed 1 in scenario s0 collapsed to chance (flagged `chance_fit`): the rule of
+    # `prepare.panel` drops it, so a's mean at the largest shift is (0.6 + 0.7 + 0.8) / 3 = 0.7;
+    # with it, s0 would be (0.6 + 0.5) / 2 = 0.55 (seeds first) and the mean 0.683.
+    clean = [row for i, a in enumerate([0.6, 0.7, 0.8])
+             for row in _rows("a", "generative", [0.9, 0.8, a], [0.8, 0.7, a], scenario=f"s{i}")]
+    flagged = _rows("a", "generative", [0.5, 0.5, 0.5], [0.0, 0.0, 0.0], scenario="s0", seed=1,
+                    flags="chance_fit")
+    other = [row for i, a in enumerate([0.65, 0.65, 0.65])
+             for row in _rows("b", "discriminative", [0.9, 0.8, a], [0.8, 0.7, a], scenario=f"s{i}")]
+    without = leaderboard(pd.DataFrame(clean + other)).set_index("model")
+    board = leaderboard(pd.DataFrame(clean + flagged + other)).set_index("model")
+    assert board.loc["a", "accuracy_shift"] == pytest.approx(0.7)
+    pd.testing.assert_frame_equal(board, without)  # nothing at all moves: means, intervals, ranks
+    # a flag outside the exclusion rule (`not_converged`) stays in: s0's mean becomes 0.55
+    kept = leaderboard(pd.DataFrame(clean + [r | {"fit_flags": "not_converged"} for r in flagged] + other))
+    assert kept.set_index("model").loc["a", "accuracy_shift"] == pytest.approx((0.55 + 0.7 + 0.8) / 3)
+
+
+def test_reference_models_and_variants_are_shown_but_not_ranked():
+    frame = pd.DataFrame(_shifted("a", [0.5, 0.6, 0.7]) + _shifted("lda", [0.9, 0.9, 0.9])
+                         + _shifted("a+drop_spurious", [0.95, 0.95, 0.95]))
+    frame.loc[frame["model"] == "lda", "reference"] = 1  # tagged `reference` at registration
+    board = leaderboard(frame).set_index("model")
+    assert board["reference"].to_dict() == {"a": 0, "lda": 1, "a+drop_spurious": 1}
+    assert board.loc["a", "rank"] == 1 and board[["rank"]].iloc[1:].isna().all().all()
+    assert board.loc["lda", "accuracy_shift"] == pytest.approx(0.9)  # shown with its own mean
 
 
 def _shifted(model: str, shifted: list[float], seeds: int = 1) -> list[dict]:

@@ -162,3 +162,4 @@ def test_effective_robustness_is_residual_from_probit_line_through_learners():
 def test_effective_robustness_needs_three_learners():
     frame = _er_frame({"a": (-1, -1, "generative"), "b": (0, 0.5, "discriminative")})
     assert metrics.effective_robustness(frame)["effective_robustness"].isna().all()
+

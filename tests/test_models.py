@@ -221,3 +221,23 @@ def test_kde_bandwidth_rules():
     assert bandwidth_for("silverman", 100, 2) == pytest.approx(100 ** (-1 / 6))  # (d+2)/4 = 1
     assert bandwidth_for("silverman", 100, 6) == pytest.approx(200 ** (-1 / 10))
     assert bandwidth_for(0.3, 100, 6) == 0.3
+
+
+@pytest.mark.parametrize("name", ["bayes_oracle", "invariant_oracle"])
+def test_posterior_oracles_predict_the_labels_they_were_fitted_on(name):
+    from spurbench.generators.gaussian_spurious import GaussianSpurious
+
+    gen = GaussianSpurious(train_correlation=0.9, n_core=1, n_spurious=1, n_noise=1)
+    sample = gen.sample(400, 0.5, np.random.default_rng(0))
+    labels = np.array([3, 7])  # class j of the generator is the j-th label, in sorted order
+    oracle = get_model(name).build(random_state=0).fit(sample.X, labels[sample.y])
+    oracle.set_distribution(gen, 0.5)
+    proba = oracle.predict_proba(sample.X)
+    np.testing.assert_array_equal(oracle.classes_, labels)
+    np.testing.assert_array_equal(oracle.predict(sample.X), labels[proba.argmax(axis=1)])
+    assert oracle.score(sample.X, labels[sample.y]) == np.mean(proba.argmax(axis=1) == sample.y)
+    # a training sample missing a class cannot name it: the generator's own labels 0..k-1 stand
+    lone = get_model(name).build(random_state=0).fit(sample.X[:5], np.zeros(5, dtype=int))
+    lone.set_distribution(gen, 0.5)
+    np.testing.assert_array_equal(lone.classes_, [0, 1])
+    assert set(lone.predict(sample.X)) <= {0, 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from spurbench.report import prepare
 
 
@@ -68,3 +69,53 @@ def test_t_interval_uses_student_quantile_and_collapses_for_one_value():
     low, high = prepare.t_interval([1.0, 2.0, 3.0])
     assert (low, high) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)))
     assert prepare.t_interval([5.0]) == (5.0, 5.0)
+
+
+def _probit_rows(model: str, paradigm: str, x: float, y: float, seed: int = 0, **values) -> list[dict]:
+    """A fit at probit coordinates x (shift 0) and y (shift 1), stored as accuracies Phi(x), Phi(y)."""
+    values = {"reference": 0, "fit_flags": ""} | values
+    return [{"scenario": "s", "family": "f", "model": model, "paradigm": paradigm, "seed": seed,
+             "n_train": 100, "shift": s, "accuracy": stats.norm.cdf(v), "status": "ok"} | values
+            for s, v in ((0.0, x), (1.0, y))]
+
+
+def _robustness_frame() -> pd.DataFrame:
+    # The panel a, b, c at x = -1, 0, 1 with y = -1, 0.5, 0: slope sum(x y) / sum(x^2) = 1/2,
+    # intercept mean(y) = -1/6. Off that line and not on it: a reference model, a variant, an
+    # oracle, a model trained with group labels, and a second fit of c flagged `chance_fit`.
+    return pd.DataFrame(
+        _probit_rows("a", "generative", -1, -1) + _probit_rows("b", "discriminative", 0, 0.5)
+        + _probit_rows("c", "generative", 1, 0)
+        + _probit_rows("c", "generative", 0, 0, seed=1, fit_flags="chance_fit")
+        + _probit_rows("lda", "generative", 2, -2, reference=1)
+        + _probit_rows("a+em", "generative", -2, 2)
+        + _probit_rows("bayes_oracle", "oracle", 2, 2, reference=1)
+        + _probit_rows("lr_group_dro", "discriminative", -2, -2, trained_with_groups=True)
+    ).assign(trained_with_groups=lambda f: f["trained_with_groups"].fillna(False).astype(bool))
+
+
+def test_effective_robustness_is_measured_against_the_line_through_the_panel_alone():
+    frame = _robustness_frame()
+    er = prepare.robustness_against_panel(frame).set_index("model")
+    assert set(er.index) == set(frame["model"])  # every model is measured ...
+    assert er["slope"].unique() == pytest.approx([0.5])  # ... against the one line of the panel
+    assert er["intercept"].unique() == pytest.approx([-1 / 6])
+    # lda: Phi(-2) - Phi(-1/6 + 0.5 * 2) = Phi(-2) - Phi(5/6)
+    assert er.loc["lda", "effective_robustness"] == pytest.approx(stats.norm.cdf(-2) - stats.norm.cdf(5 / 6))
+    # c's own point reads every row given: its flagged fit too, (Phi(1) + Phi(0)) / 2 at shift 0
+    assert er.loc["c", "in_distribution"] == pytest.approx((stats.norm.cdf(1) + 0.5) / 2)
+    counted = prepare.robustness_against_panel(prepare.panel(frame)).set_index("model")
+    assert sorted(counted.index) == ["a", "b", "c"]
+    b_expected = stats.norm.cdf(0.5) - stats.norm.cdf(-1 / 6)  # b's distance above the same line
+    assert counted.loc["b", "effective_robustness"] == pytest.approx(b_expected)
+
+
+def test_the_robustness_table_reads_the_same_line_as_the_shared_function():
+    from spurbench.report import tables
+
+    frame = _robustness_frame().assign(bayes_accuracy=np.nan, invariant_accuracy=np.nan, ece=np.nan,
+                                       spurious_reliance=np.nan)
+    table = tables.robustness(frame).set_index("model")["effective_robustness"]
+    shared = prepare.robustness_against_panel(frame).set_index("model")["effective_robustness"]
+    assert table.rename(lambda m: m.split(" (")[0]).sort_index().to_numpy() == pytest.approx(
+        shared.sort_index().to_numpy())

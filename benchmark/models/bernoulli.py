@@ -14,8 +14,12 @@ values (a sample can only be as rich as the model).
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import Any, ClassVar
+
 import numpy as np
 from sklearn.utils import Tags
+from sklearn.utils._param_validation import Interval
 from spurbench.models.class_conditional import ClassConditionalClassifier
 
 
@@ -40,6 +44,9 @@ class BernoulliNaiveBayes(ClassConditionalClassifier):
 
     marginalises_missing = True
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "alpha": [Interval(Real, 0, None, closed="neither")]}
+
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
 
@@ -55,8 +62,6 @@ class BernoulliNaiveBayes(ClassConditionalClassifier):
         return np.where(np.isnan(X), np.nan, np.greater(X, self.thresholds_).astype(float))
 
     def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
-        if not self.alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {self.alpha!r}")
         binary = np.all((X == 0.0) | (X == 1.0), axis=0)
         self.thresholds_ = np.where(binary, 0.5, np.median(X, axis=0))
         self.low_values_, self.high_values_ = _side_medians(X, self.thresholds_)

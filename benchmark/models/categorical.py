@@ -24,11 +24,13 @@ paradigm averages) and ``opt_in`` (they run only where a spec names them).
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.naive_bayes import CategoricalNB
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from spurbench.generators._bn import DiscreteNetwork, posterior_with_missing
@@ -75,6 +77,9 @@ class KnownStructureBayesNet(ClassifierMixin, BaseEstimator):
 
     marginalises_missing = True
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "alpha": [Interval(Real, 0, None, closed="neither")]}
+
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
 
@@ -83,10 +88,9 @@ class KnownStructureBayesNet(ClassifierMixin, BaseEstimator):
         self._structure = structure
 
     def fit(self, X: Any, y: Any) -> KnownStructureBayesNet:
+        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
-        if not self.alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {self.alpha!r}")
         d = X.shape[1]
         structure = getattr(self, "_structure", None)
         if structure is None:

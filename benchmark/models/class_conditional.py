@@ -35,9 +35,13 @@ class ClassConditionalClassifier(ClassifierMixin, BaseEstimator, metaclass=abc.A
     """Base class: one density per class, priors = training class frequencies, Bayes' rule."""
 
     marginalises_missing: ClassVar[bool] = False
+    # Each subclass declares what its parameters may be, as scikit-learn's estimators do; `fit`
+    # checks them before anything else (`InvalidParameterError`, naming the parameter).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
 
     def fit(self, X: Any, y: Any) -> ClassConditionalClassifier:
         """Fit one density per class on complete training data (NaN is rejected here)."""
+        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)

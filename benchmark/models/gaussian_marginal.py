@@ -21,9 +21,14 @@ features when some are NaN: the exact Bayes answer to missing data, instead of i
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import Any, ClassVar
+
 import numpy as np
 from scipy import linalg
 from sklearn.covariance import ledoit_wolf
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from spurbench.models.class_conditional import ClassConditionalClassifier
 from spurbench.scaling import constant_features, standardizer
 
@@ -118,6 +123,12 @@ class GaussianClassifier(ClassConditionalClassifier):
     """
 
     marginalises_missing = True
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "covariance": [StrOptions(set(COVARIANCE_TYPES))],
+        "shrinkage": [StrOptions({s for s in SHRINKAGE if s}), None],
+        "reg_param": [Interval(Real, 0, 1, closed="both")],
+        "var_smoothing": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(self, covariance: str = "full", shrinkage: str | None = None,
                  reg_param: float = 0.0, var_smoothing: float = 1e-9):
@@ -125,16 +136,6 @@ class GaussianClassifier(ClassConditionalClassifier):
         self.shrinkage = shrinkage
         self.reg_param = reg_param
         self.var_smoothing = var_smoothing
-
-    def _check_params(self) -> None:
-        if self.covariance not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance must be one of {COVARIANCE_TYPES}, got {self.covariance!r}")
-        if self.shrinkage not in SHRINKAGE:
-            raise ValueError(f"shrinkage must be one of {SHRINKAGE}, got {self.shrinkage!r}")
-        if not 0.0 <= self.reg_param <= 1.0:
-            raise ValueError(f"reg_param must be in [0, 1], got {self.reg_param!r}")
-        if not self.var_smoothing >= 0.0:
-            raise ValueError(f"var_smoothing must be >= 0, got {self.var_smoothing!r}")
 
     @property
     def _diagonal(self) -> bool:
@@ -147,7 +148,6 @@ class GaussianClassifier(ClassConditionalClassifier):
         return np.stack([g.mean(axis=0) for g in groups]), np.stack([estimate(g) for g in groups])
 
     def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
-        self._check_params()
         self.means_, covariances = self._class_moments(X, y_index)
         if self._diagonal:
             covariances = np.stack([np.diag(np.diag(c)) for c in covariances])
@@ -169,3 +169,14 @@ class GaussianClassifier(ClassConditionalClassifier):
 
     def _sample_class(self, k: int, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_gaussian(self.means_[k], self.covariances_[k], n, rng)
+
+    def discriminant_coefficients(self) -> np.ndarray:
+        """Linear discriminant coefficients pooled_cov^-1 (mean_k - overall mean), (n_classes, d),
+        with the class covariances pooled by class frequency: LDA's own coefficients, |mean
+        difference| / pooled variance per feature for the naive Bayes types, the linear part of
+        the rule for QDA. What feature importance reads (`spurbench.importance`), so that no
+        other module reads this model's moments."""
+        check_is_fitted(self)
+        pooled = np.tensordot(self.class_prior_, self.covariances_, axes=1)
+        centred = self.means_ - self.class_prior_ @ self.means_
+        return np.linalg.solve(pooled, centred.T).T

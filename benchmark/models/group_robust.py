@@ -21,12 +21,16 @@ and uniform class priors (`GroupBalancedGaussian`).
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from spurbench.models.gaussian_marginal import GaussianClassifier
 from spurbench.registry import register_model
@@ -73,6 +77,14 @@ class GroupWeightedLogisticRegression(ClassifierMixin, BaseEstimator):
     scikit-learn's estimator contract.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "C": [Interval(Real, 0, None, closed="right")],  # np.inf: unregularised
+        "weighting": [StrOptions(set(WEIGHTINGS))],
+        "upweight": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "standardize": ["boolean"],
+    }
+
     def __init__(self, C: float = np.inf, weighting: str = "balanced", upweight: float = 5.0,
                  max_iter: int = 10_000, standardize: bool = True):
         self.C = C
@@ -82,9 +94,8 @@ class GroupWeightedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.standardize = standardize
 
     def fit(self, X, y, groups=None):
+        self._validate_params()
         X, y = validate_data(self, X, y)
-        if self.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
         weights = None if groups is None else group_weights(np.asarray(groups), y, self.weighting,
                                                             self.upweight)
         self.scaler_ = StandardScaler(with_mean=self.standardize, with_std=self.standardize).fit(X)
@@ -163,6 +174,13 @@ class GroupDROLogisticRegression(GroupWeightedLogisticRegression):
     rounds : alternations of the two steps.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "C": [Interval(Real, 0, None, closed="right")],  # np.inf: unregularised
+        "eta": [Interval(Real, 0, None, closed="left")],
+        "rounds": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+    }
+
     def __init__(self, C: float = 1.0, eta: float = 1.0, rounds: int = 30, max_iter: int = 1000):
         super().__init__(C=C, weighting="balanced", max_iter=max_iter, standardize=True)
         self.eta = eta
@@ -171,6 +189,7 @@ class GroupDROLogisticRegression(GroupWeightedLogisticRegression):
     def fit(self, X, y, groups=None):
         if groups is None:
             return super().fit(X, y)
+        self._validate_params()
         X, y = validate_data(self, X, y)
         _, index, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
         self.scaler_ = StandardScaler().fit(X)

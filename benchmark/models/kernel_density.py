@@ -16,9 +16,11 @@ kernel noise.
 from __future__ import annotations
 
 from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import logsumexp
+from sklearn.utils._param_validation import Interval, StrOptions
 from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
 from spurbench.scaling import standardizer
 
@@ -65,14 +67,13 @@ class KernelDensityClassifier(ClassConditionalClassifier):
 
     marginalises_missing = True
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "bandwidth": [StrOptions(set(BANDWIDTH_RULES)), Interval(Real, 0, None, closed="neither")]}
+
     def __init__(self, bandwidth: str | float = "scott"):
         self.bandwidth = bandwidth
 
     def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
-        valid_number = isinstance(self.bandwidth, Real) and self.bandwidth > 0
-        if self.bandwidth not in BANDWIDTH_RULES and not valid_number:
-            raise ValueError(f"bandwidth must be one of {BANDWIDTH_RULES} or a positive number, "
-                             f"got {self.bandwidth!r}")
         self.mean_, self.scale_ = standardizer(X)
         Z = (X - self.mean_) / self.scale_
         self.points_ = [Z[y_index == k] for k in range(len(self.classes_))]

@@ -14,10 +14,14 @@ exactly: the marginal of a Gaussian mixture is the mixture of the components' ma
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
 from spurbench.models.gaussian_marginal import (
     diagonal_gaussian_log_density,
@@ -55,6 +59,13 @@ class GaussianMixtureClassifier(ClassConditionalClassifier):
 
     marginalises_missing = True
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "max_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, max_components: int = 3, covariance_type: str = "full",
                  reg_covar: float = 1e-3, random_state: int | None = None):
         self.max_components = max_components
@@ -82,11 +93,6 @@ class GaussianMixtureClassifier(ClassConditionalClassifier):
         return best.weights_, best.means_, best.covariances_
 
     def _fit_classes(self, X: np.ndarray, y_index: np.ndarray) -> None:
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, "
-                             f"got {self.covariance_type!r}")
-        if not (isinstance(self.max_components, int | np.integer) and self.max_components >= 1):
-            raise ValueError(f"max_components must be an integer >= 1, got {self.max_components!r}")
         rng = check_random_state(self.random_state)
         self.mean_, self.scale_ = standardizer(X)
         Z = (X - self.mean_) / self.scale_

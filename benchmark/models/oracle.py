@@ -16,7 +16,13 @@ from spurbench.registry import register_model
 
 
 class PosteriorOracle(ClassifierMixin, BaseEstimator):
-    """Predicts with a generator's true posterior: the full one, or the core-features-only one."""
+    """Predicts with a generator's true posterior: the full one, or the core-features-only one.
+
+    The posterior's columns are the generator's classes 0..k-1; `classes_` are the labels `fit`
+    saw, in sorted order (class j of the generator is `classes_[j]`), or 0..k-1 when the training
+    sample missed a class (the labels then cannot be matched and the generator's own stand).
+    `predict` returns labels of `classes_`, as every classifier does.
+    """
 
     def __init__(self, kind: str = "bayes"):
         self.kind = kind
@@ -27,6 +33,8 @@ class PosteriorOracle(ClassifierMixin, BaseEstimator):
 
     def set_distribution(self, generator: object, shift: float) -> None:
         self.generator_, self.shift_ = generator, shift
+        if len(self.classes_) != generator.n_classes:
+            self.classes_ = np.arange(generator.n_classes)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         method = self.generator_.posterior if self.kind == "bayes" else (
@@ -34,11 +42,10 @@ class PosteriorOracle(ClassifierMixin, BaseEstimator):
         proba = method(np.asarray(X, dtype=float), self.shift_)
         if proba is None:
             raise RuntimeError(f"{self.generator_.family} has no known {self.kind} posterior")
-        self.classes_ = np.arange(proba.shape[1])
         return proba
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.predict_proba(X).argmax(axis=1)
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
 @register_model("bayes_oracle", paradigm="oracle", tags={"missing"})

@@ -25,6 +25,7 @@ from spurbench.report.prepare import (
     at_largest_shift,
     model_order,
     paradigms,
+    robustness_against_panel,
     scenario_order,
     t_interval,
     usable,
@@ -266,8 +267,7 @@ def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
 
 def effective_robustness(frame: pd.DataFrame) -> plt.Figure:
     """In-distribution vs largest-shift accuracy on probit axes, with the learners' fitted line."""
-    rows = at_largest_n_train(with_oracle_references(usable(frame)))
-    points = at_largest_shift(metrics.effective_robustness(rows))
+    points = robustness_against_panel(with_oracle_references(usable(frame)))
     if points.empty:
         raise NotEnoughData("no scenario has a shifted level")
     models = model_order(points)

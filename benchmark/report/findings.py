@@ -175,7 +175,7 @@ def robustness_sentences(robust: pd.DataFrame) -> list[str]:
     best = learners.sort_values("effective_robustness", ascending=False, kind="stable").iloc[0]
     return [
         f"Of the panel, `{best.model}` has the highest effective robustness at the largest shift "
-        f"({best.effective_robustness:+.3f} accuracy above the line through all learners, mean over "
+        f"({best.effective_robustness:+.3f} accuracy above the line through the panel, mean over "
         f"{best.scenarios} scenario(s))."
     ]
 

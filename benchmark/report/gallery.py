@@ -104,7 +104,7 @@ FIGURES = (
     FigureSpec("degradation_worst_group", "Worst-group accuracy versus shift level per scenario "
                "(largest n_train; 95% t-bands over seeds).", degradation_worst_group, per_family=True),
     FigureSpec("effective_robustness", "Accuracy at shift 0 versus at the largest shift on probit "
-               "axes; solid: line fitted through the learners, dotted: no degradation.",
+               "axes; solid: line fitted through the panel's models, dotted: no degradation.",
                effective_robustness),
     FigureSpec("learning_curves_id", "Accuracy at shift 0 versus training size (log scale).",
                learning_curves_id),

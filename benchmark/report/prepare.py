@@ -4,9 +4,11 @@ Conventions (each stated once, here):
 * failed fits (status "error") carry NaN metrics and are dropped from every statistic; the
   report counts them separately;
 * shift-based summaries use each scenario's largest n_train (the best-trained models);
-* paradigm and group statistics read the declared panel only (`panel`): no oracle, no model
-  tagged `reference` (column `reference == 1`), no `<model>+em` variant (prior-adapted on the
-  unlabelled test sample, which no other model sees: "test-set-adapted" wherever it is ranked);
+* who counts is decided once, by `panel`: averages over models (paradigm and group statistics,
+  the leaderboard's ranking and means, the line of effective robustness) read the rows it
+  returns. No oracle, no model tagged `reference` (column `reference == 1`), no
+  `<model>+<how>` variant (`+em` is prior-adapted on the unlabelled test sample, which no other
+  model sees: "test-set-adapted" wherever it is ranked), no model trained with group labels;
 * the exclusion rule: fits flagged `chance_fit` or `singular_covariance` (`EXCLUDED_FLAGS`) are
   left out of those averages; `not_converged` fits stay in. Every statistic is also reported with
   them included (the sensitivity analysis);
@@ -21,7 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
+from spurbench import metrics
 from spurbench.registry import list_models
 
 PARADIGM_ORDER = ("generative", "discriminative", "oracle")
@@ -119,11 +122,36 @@ def excluded(frame: pd.DataFrame) -> pd.Series:
 
 
 def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
-    """Rows that enter paradigm and group averages: panel learners, flagged fits excluded unless
+    """The rows that enter an average over models (the one place that decides it; see the module
+    docstring): panel learners (`learners` whose `reference` is 0), flagged fits excluded unless
     `include_flagged` (the sensitivity analysis)."""
     rows = learners(frame)
     rows = rows[rows["reference"].fillna(0).astype(int) == 0]
     return rows if include_flagged else rows[~excluded(rows)]
+
+
+ER_CELL = ["scenario", "n_train", "shift"]  # one probit line per scenario, n_train and shifted level
+
+
+def robustness_against_panel(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every model's effective robustness at each scenario's largest shift and n_train, against
+    one line per scenario: the probit fit through the panel's points (`panel`), whatever else
+    `frame` holds, so the tables, the figure and the experiment measure against the same line.
+
+    A model's point is the mean over the rows of it that `frame` holds: pass `panel(rows)` to
+    average the panel's robustness, all successful rows to show every model's (its flagged fits
+    included, as in the other per-model tables). The columns, the fit and the prediction are
+    `metrics.effective_robustness`'s (which fits its line through whatever non-oracle rows it is
+    given): the line is taken from the panel's rows and applied to every point here.
+    """
+    rows = at_largest_n_train(with_shift_levels(frame))
+    points = metrics.effective_robustness(rows)
+    coefficients = ["slope", "intercept"]
+    line = metrics.effective_robustness(panel(rows)).drop_duplicates(ER_CELL)[[*ER_CELL, *coefficients]]
+    out = points.drop(columns=coefficients).merge(line, on=ER_CELL, how="left")
+    predicted = special.ndtr(out["intercept"] + out["slope"] * metrics.probit(out["in_distribution"]))
+    out = out.assign(predicted=predicted, effective_robustness=out["shifted"] - predicted)
+    return at_largest_shift(out[points.columns])
 
 
 def ranked_name(model: str) -> str:

@@ -19,6 +19,7 @@ from spurbench.report.prepare import (
     at_largest_shift,
     model_order,
     ranked_name,
+    robustness_against_panel,
     scenario_order,
     usable,
     with_oracle_references,
@@ -86,7 +87,7 @@ def robustness(frame: pd.DataFrame) -> pd.DataFrame:
     rows = at_largest_n_train(with_shift_levels(usable(frame)))
     auc = metrics.normalised_auc(rows).groupby(["scenario", "model"])["accuracy_nauc"].mean()
     shifted = at_largest_shift(rows)
-    er = at_largest_shift(metrics.effective_robustness(rows)).set_index(["scenario", "model"])
+    er = robustness_against_panel(rows).set_index(["scenario", "model"])
     gaps = _per_scenario(shifted.join(metrics.oracle_gaps(shifted)), ["bayes_gap", "invariant_gap"])
     parts = [
         auc.rename("nauc"),

@@ -25,12 +25,7 @@ from spurbench.report.experiments._common import (
     Section,
 )
 from spurbench.report.experiments._stats import interval, with_ci
-from spurbench.report.prepare import (
-    at_largest_n_train,
-    at_largest_shift,
-    learners,
-    with_shift_levels,
-)
+from spurbench.report.prepare import at_largest_n_train, panel, robustness_against_panel, with_shift_levels
 
 GOOD_FIT, POOR_FIT = 0.8, 0.5
 MARGIN = REFERENCE_EFFECT
@@ -133,8 +128,8 @@ def _by_generative_group(robust: pd.DataFrame) -> list[str]:
 
 
 def analyse(rows: pd.DataFrame, params: Params) -> Section:
-    rows = learners(at_largest_n_train(with_shift_levels(rows)))
-    robust = at_largest_shift(metrics.effective_robustness(rows)).merge(
+    rows = panel(at_largest_n_train(with_shift_levels(rows)))
+    robust = robustness_against_panel(rows).merge(
         rows[["scenario", "family"]].drop_duplicates(), on="scenario")
     if "group" in rows:
         robust = robust.merge(rows[["model", "group"]].drop_duplicates("model"), on="model", how="left")
