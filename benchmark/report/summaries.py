@@ -16,23 +16,17 @@ from matplotlib.lines import Line2D
 from spurbench import metrics
 from spurbench.registry import GROUPS
 from spurbench.report import analysis, style
-from spurbench.report.figures import MAX_COLUMNS, PANEL_ASPECT, PANEL_HEIGHT, NotEnoughData
+from spurbench.report.figures import (
+    GRID_PANEL_WIDTH,
+    TITLE_MARGIN,
+    NotEnoughData,
+    label_outer,
+    legend_below,
+    natural_families,
+    panel_grid,
+)
 from spurbench.report.prepare import at_largest_n_train, panel, t_interval, usable, with_shift_levels
-
-GROUP_LOOK = {  # colour family by paradigm, dark for the parametric / linear group
-    "parametric_generative": ("Blues", 0.85, ""),
-    "flexible_generative": ("Blues", 0.5, ""),
-    "linear_discriminative": ("Oranges", 0.8, (4, 1.5)),
-    "nonlinear_discriminative": ("Oranges", 0.5, (4, 1.5)),
-}
-BASELINE_LOOK = {"bayes_accuracy": ("Bayes oracle", (0, (5, 2))),
-                 "invariant_accuracy": ("invariant oracle", "-."),
-                 "majority_accuracy": ("majority-class rate", ":")}
-
-
-def group_colour(group: str) -> tuple[float, ...]:
-    cmap, shade, _ = GROUP_LOOK[group]
-    return plt.get_cmap(cmap)(shade)
+from spurbench.report.style import BASELINE_LOOK, GROUP_LOOK, group_colour
 
 
 def common_levels(rows: pd.DataFrame) -> pd.DataFrame:
@@ -60,13 +54,12 @@ def _family_curves(rows: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
 def _axes(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
     if not n_panels:
         raise NotEnoughData("no family has a curve to draw")
-    columns = min(MAX_COLUMNS, n_panels)
-    n_rows = -(-n_panels // columns)
-    fig, axes = plt.subplots(n_rows, columns, squeeze=False, sharex=True,
-                             figsize=(PANEL_HEIGHT * PANEL_ASPECT * columns, PANEL_HEIGHT * n_rows))
-    for ax in axes.flat[n_panels:]:
-        ax.set_visible(False)
-    return fig, axes
+    return panel_grid(n_panels)
+
+
+def _title(family: str, n_scenarios: int | None = None) -> str:
+    text = family if n_scenarios is None else f"{family} ({n_scenarios} scenario{'s' * (n_scenarios > 1)})"
+    return style.wrapped(text, GRID_PANEL_WIDTH - TITLE_MARGIN)
 
 
 def _summary_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +82,7 @@ def group_summary(frame: pd.DataFrame) -> plt.Figure:
     rows = _summary_rows(frame)
     curves = _family_curves(rows, "group", "accuracy")
     best = _best_of_groups(rows)
-    families = sorted(curves["family"].unique())
+    families = natural_families(curves)
     fig, axes = _axes(len(families))
     for ax, family in zip(axes.flat, families, strict=False):
         part = rows[rows["family"] == family]
@@ -109,12 +102,9 @@ def group_summary(frame: pd.DataFrame) -> plt.Figure:
                 own = part[part["model"] == model].groupby(["scenario", "shift"])["accuracy"].mean()
                 own = own.groupby("shift").mean()
                 ax.plot(own.index, own.to_numpy(), color=colour, linewidth=0.8, marker="*", markersize=4)
-        ax.set_title(f"{family} ({part['scenario'].nunique()} scenario(s))")
+        ax.set_title(_title(family, part["scenario"].nunique()))
         ax.set_ylim(0, 1)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy")
-    for ax in axes[-1, :]:
-        ax.set_xlabel("shift level")
+    label_outer(axes, len(families), "shift level", "accuracy")
     _group_legend(fig)
     return fig
 
@@ -128,8 +118,7 @@ def _group_legend(fig: plt.Figure) -> None:
     for label, dash in BASELINE_LOOK.values():
         handles.append(Line2D([], [], color="0.35", linestyle=dash, linewidth=0.9))
         labels.append(label)
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    legend_below(fig, handles, labels)
 
 
 def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
@@ -140,7 +129,8 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
     if rows["paradigm"].nunique() < 2:
         raise NotEnoughData("needs both paradigms and at least one shifted level")
     curves = _family_curves(rows, "paradigm", "drop")
-    families = sorted(curves["family"].unique())
+    curves[["low", "high"]] = curves[["low", "high"]].clip(-1, 1)  # a drop lies within [-1, 1]
+    families = natural_families(curves)
     fig, axes = _axes(len(families))
     for ax, family in zip(axes.flat, families, strict=False):
         for paradigm in ("generative", "discriminative"):
@@ -149,16 +139,12 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
             ax.plot(line["shift"], line["mean"], color=colour, marker="o", markersize=2.5,
                     linestyle="-" if dash == "" else (0, dash))
             ax.fill_between(line["shift"], line["low"], line["high"], color=colour, alpha=0.2, linewidth=0)
-        ax.set_title(family)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy drop from shift 0")
-    for ax in axes[-1, :]:
-        ax.set_xlabel("shift level")
+        ax.set_title(_title(family))
+    label_outer(axes, len(families), "shift level", "drop from shift 0")
     handles = [Line2D([], [], color=style.paradigm_colour(p), marker="o", markersize=2.5,
                       linestyle="-" if style.DASHES[p] == "" else (0, style.DASHES[p]))
                for p in ("generative", "discriminative")]
-    fig.legend(handles, ["generative", "discriminative"], loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    legend_below(fig, handles, ["generative", "discriminative"])
     return fig
 
 
