@@ -49,10 +49,11 @@ def _corners(text: Text, renderer: object) -> np.ndarray:
         half = np.array([box.width, box.height]) / 2 - TOLERANCE_PX
         turn = np.eye(2)
     else:
-        width, height, _ = renderer.get_text_width_height_descent(
-            text.get_text(), text.get_fontproperties(), ismath=False)
-        lines = text.get_text().count("\n") + 1
-        half = np.array([width, height * lines * text.get_linespacing()]) / 2 - TOLERANCE_PX
+        rotation = text.get_rotation()
+        text.set_rotation(0)  # measured level, then turned back
+        flat = text.get_window_extent(renderer)
+        text.set_rotation(rotation)
+        half = np.array([flat.width, flat.height]) / 2 - TOLERANCE_PX
         turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     half = np.maximum(half, 0)
     unit = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half

@@ -58,7 +58,9 @@ def _axes(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
 
 
 def _title(family: str, n_scenarios: int | None = None) -> str:
-    text = family if n_scenarios is None else f"{family} ({n_scenarios} scenario{'s' * (n_scenarios > 1)})"
+    # A no-break space keeps the count on one line.
+    count = "" if n_scenarios is None else f" ({n_scenarios}\u00a0scenario{'s' * (n_scenarios > 1)})"
+    text = family + count
     return style.wrapped(text, GRID_PANEL_WIDTH - TITLE_MARGIN)
 
 
