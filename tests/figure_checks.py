@@ -123,12 +123,13 @@ def oversized_legends(fig: plt.Figure) -> list[str]:
 
 
 def collisions(fig: plt.Figure) -> list[str]:
-    """Everything a reader would see collide in `fig`, in words (empty when nothing does)."""
-    with plt.rc_context({"figure.dpi": plt.rcParams["savefig.dpi"]}):
-        dpi = fig.dpi
-        fig.set_dpi(plt.rcParams["savefig.dpi"])
-        try:
-            overlaps = [f"{a!r} overlaps {b!r}" for a, b in text_overlaps(fig)]
-            return overlaps + oversized_legends(fig)
-        finally:
-            fig.set_dpi(dpi)
+    """Everything a reader would see collide in `fig` drawn at the current style's saved dpi,
+    in words (empty when nothing does)."""
+    saved = plt.rcParams["savefig.dpi"]
+    dpi = fig.dpi
+    fig.set_dpi(dpi if saved == "figure" else float(saved))
+    try:
+        overlaps = [f"{a!r} overlaps {b!r}" for a, b in text_overlaps(fig)]
+        return overlaps + oversized_legends(fig)
+    finally:
+        fig.set_dpi(dpi)

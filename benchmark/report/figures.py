@@ -1,9 +1,19 @@
-"""The report's figures: each builder takes the run's rows and returns a matplotlib Figure.
+"""The report's figures' shared parts, and the panel heatmaps: each builder takes the run's rows
+and returns a matplotlib Figure.
 
 A builder raises `NotEnoughData` (with the reason) when the run cannot support its figure, e.g.
 a single n_train means no learning curve; the report then lists the figure as skipped. Every
-figure is drawn under the checked-in style (`style.STYLE`). Shift curves and shift summaries use
-each scenario's largest n_train; error bars and bands are 95% Student-t intervals over seeds.
+figure is drawn under the checked-in style (`style.STYLE`); error bars and bands are 95%
+Student-t intervals over seeds, clipped to [0, 1] for rates.
+
+What makes a figure read at page width is decided here, once: panels in natural order (numbers
+sort as numbers: `natural_scenarios`, `natural_families`), models by group in the registry's
+panel order (`grouped_models`), grids at most `GRID_COLUMNS` panels of `GRID_PANEL_WIDTH` inches
+wide (`panel_grid`), titles wrapped to their panel (`style.wrapped`), one legend under the panels
+no wider than they are (`legend_below`), and log-axis ticks chosen from the data's own values so
+that their labels never touch (`spaced`). The per-scenario figures of model groups are in
+`group_figures`; `tests/test_figure_legibility.py` checks every figure of a run for overlapping
+texts.
 """
 
 from __future__ import annotations
@@ -152,8 +162,8 @@ def _probit_axes(ax: plt.Axes, low: float, high: float, max_ticks: int = MAX_PRO
     """Probit scale on both axes over [low, high] (plus a margin), at most `max_ticks` ticks.
 
     Both axes share the range so the no-degradation diagonal is the square's diagonal; ticks are
-    picked from `PROBIT_TICKS` at least a fifth of the range apart in probit units, so they never
-    collide however wide the range is.
+    picked from `PROBIT_TICKS` at least 1/`max_ticks` of the range apart in probit units, so they
+    never collide however wide the range is (a narrow range between two of them: its two ends).
     """
     lo, hi = metrics.probit([low, high])
     margin = 0.08 * max(hi - lo, 0.2)
@@ -165,6 +175,8 @@ def _probit_axes(ax: plt.Axes, low: float, high: float, max_ticks: int = MAX_PRO
         if round(limits[0], 6) <= tick <= round(limits[1], 6) and (not ticks or round(
                 metrics.probit(tick) - metrics.probit(ticks[-1]), 6) >= round(spacing, 6)):
             ticks.append(tick)
+    if len(ticks) < 2:  # a range between two listed ticks: its ends, inward to hundredths
+        ticks = [math.ceil(round(limits[0] * 100, 6)) / 100, math.floor(round(limits[1] * 100, 6)) / 100]
     for set_scale, set_lim, axis in ((ax.set_xscale, ax.set_xlim, ax.xaxis),
                                      (ax.set_yscale, ax.set_ylim, ax.yaxis)):
         set_scale("function", functions=(metrics.probit, special.ndtr))  # ndtr: norm.cdf, unchecked

@@ -50,11 +50,12 @@ def _scenario_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def _group_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, log_x: bool = False,
-                  baselines: tuple[str, ...] = (), full_range: bool = True) -> plt.Figure:
+                  baselines: tuple[str, ...] = (), y_range: str = "full") -> plt.Figure:
     """One panel per scenario: the mean of each model group (panel models, flagged fits excluded;
     band: 95% t over seeds of the group's mean), the group's best model on validation accuracy
     (over the figure's rows) as a thin starred line, and the `baselines` columns as grey lines.
-    The y axis is [0, 1] (`full_range`) or from 0 to the data's top within 1."""
+    The y axis (`y_range`) is "full" [0, 1], "zero" from 0 to the data's top, or "data" the
+    data's span; never beyond [0, 1]."""
     members = panel(rows)
     members = members[np.isfinite(members[y])]
     if members.empty:
@@ -85,7 +86,9 @@ def _group_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, 
                 line = own[(scenario, best[group])]
                 ax.plot(line[x], line["mean"], color=colour, **style.BEST_LOOK)
         ax.set_title(style.wrapped(scenario, GRID_PANEL_WIDTH - TITLE_MARGIN))
-        ax.set_ylim(0, 1 if full_range else min(1.0, max(ax.get_ylim()[1], 0.05)))
+        low, high = ax.get_ylim()
+        ax.set_ylim(*{"full": (0, 1), "zero": (0, min(1.0, max(high, 0.05))),
+                      "data": (max(0.0, low), min(1.0, high))}[y_range])
         if log_x:
             ax.set_xscale("log")
             ticks = spaced(part[x].unique(), GRID_PANEL_WIDTH)
@@ -117,11 +120,11 @@ def degradation_worst_group(frame: pd.DataFrame) -> plt.Figure:
 
 
 def spurious_reliance(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "spurious_reliance", "spurious flip rate", full_range=False)
+    return _shift_curves(usable(frame), "spurious_reliance", "spurious flip rate", y_range="zero")
 
 
 def calibration(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "ece", "ECE (15 bins)", full_range=False)
+    return _shift_curves(usable(frame), "ece", "ECE (15 bins)", y_range="zero")
 
 
 def _learning_curves(frame: pd.DataFrame, largest_shift: bool) -> plt.Figure:
@@ -130,7 +133,8 @@ def _learning_curves(frame: pd.DataFrame, largest_shift: bool) -> plt.Figure:
     rows = rows[rows.groupby("scenario")["n_train"].transform("nunique") > 1]
     if rows.empty:
         raise NotEnoughData("every scenario has a single n_train")
-    return _group_curves(rows, "n_train", "accuracy", "training size", "accuracy", log_x=True)
+    return _group_curves(rows, "n_train", "accuracy", "training size", "accuracy", log_x=True,
+                         y_range="data")
 
 
 def learning_curves_id(frame: pd.DataFrame) -> plt.Figure:
