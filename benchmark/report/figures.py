@@ -239,15 +239,15 @@ def label_outer(axes: np.ndarray, n_panels: int, xlabel: str, ylabel: str,
         ax.set_xlabel(xlabel if i + columns >= n_panels else "")
 
 
-def legend_below(fig: plt.Figure, handles: list, labels: list[str]) -> None:
-    """Lay the figure out, then one legend under its panels in as many columns (up to four) as
-    fit within their width, measured in whole pixels."""
+def legend_below(fig: plt.Figure, handles: list, labels: list[str], ncols: int | None = None) -> None:
+    """Lay the figure out, then one legend under its panels in `ncols` columns, or as many (up
+    to four) as fit within their width, measured in whole pixels."""
     fig.tight_layout()
     renderer = fig.canvas.get_renderer()
     span = Bbox.union([ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()])
-    for ncols in range(min(4, len(labels)), 0, -1):
-        legend = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=ncols)
-        if ncols == 1 or int(legend.get_window_extent(renderer).width) <= int(span.width):
+    for columns in [ncols] if ncols else range(min(4, len(labels)), 0, -1):
+        legend = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=columns)
+        if columns in (1, ncols) or int(legend.get_window_extent(renderer).width) <= int(span.width):
             return
         legend.remove()
 

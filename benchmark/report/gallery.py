@@ -24,6 +24,7 @@ from spurbench.report.group_figures import (
     effective_robustness,
     learning_curves_id,
     learning_curves_shifted,
+    models_by_group,
     spurious_reliance,
 )
 from spurbench.report.prepare import usable
@@ -36,6 +37,7 @@ class FigureSpec:
     build: Callable[[pd.DataFrame], plt.Figure]
     per_family: bool = False
     measured: str = "accuracy"  # the column a per-family figure draws against shift
+    row_per_family: bool = False  # a family is a row of panels: `MAX_FAMILY_ROWS` a figure
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,20 @@ class Plan:
 
 
 MAX_PANELS = 15  # scenario panels of a per-family figure (three rows of five)
+MAX_FAMILY_ROWS = 6  # families of a figure that gives each a row
 
 
-def family_pages(frame: pd.DataFrame) -> list[list[str]]:
+def family_pages(frame: pd.DataFrame, row_per_family: bool = False) -> list[list[str]]:
     """The families of `frame` in natural name order, grouped into figures of at most
-    `MAX_PANELS` scenarios; a family with more has a figure of its own."""
+    `MAX_PANELS` scenarios (a family with more has a figure of its own), or of `MAX_FAMILY_ROWS`
+    families when each is a row."""
     pages: list[list[str]] = []
     panels = 0
     sizes = frame.groupby("family")["scenario"].nunique()
+    limit = MAX_FAMILY_ROWS if row_per_family else MAX_PANELS
     for family in sorted(sizes.index, key=style.natural_key):
-        size = sizes[family]
-        if not pages or panels + size > MAX_PANELS:
+        size = 1 if row_per_family else sizes[family]
+        if not pages or panels + size > limit:
             pages.append([])
             panels = 0
         pages[-1].append(family)
@@ -82,7 +87,7 @@ def plans(frame: pd.DataFrame) -> list[Plan]:
         if not spec.per_family:
             out.append(Plan(spec.name, spec.caption, spec.build, frame))
             continue
-        for page in family_pages(_measured(frame, spec.measured)):
+        for page in family_pages(_measured(frame, spec.measured), spec.row_per_family):
             name = page[0] if len(page) == 1 else f"{page[0]}_to_{page[-1]}"
             which = f"Family `{page[0]}`." if len(page) == 1 else (
                 "Families " + ", ".join(f"`{family}`" for family in page) + ".")
@@ -111,6 +116,10 @@ FIGURES = (
     FigureSpec("paradigm_summary", "Mean accuracy drop from shift 0 per paradigm and family (panel models, "
                "largest n_train; band: 95% t-interval over seeds; only levels every scenario of the family "
                "lists).", summaries.paradigm_summary),
+    FigureSpec("models_by_group", "Every panel model's accuracy versus shift level, a row per family and a "
+               "panel per group (mean over the family's scenarios of the mean over seeds, largest n_train, "
+               "levels every scenario of the family lists; grey dashes: Bayes oracle).", models_by_group,
+               per_family=True, row_per_family=True),
     FigureSpec("degradation_accuracy", "Accuracy versus shift level per scenario (largest n_train): "
                f"{GROUPS_SHOWN} Grey: Bayes and invariant oracles and the majority-class rate.",
                degradation_accuracy, per_family=True),

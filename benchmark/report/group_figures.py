@@ -11,6 +11,7 @@ scenario's largest n_train; scenarios and families are in natural order (numbers
 
 from __future__ import annotations
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from spurbench.report.figures import (
     best_of_groups,
     curve_summary,
     group_handles,
+    grouped_models,
     label_outer,
     legend_below,
     natural_families,
@@ -36,6 +38,7 @@ from spurbench.report.figures import (
     spaced,
 )
 from spurbench.report.prepare import at_largest_n_train, at_largest_shift, panel, usable, with_shift_levels
+from spurbench.report.summaries import common_levels
 
 GROUP_BAND_ALPHA = 0.18
 
@@ -195,3 +198,56 @@ def effective_robustness(frame: pd.DataFrame) -> plt.Figure:
                "no degradation"]
     legend_below(fig, handles, labels)
     return fig
+
+
+MEMBER_SHADES = (0.45, 0.95)  # of the group's colour map, from its first model to its last
+MEMBERS_PANEL = (1.9, 1.45)  # inches, width and height of a panel of `models_by_group`
+
+
+def models_by_group(frame: pd.DataFrame) -> plt.Figure:
+    """Every panel model on its own line, a row of four panels (one per group) per family:
+    accuracy versus shift, the mean over the family's scenarios of the mean over seeds, on the
+    levels every scenario of the family lists (as the main figure); grey dashes: the Bayes oracle.
+    A group holds at most a handful of panel models, so no panel draws more than about 8 lines."""
+    rows = common_levels(with_shift_levels(panel(at_largest_n_train(usable(frame)))))
+    if rows.empty or rows["shift"].nunique() < 2:
+        raise NotEnoughData("no family has a shifted level shared by all its scenarios")
+    curves = rows.groupby(["family", "model", "scenario", "shift"])["accuracy"].mean().groupby(
+        ["family", "model", "shift"]).mean()
+    oracle = rows.groupby(["family", "scenario", "shift"])["bayes_accuracy"].mean().groupby(
+        ["family", "shift"]).mean().dropna()
+    families, models = natural_families(rows), grouped_models(rows)
+    group_of = dict(rows[["model", "group"]].drop_duplicates().itertuples(index=False))
+    fig, axes = panel_grid(len(families) * len(GROUPS), *MEMBERS_PANEL, columns=len(GROUPS))
+    for row, family in enumerate(families):
+        for column, group in enumerate(GROUPS):
+            ax = axes[row, column]
+            members = [m for m in models if group_of[m] == group]
+            shades = np.linspace(*MEMBER_SHADES, num=max(len(members), 1))
+            if family in oracle.index.get_level_values("family"):
+                ax.plot(oracle.loc[family], color="0.55", linestyle=(0, (5, 2)), linewidth=0.9)
+            for i, model in enumerate(members):
+                if (family, model) in curves.index.droplevel("shift"):
+                    line = curves.loc[(family, model)]
+                    ax.plot(line.index, line.to_numpy(), **_member_look(group, i, shades))
+            ax.set_ylim(0, 1)
+            ax.set_title(group.replace("_", " ") if row == 0 else "")
+            ax.set_ylabel(style.wrapped(family, MEMBERS_PANEL[1] - TITLE_MARGIN) if column == 0 else "")
+            ax.set_xlabel("shift level" if row == len(families) - 1 else "")
+    # One legend column per group (shorter groups padded with blank entries), under its panels.
+    depth = max(sum(group_of[m] == g for m in models) for g in GROUPS)
+    handles, labels = [], []
+    for group in GROUPS:
+        members = [m for m in models if group_of[m] == group]
+        shades = np.linspace(*MEMBER_SHADES, num=max(len(members), 1))
+        handles += [Line2D([], [], **_member_look(group, i, shades)) for i in range(len(members))]
+        handles += [Line2D([], [], linestyle="none")] * (depth - len(members))
+        labels += members + [""] * (depth - len(members))
+    legend_below(fig, handles, labels, ncols=len(GROUPS))
+    return fig
+
+
+def _member_look(group: str, i: int, shades: np.ndarray) -> dict:
+    """The `i`-th model of `group`: a shade of the group's colour, its own marker, the group's dashes."""
+    return {"color": mpl.colormaps[style.GROUP_LOOK[group][0]](shades[i]),
+            "linestyle": style.group_linestyle(group), "marker": style.MARKERS[i % len(style.MARKERS)]}
