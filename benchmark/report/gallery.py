@@ -111,8 +111,10 @@ FIGURES = (
                "best-model table), the Bayes and invariant oracles and the majority-class rate. Each point "
                "averages the same scenarios: only levels every scenario of the family lists are drawn.",
                summaries.group_summary),
-    FigureSpec("forest_drop", "Discriminative minus generative drop per scenario (mean and 95% t-interval "
-               "over seeds) and the family-level estimate (diamond).", summaries.forest),
+    FigureSpec("forest_drop", "Discriminative minus generative drop per family (its scenarios in brackets): "
+               "the mean over its scenarios with a 95% t-interval over them (over seeds for a family of one "
+               "scenario), each scenario's mean over seeds as a grey dot, and the family-level estimate "
+               "(diamond).", summaries.forest),
     FigureSpec("paradigm_summary", "Mean accuracy drop from shift 0 per paradigm and family (panel models, "
                "largest n_train; band: 95% t-interval over seeds; only levels every scenario of the family "
                "lists).", summaries.paradigm_summary),

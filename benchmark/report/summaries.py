@@ -150,27 +150,46 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _family_gaps(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Per family (natural order): the mean of its scenarios' gaps (`analysis.family_means`, the
+    family-level estimate's units) with a 95% t-interval over its scenarios, or over seeds for a
+    family of one scenario."""
+    records = []
+    for family in natural_families(gaps):
+        part = gaps[gaps["family"] == family]
+        low, high = t_interval(part["difference"]) if len(part) > 1 else part[["ci_low", "ci_high"]].iloc[0]
+        records.append({"family": family, "difference": part["difference"].mean(), "ci_low": low,
+                        "ci_high": high, "n_scenarios": len(part)})
+    return pd.DataFrame(records)
+
+
 def forest(frame: pd.DataFrame) -> plt.Figure:
-    """Per-scenario paradigm gap in drop (mean and 95% t-interval over seeds) and, at the bottom,
-    the family-level estimate of the mixed model (or its stated fallback)."""
+    """Per family, the paradigm gap in drop (mean over its scenarios, 95% t-interval; each
+    scenario's mean over seeds as a grey dot) and, at the bottom, the family-level estimate (or
+    its stated fallback). One row per family keeps the figure a page long however many
+    scenarios a family sweeps; the per-scenario gaps are in the tables."""
     diffs = analysis.paradigm_drop_differences(frame)
     gaps = analysis.scenario_gaps(diffs)
     if gaps.empty:
         raise NotEnoughData("no scenario has both paradigms and a shifted level")
     overall = analysis.family_estimate(diffs)
-    labels = [f"{r.scenario} ({r.family})" for r in gaps.itertuples()]
-    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.2 * (len(gaps) + 2)))
-    y = np.arange(len(gaps))
-    ax.errorbar(100 * gaps["difference"], y, xerr=100 * np.abs(gaps[["ci_low", "ci_high"]].to_numpy().T
-                                                                - gaps["difference"].to_numpy()),
-                fmt="o", color="0.25", markersize=3, elinewidth=0.9, capsize=0)
-    bottom = len(gaps) + 0.5
+    rows = _family_gaps(gaps)
+    position = {family: i for i, family in enumerate(rows["family"])}
+    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.2 * (len(rows) + 2)))
+    ax.plot(100 * gaps["difference"], gaps["family"].map(position), linestyle="none", marker="o",
+            markersize=2.2, color="0.7")
+    y = np.arange(len(rows))
+    ax.errorbar(100 * rows["difference"], y, xerr=100 * np.abs(rows[["ci_low", "ci_high"]].to_numpy(float).T
+                                                               - rows["difference"].to_numpy(float)),
+                fmt="o", color="0.2", markersize=3, elinewidth=0.9, capsize=0)
+    bottom = len(rows) + 0.5
     if np.isfinite(overall["ci_low"]):
         ax.fill([100 * overall["ci_low"], 100 * overall["estimate"], 100 * overall["ci_high"],
                  100 * overall["estimate"]], [bottom, bottom - 0.35, bottom, bottom + 0.35], color="black")
     else:
         ax.plot(100 * overall["estimate"], bottom, marker="D", color="black")
     ax.axvline(0, color="0.6", linewidth=0.8)
+    labels = [f"{r.family} ({r.n_scenarios})" for r in rows.itertuples()]
     ax.set_yticks([*y, bottom], [*labels, f"family-level estimate ({overall['method'].split(' (')[0]})"])
     ax.invert_yaxis()
     ax.set_xlabel("discriminative minus generative drop (accuracy points)")
