@@ -99,7 +99,8 @@ def model_styles(models: list[str], paradigm_of: dict[str, str]) -> dict[str, di
 
 def add_model_legend(fig: plt.Figure, models: list[str], paradigm_of: dict[str, str],
                      look: dict[str, dict], lines: bool = True) -> None:
-    """One legend outside the panels, models listed under a bold heading per paradigm."""
+    """One legend beside the panels (laid out already), never taller than they are, models listed
+    under a bold heading per paradigm."""
     handles, labels = [], []
     for paradigm in COLORMAPS:
         members = [m for m in models if paradigm_of[m] == paradigm]
@@ -113,8 +114,16 @@ def add_model_legend(fig: plt.Figure, models: list[str], paradigm_of: dict[str, 
                 [], [], color=look["palette"][model], marker=look["markers"][model],
                 linestyle=("-" if dash == "" else (0, dash)) if lines else "none"))
             labels.append(model)
-    legend = fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                        handlelength=2.6, ncols=legend_columns(fig, len(labels)))
+    # Columns as the figure's height suggests, more while the legend (measured, in whole pixels)
+    # is taller than the panels beside it.
+    renderer = fig.canvas.get_renderer()
+    panels = Bbox.union([ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()])
+    for ncols in range(legend_columns(fig, len(labels)), len(labels) + 1):
+        legend = fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                            handlelength=2.6, ncols=ncols)
+        if ncols == len(labels) or int(legend.get_window_extent(renderer).height) <= int(panels.height):
+            break
+        legend.remove()
     for text in legend.get_texts():
         if text.get_text() in COLORMAPS:
             text.set_fontweight("bold")
