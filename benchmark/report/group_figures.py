@@ -160,6 +160,7 @@ def effective_robustness(frame: pd.DataFrame) -> plt.Figure:
     points = at_largest_shift(metrics.effective_robustness(rows))
     members = panel(rows)
     points = points.merge(members[["scenario", "model", "family", "group"]].drop_duplicates())
+    points = points[points["group"].isin(GROUPS)]
     if points.empty:
         raise NotEnoughData("no scenario has a shifted level")
     families = natural_families(points)

@@ -4,7 +4,9 @@ Every point along a shift axis averages over the same scenarios: a family's pane
 shift levels that every one of its scenarios lists (no interpolation), so adding a scenario with
 extra levels cannot make a curve kink. Group and paradigm values read the panel rows of
 `prepare.panel` (flagged fits excluded) at each scenario's largest n_train; one unit of a band is a
-seed (its mean over the family's scenarios), 95% Student-t.
+seed (its mean over the family's scenarios), 95% Student-t; accuracy bands stay within [0, 1] and
+drop bands within [-1, 1]. Families are panels (or, in the forest plot, rows) in natural order, on
+page-width grids (`figures.panel_grid`) with the legend under them.
 """
 
 from __future__ import annotations
