@@ -164,7 +164,10 @@ def _probit_axes(ax: plt.Axes, low: float, high: float, max_ticks: int = MAX_PRO
     Both axes share the range so the no-degradation diagonal is the square's diagonal; ticks are
     picked from `PROBIT_TICKS` at least 1/`max_ticks` of the range apart in probit units, so they
     never collide however wide the range is (a narrow range between two of them: its two ends).
+    A panel without a finite point keeps matplotlib's axes.
     """
+    if not np.isfinite([low, high]).all():
+        return
     lo, hi = metrics.probit([low, high])
     margin = 0.08 * max(hi - lo, 0.2)
     limits = stats.norm.cdf([lo - margin, hi + margin])

@@ -2,8 +2,11 @@
 
 Paradigm sets the colour family (generative: blues, discriminative: oranges, oracles: greys) and
 the line style (solid, dashed, dotted); within a paradigm each model gets its own shade and
-marker. Saving strips every field that changes between runs, so the same results give
-byte-identical PNG and PDF files.
+marker. A model group (`GROUP_LOOK`) takes its paradigm's colour family, dark for the
+parametric / linear group, and its paradigm's dashes; a group's best model is a thin starred line
+(`BEST_LOOK`). Names sort naturally (`natural_key`) and titles wrap to their panel (`wrapped`).
+Saving strips every field that changes between runs, so the same results give byte-identical PNG
+and PDF files.
 """
 
 from __future__ import annotations
