@@ -14,6 +14,7 @@ import pytest
 from figure_checks import collisions
 from spurbench.cli import main
 from spurbench.report import drawing, style, write_report
+from synthetic_results import synthetic_results
 
 PAPER = Path(__file__).resolve().parent.parent / "results" / "paper"
 # A cheap panel with a model of each group (two of one): what the group means and best models draw.
@@ -99,3 +100,64 @@ def test_rotated_tick_labels_that_do_not_touch_pass_though_their_boxes_overlap()
 
     assert found(45, 4) == []
     assert found(0, 4) != []
+
+
+def test_panels_sort_numbers_as_numbers_and_models_by_group_in_the_registrys_panel_order():
+    import pandas as pd
+    from spurbench.registry import GROUPS, PANEL
+    from spurbench.report.figures import grouped_models, natural_scenarios
+
+    names = ["exp_groups_noise1000", "exp_groups_noise200", "exp_groups_noise050", "exp_groups_noise000"]
+    frame = pd.DataFrame({"family": ["group_shift"] * 4 + ["binary_spurious"], "scenario": [*names, "z"]})
+    assert natural_scenarios(frame) == ["z", "exp_groups_noise000", "exp_groups_noise050",
+                                        "exp_groups_noise200", "exp_groups_noise1000"]
+    rows = synthetic_results(n_scenarios=1, n_models=16, seeds=1, n_train=(50,), levels=(0.0, 1.0))
+    order = grouped_models(rows)
+    group_of = dict(rows[["model", "group"]].drop_duplicates().itertuples(index=False))
+    ranks = [GROUPS.index(group_of[m]) if group_of[m] in GROUPS else len(GROUPS) for m in order]
+    assert ranks == sorted(ranks)  # by group, oracles last
+    for group in GROUPS:  # within a group, the panel in the registry's order, then the others
+        members = [m for m in order if group_of[m] == group]
+        panel = [m for m in members if m in PANEL]
+        assert members[:len(panel)] == sorted(panel, key=PANEL.index)
+
+
+@pytest.mark.parametrize("text", ["exp_phase_core10_spur010_noise000", "bn_win95pts_prntraccptstrtyp",
+                                  "table:health_insurance (2\u00a0scenarios)", "short"])
+def test_a_wrapped_title_keeps_every_character_and_each_line_fits(text):
+    # 1.3 inches at 9 points hold int(1.3 * 72 / (0.62 * 9)) = 16 characters; no part of these
+    # titles between breaks ("_", ":", " ") is longer, so every line fits.
+    lines = style.wrapped(text, 1.3).split("\n")
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert all(len(line) <= 16 for line in lines)
+    assert len(lines) == -(-len(text) // 16) or len(lines) == -(-len(text) // 16) + 1
+
+
+def test_a_shift_panel_draws_the_group_means_and_best_models_not_every_model():
+    # 16 models (12 of the panel) in each panel: four group means, four best models and the three
+    # reference lines (Bayes, invariant, majority) are 11 lines; the legend names 8 entries.
+    from spurbench.report.group_figures import degradation_accuracy
+
+    rows = synthetic_results(n_scenarios=2, n_models=16, seeds=3, n_train=(50,), levels=(0.0, 0.5, 1.0))
+    with plt.style.context(style.STYLE):
+        fig = degradation_accuracy(rows)
+    drawn = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(drawn) == 2
+    assert all(len(ax.get_lines()) <= 11 for ax in drawn)
+    assert all(ax.get_ylim() == (0, 1) for ax in drawn)
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 8
+    plt.close(fig)
+
+
+def test_a_per_family_figure_is_named_only_after_families_where_its_metric_was_measured():
+    from spurbench.report.gallery import plans
+
+    rows = synthetic_results(n_scenarios=15, n_models=4, seeds=2, n_train=(50,), levels=(0.0, 1.0))
+    unmeasured = {"label_shift", "noise_shift"}  # no counterfactual: no spurious flip rate
+    assert rows.loc[rows["family"].isin(unmeasured), "spurious_reliance"].isna().all()
+    reliance = [plan for plan in plans(rows) if plan.name.startswith("spurious_reliance")]
+    assert reliance
+    for plan in reliance:
+        assert not set(plan.rows["family"]) & unmeasured
+        assert not any(family in plan.name for family in unmeasured)

@@ -208,8 +208,8 @@ def natural_families(frame: pd.DataFrame) -> list[str]:
 
 
 def grouped_models(frame: pd.DataFrame) -> list[str]:
-    """Models of `frame` by group (the registry's `GROUPS`), within a group in the registry's
-    panel order; others (references, variants, oracles) follow by name."""
+    """Models of `frame` by group (the registry's `GROUPS`; oracles last), within a group the
+    panel in the registry's order, then the group's other models (references, variants) by name."""
     group_of = dict(frame[["model", "group"]].drop_duplicates().itertuples(index=False))
     rank = {group: i for i, group in enumerate(GROUPS)}
     return sorted(map(str, group_of), key=lambda m: (rank.get(group_of[m], len(rank)),
