@@ -63,11 +63,11 @@ def test_a_figure_saved_with_its_bounding_box_measured_once_is_savefigs_tight_cr
     # figure an extra time per format: the pixels must be those of bbox_inches="tight".
     import matplotlib.pyplot as plt
     import numpy as np
-    from spurbench.report import figures, style
+    from spurbench.report import group_figures, style
 
     frame = synthetic_results(n_scenarios=3, n_models=4, seeds=3, n_train=(50,), levels=(0.0, 0.5, 1.0))
     with plt.style.context(style.STYLE):
-        fig = figures.degradation_accuracy(frame)
+        fig = group_figures.degradation_accuracy(frame)
         fig.savefig(tmp_path / "tight.png", bbox_inches="tight")
         (path,) = style.save(fig, tmp_path, "measured", ("png",))
     tight, measured = (plt.imread(p) for p in (tmp_path / "tight.png", path))

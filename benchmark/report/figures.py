@@ -1,9 +1,19 @@
-"""The report's figures: each builder takes the run's rows and returns a matplotlib Figure.
+"""The report's figures' shared parts, and the panel heatmaps: each builder takes the run's rows
+and returns a matplotlib Figure.
 
 A builder raises `NotEnoughData` (with the reason) when the run cannot support its figure, e.g.
 a single n_train means no learning curve; the report then lists the figure as skipped. Every
-figure is drawn under the checked-in style (`style.STYLE`). Shift curves and shift summaries use
-each scenario's largest n_train; error bars and bands are 95% Student-t intervals over seeds.
+figure is drawn under the checked-in style (`style.STYLE`); error bars and bands are 95%
+Student-t intervals over seeds, clipped to [0, 1] for rates.
+
+What makes a figure read at page width is decided here, once: panels in natural order (numbers
+sort as numbers: `natural_scenarios`, `natural_families`), models by group in the registry's
+panel order (`grouped_models`), grids at most `GRID_COLUMNS` panels of `GRID_PANEL_WIDTH` inches
+wide (`panel_grid`), titles wrapped to their panel (`style.wrapped`), one legend under the panels
+no wider than they are (`legend_below`), and log-axis ticks chosen from the data's own values so
+that their labels never touch (`spaced`). The per-scenario figures of model groups are in
+`group_figures`; `tests/test_figure_legibility.py` checks every figure of a run for overlapping
+texts.
 """
 
 from __future__ import annotations
@@ -16,21 +26,19 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.collections import PolyCollection
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+from matplotlib.transforms import Bbox
 from scipy import special, stats
 from spurbench import metrics
+from spurbench.registry import GROUPS, PANEL
 from spurbench.report import style
 from spurbench.report.prepare import (
     at_largest_n_train,
-    at_largest_shift,
-    model_order,
+    panel,
     paradigms,
-    robustness_against_panel,
-    scenario_order,
     t_interval,
     usable,
-    with_oracle_references,
-    with_shift_levels,
 )
 
 MAX_COLUMNS = 5
@@ -94,15 +102,6 @@ def rate_interval(values: pd.Series) -> tuple[float, float]:
     return tuple(float(v) for v in np.clip(t_interval(values), 0, 1))
 
 
-def _scenario_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Rows of the scenarios where `metric` was measured at all."""
-    measured = frame.groupby("scenario")[metric].transform(lambda v: v.notna().any())
-    rows = frame[measured]
-    if rows.empty:
-        raise NotEnoughData(f"no scenario has a value of {metric}")
-    return rows
-
-
 def curve_summary(rows: pd.DataFrame, x: str, y: str, panels: Sequence[str] = ("scenario",),
                   level: float = 0.95) -> pd.DataFrame:
     """Mean of `y` over seeds per (panel, model, x) with its Student-t interval clipped to [0, 1]
@@ -154,108 +153,33 @@ def model_lines(summary: pd.DataFrame, x: str, models: list[str], look: dict[str
     return grid
 
 
-def _model_curves(rows: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str,
-                  log_x: bool = False) -> plt.Figure:
-    """One panel per scenario, one line per model (mean over seeds, 95% t band), legend outside."""
-    models = model_order(rows)
-    look = style.model_styles(models, paradigms(rows))
-    scenarios = scenario_order(rows)
-    # Tall enough panels that the one-column legend (a heading per paradigm) is never taller than
-    # the grid: a family with one scenario gets one large panel instead of a legend that dwarfs it.
-    n_rows = -(-len(scenarios) // MAX_COLUMNS)
-    entries = len(models) + len(set(paradigms(rows).values()))
-    height = max(PANEL_HEIGHT, style.legend_height(entries) / n_rows)
-    aspect = max(1.0, PANEL_ASPECT * PANEL_HEIGHT / height)
-    grid = model_lines(curve_summary(rows, x, y), x, models, look, col="scenario", col_order=scenarios,
-                       col_wrap=min(MAX_COLUMNS, len(scenarios)), height=height, aspect=aspect,
-                       sharey=False, sharex=True,
-                       subplot_kws={"xscale": "log" if log_x else "linear"})
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels(xlabel, ylabel)
-    if log_x:
-        ticks = spaced(rows[x].unique(), height * aspect)
-        for ax in grid.axes.flat:
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-            ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
-            ax.xaxis.set_minor_locator(NullLocator())
-    style.add_model_legend(grid.laid_out(), models, paradigms(rows), look)
-    return grid.figure
-
-
-def _shift_curves(frame: pd.DataFrame, metric: str, ylabel: str) -> plt.Figure:
-    rows = with_shift_levels(at_largest_n_train(frame))
-    if rows.empty:
-        raise NotEnoughData("no scenario lists more than one shift level")
-    return _model_curves(_scenario_rows(rows, metric), "shift", metric, "shift level", ylabel)
-
-
-def _majority_lines(fig: plt.Figure, rows: pd.DataFrame) -> None:
-    """The majority-class rate (mean over seeds) as a black dotted line in each scenario's panel."""
-    rate = rows.groupby(["scenario", "shift"])["majority_accuracy"].mean().dropna()
-    for ax in fig.axes:
-        title = ax.get_title()
-        if title in rate.index.get_level_values("scenario"):
-            line = rate.loc[title]
-            ax.plot(line.index, line.to_numpy(), color="black", linestyle=":", linewidth=0.9)
-
-
-def degradation_accuracy(frame: pd.DataFrame) -> plt.Figure:
-    fig = _shift_curves(with_oracle_references(usable(frame)), "accuracy", "accuracy")
-    _majority_lines(fig, at_largest_n_train(usable(frame)))
-    return fig
-
-
-def degradation_worst_group(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "worst_group_accuracy", "worst-group accuracy")
-
-
-def spurious_reliance(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "spurious_reliance", "spurious flip rate")
-
-
-def calibration(frame: pd.DataFrame) -> plt.Figure:
-    return _shift_curves(usable(frame), "ece", "ECE (15 bins)")
-
-
-def _learning_curves(frame: pd.DataFrame, largest_shift: bool) -> plt.Figure:
-    rows = usable(frame)
-    rows = at_largest_shift(with_shift_levels(rows)) if largest_shift else rows[rows["shift"] == 0]
-    rows = rows[rows.groupby("scenario")["n_train"].transform("nunique") > 1]
-    if rows.empty:
-        raise NotEnoughData("every scenario has a single n_train")
-    return _model_curves(rows, "n_train", "accuracy", "training size", "accuracy", log_x=True)
-
-
-def learning_curves_id(frame: pd.DataFrame) -> plt.Figure:
-    return _learning_curves(frame, largest_shift=False)
-
-
-def learning_curves_shifted(frame: pd.DataFrame) -> plt.Figure:
-    return _learning_curves(frame, largest_shift=True)
-
-
 PROBIT_TICKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99,
                 0.995, 0.999)
 MAX_PROBIT_TICKS = 5
 
 
-def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
-    """Probit scale on both axes over [low, high] (plus a margin), at most `MAX_PROBIT_TICKS` ticks.
+def _probit_axes(ax: plt.Axes, low: float, high: float, max_ticks: int = MAX_PROBIT_TICKS) -> None:
+    """Probit scale on both axes over [low, high] (plus a margin), at most `max_ticks` ticks.
 
     Both axes share the range so the no-degradation diagonal is the square's diagonal; ticks are
-    picked from `PROBIT_TICKS` at least a fifth of the range apart in probit units, so they never
-    collide however wide the range is.
+    picked from `PROBIT_TICKS` at least 1/`max_ticks` of the range apart in probit units, so they
+    never collide however wide the range is (a narrow range between two of them: its two ends).
+    A panel without a finite point keeps matplotlib's axes.
     """
+    if not np.isfinite([low, high]).all():
+        return
     lo, hi = metrics.probit([low, high])
     margin = 0.08 * max(hi - lo, 0.2)
     limits = stats.norm.cdf([lo - margin, hi + margin])
-    spacing = (hi - lo + 2 * margin) / MAX_PROBIT_TICKS
+    spacing = (hi - lo + 2 * margin) / max_ticks
     # Which ticks show is decided on values rounded to millionths, so no last bit decides a tie.
     ticks = []
     for tick in PROBIT_TICKS:
         if round(limits[0], 6) <= tick <= round(limits[1], 6) and (not ticks or round(
                 metrics.probit(tick) - metrics.probit(ticks[-1]), 6) >= round(spacing, 6)):
             ticks.append(tick)
+    if len(ticks) < 2:  # a range between two listed ticks: its ends, inward to hundredths
+        ticks = [math.ceil(round(limits[0] * 100, 6)) / 100, math.floor(round(limits[1] * 100, 6)) / 100]
     for set_scale, set_lim, axis in ((ax.set_xscale, ax.set_xlim, ax.xaxis),
                                      (ax.set_yscale, ax.set_ylim, ax.yaxis)):
         set_scale("function", functions=(metrics.probit, special.ndtr))  # ndtr: norm.cdf, unchecked
@@ -265,71 +189,141 @@ def _probit_axes(ax: plt.Axes, low: float, high: float) -> None:
         axis.set_minor_locator(NullLocator())
 
 
-def effective_robustness(frame: pd.DataFrame) -> plt.Figure:
-    """In-distribution vs largest-shift accuracy on probit axes, with the learners' fitted line."""
-    points = robustness_against_panel(with_oracle_references(usable(frame)))
-    if points.empty:
-        raise NotEnoughData("no scenario has a shifted level")
-    models = model_order(points)
-    look = style.model_styles(models, paradigms(points))
-    scenarios = scenario_order(points.merge(frame[["scenario", "family"]].drop_duplicates()))
-    grid = _Grid(points, col="scenario", col_order=scenarios,
-                         col_wrap=min(MAX_COLUMNS, len(scenarios)), sharex=False, sharey=False,
-                         height=PANEL_HEIGHT, aspect=1.0)
-    grid.map_dataframe(sns.scatterplot, x="in_distribution", y="shifted", hue="model",
-                       hue_order=models, style="model", style_order=models, palette=look["palette"],
-                       markers=look["markers"], s=22, edgecolor="none", legend=False)
-    for scenario, ax in grid.axes_dict.items():
-        cell = points[points["scenario"] == scenario]
-        low, high = cell[["in_distribution", "shifted"]].stack().agg(["min", "max"])
-        _probit_axes(ax, low, high)
-        ax.plot([low, high], [low, high], color="0.75", linestyle=":", linewidth=0.8)
-        slope, intercept = cell[["slope", "intercept"]].iloc[0]
-        if np.isfinite(slope):
-            fitted = cell.loc[cell["paradigm"] != "oracle", "in_distribution"]
-            xs = np.linspace(fitted.min(), fitted.max(), 50)
-            ax.plot(xs, stats.norm.cdf(intercept + slope * metrics.probit(xs)), color="0.3",
-                    linewidth=1.0)
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("accuracy at shift 0", "accuracy at largest shift")
-    style.add_model_legend(grid.laid_out(), models, paradigms(points), look, lines=False)
-    return grid.figure
+GRID_COLUMNS = 5  # panels a row of a grid figure holds: 5 x GRID_PANEL_WIDTH fits a page
+GRID_PANEL_WIDTH = 1.6
+GRID_PANEL_HEIGHT = 1.5
+MIN_GRID_WIDTH = 3.6  # inches: a grid of one or two panels is widened so its legend fits under it
+TITLE_MARGIN = 0.3  # inches of a panel's width its y tick labels take, left out of a title's line
 
 
-def _heatmap(matrix: pd.DataFrame, paradigm_of: dict[str, str], label: str) -> plt.Figure:
-    """Models (rows, labels coloured by paradigm) x scenarios, annotated with the cell values."""
-    fig, ax = plt.subplots(figsize=(1.2 + 0.62 * matrix.shape[1], 1.0 + 0.3 * matrix.shape[0]))
+def natural_scenarios(frame: pd.DataFrame) -> list[str]:
+    """Scenarios by family, then name, numbers sorting as numbers (`style.natural_key`)."""
+    pairs = frame[["family", "scenario"]].drop_duplicates().itertuples(index=False)
+    ordered = sorted(pairs, key=lambda fs: (style.natural_key(fs[0]), style.natural_key(fs[1])))
+    return [str(scenario) for _, scenario in ordered]
+
+
+def natural_families(frame: pd.DataFrame) -> list[str]:
+    return sorted(map(str, frame["family"].unique()), key=style.natural_key)
+
+
+def grouped_models(frame: pd.DataFrame) -> list[str]:
+    """Models of `frame` by group (the registry's `GROUPS`; oracles last), within a group the
+    panel in the registry's order, then the group's other models (references, variants) by name."""
+    group_of = dict(frame[["model", "group"]].drop_duplicates().itertuples(index=False))
+    rank = {group: i for i, group in enumerate(GROUPS)}
+    return sorted(map(str, group_of), key=lambda m: (rank.get(group_of[m], len(rank)),
+                                                     PANEL.index(m) if m in PANEL else len(PANEL),
+                                                     style.natural_key(m)))
+
+
+def panel_grid(n_panels: int, width: float = GRID_PANEL_WIDTH, height: float = GRID_PANEL_HEIGHT,
+               columns: int = GRID_COLUMNS) -> tuple[plt.Figure, np.ndarray]:
+    """A figure of `n_panels` axes, `columns` to a row (the rest hidden), at most a page wide."""
+    if not n_panels:
+        raise NotEnoughData("no panel to draw")
+    columns = min(columns, n_panels)
+    n_rows = -(-n_panels // columns)
+    width = max(width, MIN_GRID_WIDTH / columns)
+    fig, axes = plt.subplots(n_rows, columns, squeeze=False, figsize=(width * columns, height * n_rows))
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def label_outer(axes: np.ndarray, n_panels: int, xlabel: str, ylabel: str,
+                height: float = GRID_PANEL_HEIGHT) -> None:
+    """`ylabel` on the first column (wrapped to the panels' `height`), `xlabel` under each
+    column's lowest panel."""
+    columns = axes.shape[1]
+    ylabel = style.wrapped(ylabel, height - TITLE_MARGIN)
+    for i, ax in enumerate(axes.flat[:n_panels]):
+        ax.set_ylabel(ylabel if i % columns == 0 else "")
+        ax.set_xlabel(xlabel if i + columns >= n_panels else "")
+
+
+def legend_below(fig: plt.Figure, handles: list, labels: list[str], ncols: int | None = None) -> None:
+    """Lay the figure out, then one legend under its panels in `ncols` columns, or as many (up
+    to four) as fit within their width, measured in whole pixels."""
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    span = Bbox.union([ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()])
+    for columns in [ncols] if ncols else range(min(4, len(labels)), 0, -1):
+        legend = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=columns)
+        if columns in (1, ncols) or int(legend.get_window_extent(renderer).width) <= int(span.width):
+            return
+        legend.remove()
+
+
+def best_of_groups(rows: pd.DataFrame) -> dict[str, str]:
+    """Per group: the panel model of `rows` with the highest mean validation accuracy (ties: the
+    first in natural name order)."""
+    val = rows.groupby(["group", "model"])["val_accuracy"].mean().dropna()
+    best = {}
+    for group, part in val.groupby(level="group"):
+        part = part.droplevel("group")
+        names = sorted(part.index, key=style.natural_key)
+        best[str(group)] = str(max(names, key=lambda m: round(float(part[m]), 9)))
+    return best
+
+
+def group_handles(best: dict[str, str]) -> tuple[list, list[str]]:
+    """Legend entries of the four groups (with the best model's name) and the best-model mark."""
+    handles, labels = [], []
+    for group in GROUPS:
+        handles.append(Line2D([], [], color=style.group_colour(group), linestyle=style.group_linestyle(group),
+                              linewidth=1.6))
+        labels.append(group.replace("_", " ") + (f"\n(best: {best[group]})" if group in best else ""))
+    handles.append(Line2D([], [], color="0.3", **style.BEST_LOOK))
+    labels.append("best of group (chosen on validation)")
+    return handles, labels
+
+
+def _heatmap(matrix: pd.DataFrame, paradigm_of: dict[str, str], group_of: dict[str, str],
+             label: str) -> plt.Figure:
+    """Families (rows) x panel models (columns, by group, labels coloured by paradigm), annotated
+    with the cell values; a white rule between groups."""
+    fig, ax = plt.subplots(figsize=(1.6 + 0.42 * matrix.shape[1], 0.6 + 0.22 * matrix.shape[0]))
     sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", annot_kws={"fontsize": 6.5}, cmap="viridis",
                 linewidths=0.5, linecolor="white", cbar_kws={"label": label, "shrink": 0.6})
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.grid(False)
-    ax.tick_params(axis="x", labelrotation=40)
-    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
-    for tick in ax.get_yticklabels():
+    ax.tick_params(axis="x", labelrotation=90)
+    for i in range(1, matrix.shape[1]):
+        if group_of[matrix.columns[i]] != group_of[matrix.columns[i - 1]]:
+            ax.axvline(i, color="white", linewidth=3)
+    for tick in ax.get_xticklabels():
         tick.set_color(style.paradigm_colour(paradigm_of[tick.get_text()]))
     return fig
 
 
-def _model_by_scenario(values: pd.DataFrame, column: str) -> pd.DataFrame:
+def _family_by_model(values: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per family and panel model: the mean over the family's scenarios of the mean over seeds."""
     values = values.dropna(subset=[column])
     if values.empty:
         raise NotEnoughData(f"no value of {column}")
-    matrix = values.pivot_table(index="model", columns="scenario", values=column, aggfunc="mean")
-    return matrix.reindex(index=model_order(values),
-                          columns=[s for s in scenario_order(values) if s in matrix.columns])
+    scenario = values.groupby(["family", "scenario", "model"])[column].mean()
+    matrix = scenario.groupby(["family", "model"]).mean().unstack("model")
+    return matrix.reindex(index=natural_families(values), columns=grouped_models(values))
+
+
+def _panel_heatmap(rows: pd.DataFrame, values: pd.DataFrame, column: str, label: str) -> plt.Figure:
+    values = values.merge(rows[["scenario", "model", "family", "group"]].drop_duplicates())
+    matrix = _family_by_model(values, column)
+    return _heatmap(matrix, paradigms(rows), dict(rows[["model", "group"]].drop_duplicates().itertuples(
+        index=False)), label)
 
 
 def auc_heatmap(frame: pd.DataFrame) -> plt.Figure:
-    """Normalised area under accuracy-vs-shift, mean over seeds, per model and scenario."""
-    rows = at_largest_n_train(with_oracle_references(usable(frame)))
-    auc = metrics.normalised_auc(rows).merge(rows[["scenario", "family"]].drop_duplicates())
-    matrix = _model_by_scenario(auc, "accuracy_nauc")
-    return _heatmap(matrix, paradigms(auc), "normalised area under accuracy vs shift")
+    """Normalised area under accuracy-vs-shift of the panel models, mean per family."""
+    rows = panel(at_largest_n_train(usable(frame)))
+    return _panel_heatmap(rows, metrics.normalised_auc(rows), "accuracy_nauc",
+                          "normalised area under accuracy vs shift")
 
 
 def spurious_importance(frame: pd.DataFrame) -> plt.Figure:
-    """Share of feature importance on spurious features, mean over shifts and seeds."""
-    rows = at_largest_n_train(usable(frame))
-    matrix = _model_by_scenario(rows, "spurious_importance")
-    return _heatmap(matrix, paradigms(rows), "share of importance on spurious features")
+    """Share of the panel models' feature importance on spurious features, mean per family."""
+    rows = panel(at_largest_n_train(usable(frame)))
+    return _panel_heatmap(rows, rows[["scenario", "model", "spurious_importance"]], "spurious_importance",
+                          "share of importance on spurious features")

@@ -2,12 +2,16 @@
 
 Paradigm sets the colour family (generative: blues, discriminative: oranges, oracles: greys) and
 the line style (solid, dashed, dotted); within a paradigm each model gets its own shade and
-marker. Saving strips every field that changes between runs, so the same results give
-byte-identical PNG and PDF files.
+marker. A model group (`GROUP_LOOK`) takes its paradigm's colour family, dark for the
+parametric / linear group, and its paradigm's dashes; a group's best model is a thin starred line
+(`BEST_LOOK`). Names sort naturally (`natural_key`) and titles wrap to their panel (`wrapped`).
+Saving strips every field that changes between runs, so the same results give byte-identical PNG
+and PDF files.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib as mpl
@@ -28,12 +32,56 @@ COLORMAPS = {"generative": "Blues", "discriminative": "Oranges", "oracle": "Grey
 SHADE_RANGE = {"generative": (0.45, 0.95), "discriminative": (0.4, 0.9), "oracle": (0.45, 0.75)}
 DASHES = {"generative": "", "discriminative": (4, 1.5), "oracle": (1, 1)}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "p", "h", "<", ">")
+GROUP_LOOK = {  # colour family by paradigm, dark for the parametric / linear group
+    "parametric_generative": ("Blues", 0.85, ""),
+    "flexible_generative": ("Blues", 0.5, ""),
+    "linear_discriminative": ("Oranges", 0.8, (4, 1.5)),
+    "nonlinear_discriminative": ("Oranges", 0.5, (4, 1.5)),
+}
+GROUP_MARKERS = {"parametric_generative": "o", "flexible_generative": "s", "linear_discriminative": "D",
+                 "nonlinear_discriminative": "^"}
+BASELINE_LOOK = {"bayes_accuracy": ("Bayes oracle", (0, (5, 2))),
+                 "invariant_accuracy": ("invariant oracle", "-."),
+                 "majority_accuracy": ("majority-class rate", ":")}
+BEST_LOOK = {"linewidth": 0.8, "marker": "*", "markersize": 4}  # the best model of a group
 
 
 def paradigm_colour(paradigm: str) -> tuple[float, ...]:
     """The representative colour of a paradigm (the middle of its shade range)."""
     low, high = SHADE_RANGE[paradigm]
     return mpl.colormaps[COLORMAPS[paradigm]]((low + high) / 2)
+
+
+def group_colour(group: str) -> tuple[float, ...]:
+    cmap, shade, _ = GROUP_LOOK[group]
+    return mpl.colormaps[cmap](shade)
+
+
+def group_linestyle(group: str) -> str | tuple:
+    dash = GROUP_LOOK[group][2]
+    return "-" if dash == "" else (0, dash)
+
+
+def natural_key(name: object) -> tuple:
+    """Sort key under which numbers inside a name sort as numbers ("noise200" before "noise1000")."""
+    parts = re.split(r"(\d+)", str(name))
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(parts)), str(name)
+
+
+TITLE_CHAR_POINTS = 0.62  # of the font size: a DejaVu Sans character's width, rounded up
+
+
+def wrapped(text: str, inches: float, points: float = 9) -> str:
+    """`text` broken after "_", ":" or " " into lines that fit `inches` at `points` (whole
+    characters counted, so the breaks never depend on a float's last bit); a part longer than a
+    line stays whole."""
+    room = max(int(inches * 72 / (TITLE_CHAR_POINTS * points)), 4)
+    lines = [""]
+    for part in re.findall(r"[^_: ]+[_: ]*|[_: ]+", text):
+        if lines[-1] and len(lines[-1]) + len(part.rstrip(" ")) > room:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(line.rstrip(" ") for line in lines)
 
 
 def model_styles(models: list[str], paradigm_of: dict[str, str]) -> dict[str, dict]:
@@ -54,7 +102,8 @@ def model_styles(models: list[str], paradigm_of: dict[str, str]) -> dict[str, di
 
 def add_model_legend(fig: plt.Figure, models: list[str], paradigm_of: dict[str, str],
                      look: dict[str, dict], lines: bool = True) -> None:
-    """One legend outside the panels, models listed under a bold heading per paradigm."""
+    """One legend beside the panels (laid out already), never taller than they are, models listed
+    under a bold heading per paradigm."""
     handles, labels = [], []
     for paradigm in COLORMAPS:
         members = [m for m in models if paradigm_of[m] == paradigm]
@@ -68,8 +117,16 @@ def add_model_legend(fig: plt.Figure, models: list[str], paradigm_of: dict[str, 
                 [], [], color=look["palette"][model], marker=look["markers"][model],
                 linestyle=("-" if dash == "" else (0, dash)) if lines else "none"))
             labels.append(model)
-    legend = fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                        handlelength=2.6, ncols=legend_columns(fig, len(labels)))
+    # Columns as the figure's height suggests, more while the legend (measured, in whole pixels)
+    # is taller than the panels beside it.
+    renderer = fig.canvas.get_renderer()
+    panels = Bbox.union([ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()])
+    for ncols in range(legend_columns(fig, len(labels)), len(labels) + 1):
+        legend = fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                            handlelength=2.6, ncols=ncols)
+        if ncols == len(labels) or int(legend.get_window_extent(renderer).height) <= int(panels.height):
+            break
+        legend.remove()
     for text in legend.get_texts():
         if text.get_text() in COLORMAPS:
             text.set_fontweight("bold")

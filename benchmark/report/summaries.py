@@ -4,7 +4,9 @@ Every point along a shift axis averages over the same scenarios: a family's pane
 shift levels that every one of its scenarios lists (no interpolation), so adding a scenario with
 extra levels cannot make a curve kink. Group and paradigm values read the panel rows of
 `prepare.panel` (flagged fits excluded) at each scenario's largest n_train; one unit of a band is a
-seed (its mean over the family's scenarios), 95% Student-t.
+seed (its mean over the family's scenarios), 95% Student-t; accuracy bands stay within [0, 1] and
+drop bands within [-1, 1]. Families are panels (or, in the forest plot, rows) in natural order, on
+page-width grids (`figures.panel_grid`) with the legend under them.
 """
 
 from __future__ import annotations
@@ -16,23 +18,17 @@ from matplotlib.lines import Line2D
 from spurbench import metrics
 from spurbench.registry import GROUPS
 from spurbench.report import analysis, style
-from spurbench.report.figures import MAX_COLUMNS, PANEL_ASPECT, PANEL_HEIGHT, NotEnoughData
+from spurbench.report.figures import (
+    GRID_PANEL_WIDTH,
+    TITLE_MARGIN,
+    NotEnoughData,
+    label_outer,
+    legend_below,
+    natural_families,
+    panel_grid,
+)
 from spurbench.report.prepare import at_largest_n_train, panel, t_interval, usable, with_shift_levels
-
-GROUP_LOOK = {  # colour family by paradigm, dark for the parametric / linear group
-    "parametric_generative": ("Blues", 0.85, ""),
-    "flexible_generative": ("Blues", 0.5, ""),
-    "linear_discriminative": ("Oranges", 0.8, (4, 1.5)),
-    "nonlinear_discriminative": ("Oranges", 0.5, (4, 1.5)),
-}
-BASELINE_LOOK = {"bayes_accuracy": ("Bayes oracle", (0, (5, 2))),
-                 "invariant_accuracy": ("invariant oracle", "-."),
-                 "majority_accuracy": ("majority-class rate", ":")}
-
-
-def group_colour(group: str) -> tuple[float, ...]:
-    cmap, shade, _ = GROUP_LOOK[group]
-    return plt.get_cmap(cmap)(shade)
+from spurbench.report.style import BASELINE_LOOK, GROUP_LOOK, group_colour
 
 
 def common_levels(rows: pd.DataFrame) -> pd.DataFrame:
@@ -60,13 +56,14 @@ def _family_curves(rows: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
 def _axes(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
     if not n_panels:
         raise NotEnoughData("no family has a curve to draw")
-    columns = min(MAX_COLUMNS, n_panels)
-    n_rows = -(-n_panels // columns)
-    fig, axes = plt.subplots(n_rows, columns, squeeze=False, sharex=True,
-                             figsize=(PANEL_HEIGHT * PANEL_ASPECT * columns, PANEL_HEIGHT * n_rows))
-    for ax in axes.flat[n_panels:]:
-        ax.set_visible(False)
-    return fig, axes
+    return panel_grid(n_panels)
+
+
+def _title(family: str, n_scenarios: int | None = None) -> str:
+    # A no-break space keeps the count on one line.
+    count = "" if n_scenarios is None else f" ({n_scenarios}\u00a0scenario{'s' * (n_scenarios > 1)})"
+    text = family + count
+    return style.wrapped(text, GRID_PANEL_WIDTH - TITLE_MARGIN)
 
 
 def _summary_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +86,7 @@ def group_summary(frame: pd.DataFrame) -> plt.Figure:
     rows = _summary_rows(frame)
     curves = _family_curves(rows, "group", "accuracy")
     best = _best_of_groups(rows)
-    families = sorted(curves["family"].unique())
+    families = natural_families(curves)
     fig, axes = _axes(len(families))
     for ax, family in zip(axes.flat, families, strict=False):
         part = rows[rows["family"] == family]
@@ -109,12 +106,9 @@ def group_summary(frame: pd.DataFrame) -> plt.Figure:
                 own = part[part["model"] == model].groupby(["scenario", "shift"])["accuracy"].mean()
                 own = own.groupby("shift").mean()
                 ax.plot(own.index, own.to_numpy(), color=colour, linewidth=0.8, marker="*", markersize=4)
-        ax.set_title(f"{family} ({part['scenario'].nunique()} scenario(s))")
+        ax.set_title(_title(family, part["scenario"].nunique()))
         ax.set_ylim(0, 1)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy")
-    for ax in axes[-1, :]:
-        ax.set_xlabel("shift level")
+    label_outer(axes, len(families), "shift level", "accuracy")
     _group_legend(fig)
     return fig
 
@@ -128,8 +122,7 @@ def _group_legend(fig: plt.Figure) -> None:
     for label, dash in BASELINE_LOOK.values():
         handles.append(Line2D([], [], color="0.35", linestyle=dash, linewidth=0.9))
         labels.append(label)
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    legend_below(fig, handles, labels)
 
 
 def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
@@ -140,7 +133,8 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
     if rows["paradigm"].nunique() < 2:
         raise NotEnoughData("needs both paradigms and at least one shifted level")
     curves = _family_curves(rows, "paradigm", "drop")
-    families = sorted(curves["family"].unique())
+    curves[["low", "high"]] = curves[["low", "high"]].clip(-1, 1)  # a drop lies within [-1, 1]
+    families = natural_families(curves)
     fig, axes = _axes(len(families))
     for ax, family in zip(axes.flat, families, strict=False):
         for paradigm in ("generative", "discriminative"):
@@ -149,40 +143,55 @@ def paradigm_summary(frame: pd.DataFrame) -> plt.Figure:
             ax.plot(line["shift"], line["mean"], color=colour, marker="o", markersize=2.5,
                     linestyle="-" if dash == "" else (0, dash))
             ax.fill_between(line["shift"], line["low"], line["high"], color=colour, alpha=0.2, linewidth=0)
-        ax.set_title(family)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy drop from shift 0")
-    for ax in axes[-1, :]:
-        ax.set_xlabel("shift level")
+        ax.set_title(_title(family))
+    label_outer(axes, len(families), "shift level", "drop from shift 0")
     handles = [Line2D([], [], color=style.paradigm_colour(p), marker="o", markersize=2.5,
                       linestyle="-" if style.DASHES[p] == "" else (0, style.DASHES[p]))
                for p in ("generative", "discriminative")]
-    fig.legend(handles, ["generative", "discriminative"], loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    legend_below(fig, handles, ["generative", "discriminative"])
     return fig
 
 
+def _family_gaps(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Per family (natural order): the mean of its scenarios' gaps (`analysis.family_means`, the
+    family-level estimate's units) with a 95% t-interval over its scenarios, or over seeds for a
+    family of one scenario."""
+    records = []
+    for family in natural_families(gaps):
+        part = gaps[gaps["family"] == family]
+        low, high = t_interval(part["difference"]) if len(part) > 1 else part[["ci_low", "ci_high"]].iloc[0]
+        records.append({"family": family, "difference": part["difference"].mean(), "ci_low": low,
+                        "ci_high": high, "n_scenarios": len(part)})
+    return pd.DataFrame(records)
+
+
 def forest(frame: pd.DataFrame) -> plt.Figure:
-    """Per-scenario paradigm gap in drop (mean and 95% t-interval over seeds) and, at the bottom,
-    the family-level estimate of the mixed model (or its stated fallback)."""
+    """Per family, the paradigm gap in drop (mean over its scenarios, 95% t-interval; each
+    scenario's mean over seeds as a grey dot) and, at the bottom, the family-level estimate (or
+    its stated fallback). One row per family keeps the figure a page long however many
+    scenarios a family sweeps; the per-scenario gaps are in the tables."""
     diffs = analysis.paradigm_drop_differences(frame)
     gaps = analysis.scenario_gaps(diffs)
     if gaps.empty:
         raise NotEnoughData("no scenario has both paradigms and a shifted level")
     overall = analysis.family_estimate(diffs)
-    labels = [f"{r.scenario} ({r.family})" for r in gaps.itertuples()]
-    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.2 * (len(gaps) + 2)))
-    y = np.arange(len(gaps))
-    ax.errorbar(100 * gaps["difference"], y, xerr=100 * np.abs(gaps[["ci_low", "ci_high"]].to_numpy().T
-                                                                - gaps["difference"].to_numpy()),
-                fmt="o", color="0.25", markersize=3, elinewidth=0.9, capsize=0)
-    bottom = len(gaps) + 0.5
+    rows = _family_gaps(gaps)
+    position = {family: i for i, family in enumerate(rows["family"])}
+    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.2 * (len(rows) + 2)))
+    ax.plot(100 * gaps["difference"], gaps["family"].map(position), linestyle="none", marker="o",
+            markersize=2.2, color="0.7")
+    y = np.arange(len(rows))
+    ax.errorbar(100 * rows["difference"], y, xerr=100 * np.abs(rows[["ci_low", "ci_high"]].to_numpy(float).T
+                                                               - rows["difference"].to_numpy(float)),
+                fmt="o", color="0.2", markersize=3, elinewidth=0.9, capsize=0)
+    bottom = len(rows) + 0.5
     if np.isfinite(overall["ci_low"]):
         ax.fill([100 * overall["ci_low"], 100 * overall["estimate"], 100 * overall["ci_high"],
                  100 * overall["estimate"]], [bottom, bottom - 0.35, bottom, bottom + 0.35], color="black")
     else:
         ax.plot(100 * overall["estimate"], bottom, marker="D", color="black")
     ax.axvline(0, color="0.6", linewidth=0.8)
+    labels = [f"{r.family} ({r.n_scenarios})" for r in rows.itertuples()]
     ax.set_yticks([*y, bottom], [*labels, f"family-level estimate ({overall['method'].split(' (')[0]})"])
     ax.invert_yaxis()
     ax.set_xlabel("discriminative minus generative drop (accuracy points)")
