@@ -118,7 +118,8 @@ def fit_flags(frame: pd.DataFrame) -> pd.Series:
 
 def excluded(frame: pd.DataFrame) -> pd.Series:
     """Whether each row's fit carries a flag of `EXCLUDED_FLAGS` (the stated exclusion rule)."""
-    return fit_flags(frame).str.split(",").map(lambda names: any(name in EXCLUDED_FLAGS for name in names))
+    flagged = fit_flags(frame).map(lambda text: any(name in EXCLUDED_FLAGS for name in text.split(",")))
+    return flagged.astype(bool)  # an empty frame's map has no dtype to infer
 
 
 def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
