@@ -1,6 +1,8 @@
 """spurbench: how generative and discriminative classifiers degrade under distribution shift.
 
-The data flow is one way: spec -> generator -> harness -> store -> report. The public API
+The data flow is one way: spec -> generator -> harness -> store -> report, and the packages are
+its layers, lowest first: `errors` and `registry` (here), `evaluation`, `generators`, `models`,
+`harness`, `report`, `interface` (benchmark/README.md; tests/test_layout.py checks it). The public API
 (`run`, `model`, `load`, `scenarios`, `draw`, `compare`, `evaluate`, `check_model`, `report`,
 `leaderboard`, `register_model`) is
 loaded on first use, so importing the package (as every worker does) stays cheap; users import it
