@@ -22,8 +22,8 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from spurbench.harness.store import COLUMNS
 from spurbench.registry import get_model
-from spurbench.store import COLUMNS
 
 # The panel in an order that cycles through the four groups, so the first n models cover every
 # group as evenly as possible; the reference models (outside every average) come last.
@@ -62,7 +62,7 @@ def synthetic_results(
     random_state: int = 0,
     flagged: bool = True,
 ) -> pd.DataFrame:
-    """Rows with every column of `spurbench.store.COLUMNS`, oracles and two failed fits included.
+    """Rows with every column of `spurbench.harness.store.COLUMNS`, oracles and two failed fits included.
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
-from spurbench.adaptation import em_prior_adaptation
+from spurbench.evaluation.adaptation import em_prior_adaptation
 
 MEANS = np.array([-1.5, 0.0, 1.5])  # 1-D Gaussian classes, unit variance
 

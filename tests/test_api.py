@@ -12,10 +12,10 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from spurbench.errors import ModelError
-from spurbench.fitting import FitTask
-from spurbench.harness import expand_grid
-from spurbench.spec import load_scenario
-from spurbench.store import read_sqlite, typed
+from spurbench.harness.fitting import FitTask
+from spurbench.harness.grid import expand_grid
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import read_sqlite, typed
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_sqlite_csv_and_parquet_hold_identical_values_and_dtypes(tiny, tmp_path)
 
 
 def test_an_unknown_scenario_name_suggests_the_close_ones(capsys):
-    from spurbench.cli import main
+    from spurbench.interface.cli import main
 
     assert main(["run", "spurius_gaussian", "--quick"]) == 2
     assert "did you mean 'spurious_gaussian'" in capsys.readouterr().err
@@ -183,8 +183,8 @@ def test_a_plain_estimator_paradigm_and_group_are_inferred_or_asked_for():
     from sklearn.model_selection import GridSearchCV
     from sklearn.neural_network import MLPClassifier
     from sklearn.svm import SVC
-    from spurbench.api import infer_paradigm
     from spurbench.errors import SpurbenchError
+    from spurbench.interface.api import infer_paradigm
     from spurbench.models.mixture import GaussianMixtureClassifier
 
     expected = {GaussianNB(): ("generative", "parametric_generative"),
@@ -256,7 +256,7 @@ def test_compare_returns_ranks_with_intervals_prints_nothing_and_plots(three, ca
     from matplotlib.pyplot import get_fignums
     from sklearn.tree import DecisionTreeClassifier
     from spurbench.errors import ParameterError
-    from spurbench.leaderboard import COLUMNS
+    from spurbench.report.leaderboard import COLUMNS
 
     result = spurbench.compare(DecisionTreeClassifier(max_depth=3), three,
                                against=["logistic_regression", "gaussian_nb"], jobs=1)
@@ -282,7 +282,7 @@ def test_compare_returns_ranks_with_intervals_prints_nothing_and_plots(three, ca
 
 
 def test_check_model_returns_what_the_command_line_prints(capsys):
-    from spurbench.cli import main
+    from spurbench.interface.cli import main
 
     good = spurbench.check_model(LogisticRegression())
     assert good.passed and len(good.to_frame()) == 7 and good.to_frame()["passed"].all()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from spec_helpers import TINY_SPEC, write_spec
 from spurbench import registry
-from spurbench.cli import main
 from spurbench.errors import ModelError
+from spurbench.interface.cli import main
 
 RUN = ["--no-report", "--no-progress", "--jobs", "1"]
 

@@ -12,9 +12,9 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from spec_helpers import write_spec
-from spurbench.fit_checks import CHANCE_FLOOR, chance_fit, chance_margin
-from spurbench.fitting import FitTask, run_fit
-from spurbench.spec import load_scenario
+from spurbench.evaluation.fit_checks import CHANCE_FLOOR, chance_fit, chance_margin
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.spec import load_scenario
 
 # Labels are noise: a core separation of 1e-6 standard deviations (the family requires > 0) and
 # no spurious feature put the Bayes accuracy at 0.5 + 2e-7.

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from spurbench import registry
-from spurbench.cli import main
+from spurbench.interface.cli import main
 
 MODELS = '''
 import numpy as np

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from spurbench.cli import main
+from spurbench.interface.cli import main
 
 
 @pytest.mark.slow

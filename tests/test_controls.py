@@ -8,12 +8,12 @@ import pytest
 from spec_helpers import write_spec
 from spurbench import harness
 from spurbench.errors import SpecError
-from spurbench.fitting import FitTask, SpuriousControls, _FittedModel, run_fit
+from spurbench.harness.fitting import FitTask, SpuriousControls, _FittedModel, run_fit
+from spurbench.harness.spec import load_scenario, load_scenarios
+from spurbench.harness.store import read_results
 from spurbench.registry import get_model
 from spurbench.report.experiments import controllability
 from spurbench.report.prepare import usable
-from spurbench.spec import load_scenario, load_scenarios
-from spurbench.store import read_results
 
 CONTROL = load_scenarios(["exp_control_gaussian"])[0]
 

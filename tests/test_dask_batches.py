@@ -15,11 +15,11 @@ from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin
 from spec_helpers import write_spec
 from spurbench import harness, registry
-from spurbench.execution import BATCH_MAX, BATCH_SECONDS, _batch_size, _dask_results, _seconds_per_fit
-from spurbench.fitting import FitResult
+from spurbench.harness.execution import BATCH_MAX, BATCH_SECONDS, _batch_size, _dask_results, _seconds_per_fit
+from spurbench.harness.fitting import FitResult
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import METRIC_COLUMNS, read_results
 from spurbench.registry import register_model
-from spurbench.spec import load_scenario
-from spurbench.store import METRIC_COLUMNS, read_results
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::ResourceWarning")]
@@ -103,7 +103,7 @@ def test_a_fit_that_kills_its_worker_inside_a_batch_costs_only_itself(tmp_path, 
     faulty = harness.expand_grid([scenario], ["faulty_os_exit"], seeds=1)[0]
     tasks.insert(24, faulty)  # mid-grid: its batch holds several fits (at most 24 / 4)
     with Client(cluster) as client:
-        client.run(importlib.import_module, "spurbench.fitting")
+        client.run(importlib.import_module, "spurbench.harness.fitting")
         results = {r.key: r for r in _dask_results(client, tasks, None)}
     assert len(results) == len(tasks)
     assert results.pop(faulty.key).rows[0]["error"].startswith("the Dask worker running this fit died")

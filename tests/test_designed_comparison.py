@@ -11,14 +11,14 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
-from spurbench.fit_checks import chance_fit, fit_flags
-from spurbench.fitting import FitTask, run_fit
+from spurbench.evaluation.fit_checks import chance_fit, fit_flags
 from spurbench.generators.gaussian_spurious import GaussianSpurious
-from spurbench.harness import models_for
-from spurbench.oracles import MC_DRAWS, _monte_carlo
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.grid import models_for
+from spurbench.harness.oracles import MC_DRAWS, _monte_carlo
+from spurbench.harness.seeding import rng_for
+from spurbench.harness.spec import load_scenarios
 from spurbench.registry import GROUPS, PANEL, get_model, list_models
-from spurbench.seeding import rng_for
-from spurbench.spec import load_scenarios
 
 SCENARIOS = load_scenarios()
 SHIFTED = [s for s in SCENARIOS if len(s.shift_levels) > 1]
@@ -164,7 +164,7 @@ def _headline_spec(directory, name: str, extra: str = "", levels: str = "[0.0, 0
 
 def test_the_headline_suite_takes_at_most_three_shifted_whole_panel_scenarios_per_family(tmp_path):
     from spurbench.errors import SpecError
-    from spurbench.spec import load_scenarios
+    from spurbench.harness.spec import load_scenarios
 
     for i in range(3):
         _headline_spec(tmp_path, f"h{i}")

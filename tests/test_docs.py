@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from spec_helpers import write_spec
-from spurbench.cli import build_parser, main
+from spurbench.interface.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -204,7 +204,7 @@ def test_a_finished_run_leaves_exactly_the_files_the_readme_lists(tmp_path):
 
 def test_a_lock_left_by_a_killed_run_neither_blocks_nor_stays(tmp_path):
     """SIGKILL leaves `.lock` behind (no release runs); the next run takes it and removes it."""
-    from spurbench.store import LOCK_NAME, ResultStore, StoreLockedError
+    from spurbench.harness.store import LOCK_NAME, ResultStore, StoreLockedError
 
     (tmp_path / LOCK_NAME).write_text("")
     with ResultStore(tmp_path):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from spec_helpers import TINY_SPEC, write_spec
-from spurbench.cli import main
 from spurbench.errors import SpecError
-from spurbench.spec import load_scenario
+from spurbench.harness.spec import load_scenario
+from spurbench.interface.cli import main
 
 
 def _spec_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -160,7 +160,7 @@ def test_sample_refuses_a_model_without_the_sample_tag(tiny_spec, tmp_path, caps
 
 def test_help_lists_every_subcommand_and_a_paradigm_error_offers_only_what_argparse_accepts(
         tmp_path, monkeypatch, capsys):
-    from spurbench.cli import build_parser
+    from spurbench.interface.cli import build_parser
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # the subcommands argparse dispatches

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from spurbench.fitting import FitTask, run_fit
-from spurbench.harness import models_for
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.grid import models_for
+from spurbench.harness.spec import load_scenarios
 from spurbench.registry import list_generators, list_models
-from spurbench.spec import load_scenarios
 
 
 def _one_scenario_per_family():

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from spurbench import api
 from spurbench.errors import SpecError
-from spurbench.harness import expand_grid
+from spurbench.harness.grid import expand_grid
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
+from spurbench.interface import api
 from spurbench.registry import PANEL
 from spurbench.report import experiments
 from spurbench.report.experiments import domainbed
-from spurbench.spec import DATASETS_DIR, load_scenario
 
 TABLES = ("domainbed_abalone_sex", "domainbed_hi_region", "domainbed_fair_occupation")
 

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from spec_helpers import write_spec
 from spurbench import harness
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import read_results
 from spurbench.report.experiments import neural_pair
 from spurbench.report.experiments.neural_pair import FLOW, MLP
 from spurbench.report.prepare import panel, usable
-from spurbench.spec import load_scenario
-from spurbench.store import read_results
 from synthetic_results import synthetic_results
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 from spurbench import harness
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import read_results
 from spurbench.report.experiments import model_selection
 from spurbench.report.prepare import usable
-from spurbench.spec import load_scenario
-from spurbench.store import read_results
 
 from tests.spec_helpers import write_spec
 

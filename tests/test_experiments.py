@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from spurbench.harness.store import COLUMNS
 from spurbench.report import experiments, render
 from spurbench.report.experiments import misspecification as exp_misspecification
 from spurbench.report.experiments import on_the_line as exp_on_the_line
@@ -27,7 +28,6 @@ from spurbench.report.experiments._stats import (
     welch_difference,
     with_ci,
 )
-from spurbench.store import COLUMNS
 from synthetic_results import synthetic_results
 
 # -- statistics on numbers checked by hand -----------------------------------------------------

@@ -13,9 +13,9 @@ from pathlib import Path
 import faulty_models
 import pytest
 from spurbench import harness, registry
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import read_results
 from spurbench.registry import register_model
-from spurbench.spec import load_scenario
-from spurbench.store import read_results
 
 TESTS = Path(__file__).parent
 
@@ -160,7 +160,7 @@ import sys
 from sklearn.naive_bayes import GaussianNB
 from spurbench import harness
 from spurbench.registry import register_model
-from spurbench.spec import load_scenario
+from spurbench.harness.spec import load_scenario
 
 print("script body runs", flush=True)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 from figure_checks import collisions
-from spurbench.cli import main
+from spurbench.interface.cli import main
 from spurbench.report import drawing, style, write_report
 from synthetic_results import synthetic_results
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import spurbench
 from sklearn.linear_model import LogisticRegression
-from spurbench import fitkey
-from spurbench.fitting import FitTask
-from spurbench.harness import _meta
-from spurbench.spec import load_scenario
+from spurbench.harness import fitkey
+from spurbench.harness.fitting import FitTask
+from spurbench.harness.grid import _meta
+from spurbench.harness.spec import load_scenario
 
 PACKAGE = Path(__file__).resolve().parent.parent / "benchmark"
 SCENARIOS = ("group_shift", "label_shift")
@@ -27,8 +27,8 @@ SCENARIOS = ("group_shift", "label_shift")
 MODELS = ("logistic_regression", "linear_svm", "gaussian_nb", "qda")
 KEYS = f"""
 import json
-from spurbench.fitting import FitTask
-from spurbench.spec import load_scenario
+from spurbench.harness.fitting import FitTask
+from spurbench.harness.spec import load_scenario
 keys = {{}}
 for name in {SCENARIOS!r}:
     scenario = load_scenario(f"spurbench/datasets/{{name}}.toml")
@@ -82,8 +82,9 @@ def test_editing_one_model_module_recomputes_only_its_models(copy):
 
 @pytest.mark.slow
 def test_editing_the_store_report_cli_or_registry_recomputes_nothing(copy):
-    assert _recomputed(copy, "store.py", "report/render.py", "cli.py", "registry.py",
-                       "harness.py", "spec.py", "errors.py") == set()
+    assert _recomputed(copy, "harness/store.py", "report/render.py", "report/leaderboard.py",
+                       "interface/cli.py", "interface/api.py", "registry.py", "harness/grid.py",
+                       "harness/execution.py", "harness/spec.py", "errors.py") == set()
 
 
 @pytest.mark.slow
@@ -93,7 +94,9 @@ def test_editing_a_family_module_recomputes_only_that_familys_fits(copy):
 
 @pytest.mark.slow
 def test_editing_the_numeric_core_recomputes_every_fit(copy):
-    assert _recomputed(copy, "metrics.py") == set(copy["keys"])
+    assert _recomputed(copy, "evaluation/metrics.py") == set(copy["keys"])
+    # the harness package is not bookkeeping as a whole: what draws the data is in every key
+    assert _recomputed(copy, "harness/seeding.py") == set(copy["keys"])
 
 
 @pytest.fixture
@@ -131,13 +134,15 @@ def test_run_json_versions_include_torch_when_the_neural_pair_ran():
 
 
 def test_the_numeric_core_is_what_fitting_runs_and_not_the_bookkeeping():
-    modules, packages = fitkey.closure("spurbench.fitting")
-    for computes in ("fitting", "metrics", "oracles", "seeding", "fit_checks", "adaptation",
-                     "importance", "generators.base"):
+    modules, packages = fitkey.closure("spurbench.harness.fitting")
+    for computes in ("harness.fitting", "harness.oracles", "harness.seeding", "evaluation.metrics",
+                     "evaluation.fit_checks", "evaluation.adaptation", "evaluation.importance",
+                     "generators.base"):
         assert f"spurbench.{computes}" in modules, computes
-    for keeps in ("registry", "store", "spec", "errors", "harness", "execution", "cli", "fitkey"):
+    for keeps in ("registry", "errors", "harness.store", "harness.spec", "harness.grid",
+                  "harness.execution", "harness.fitkey", "evaluation.selection"):
         assert f"spurbench.{keeps}" not in modules, keeps
-    assert not any(m.startswith("spurbench.report") for m in modules)
+    assert not any(m.startswith(("spurbench.report", "spurbench.interface")) for m in modules)
     assert {"numpy", "scipy", "scikit-learn"} <= packages and "pandas" not in packages
 
 

@@ -18,7 +18,7 @@ import pytest
 from generator_checks import assert_rejected, assert_seeded, rng
 from spurbench.generators._bn import BUNDLED, _bundled_bytes, load_bundled
 from spurbench.generators.bayes_network import BayesNetwork, shifted_table
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_rate
 
 pgmpy_inference = pytest.importorskip("pgmpy.inference")
@@ -211,7 +211,7 @@ def test_every_network_loads_with_the_network_disabled():
     (('network = "asia"', 'network = "asia2"'), "params.network"),
 ])
 def test_a_bad_network_spec_is_one_line_naming_the_field(tmp_path, capsys, edit, field):
-    from spurbench.cli import main
+    from spurbench.interface.cli import main
 
     spec = tmp_path / "bad.toml"
     spec.write_text((DATASETS_DIR / "bn_asia_bronc.toml").read_text().replace(*edit))

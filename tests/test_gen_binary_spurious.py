@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import BernoulliNB, GaussianNB
 from spurbench.errors import ParameterError
 from spurbench.generators.binary_spurious import BinarySpurious
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_not_worse, assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from spurbench.generators.covariate_shift import CovariateShift
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import SE_TOLERANCE, assert_mean, assert_not_worse
 
 LEVELS = (0.0, 0.5, 1.0)

@@ -15,7 +15,7 @@ from generator_checks import (
     rng,
 )
 from spurbench.generators.cows_camels import CowsCamels
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_rate
 
 

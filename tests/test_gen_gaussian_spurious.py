@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from spurbench.errors import ParameterError
 from spurbench.generators.gaussian_spurious import GaussianSpurious
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_not_worse, assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

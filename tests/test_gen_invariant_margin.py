@@ -19,7 +19,7 @@ from generator_checks import (
 )
 from scipy import special, stats
 from spurbench.generators.invariant_margin import InvariantMargin
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

@@ -18,7 +18,7 @@ from generator_checks import (
 )
 from scipy import stats
 from spurbench.generators.label_noise_shortcut import LabelNoiseShortcut
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

@@ -21,7 +21,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from spurbench.generators.missing_features import MissingFeatures
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import SE_TOLERANCE, assert_mean, assert_not_worse, assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

@@ -21,7 +21,7 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from spurbench.generators.nb_misspecified import NBMisspecified
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import SE_TOLERANCE, assert_mean, assert_not_worse, assert_rate
 
 CONFIGS = {

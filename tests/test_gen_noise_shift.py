@@ -21,7 +21,7 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from spurbench.generators.noise_shift import NoiseShift
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_mean, assert_not_worse, assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn import datasets
 from spurbench.errors import ParameterError
 from spurbench.generators.patched_digits import TASKS, PatchedDigits
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 
 IMAGES, DIGITS = datasets.load_digits(return_X_y=True)
 ALWAYS_ZERO = set(np.flatnonzero(IMAGES.max(axis=0) == 0))

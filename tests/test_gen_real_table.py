@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from spurbench.errors import ParameterError, SpecError, SpurbenchError
-from spurbench.fitting import FitTask, run_fit
 from spurbench.generators import _tables
 from spurbench.generators._real import _allocate
 from spurbench.generators._tables import CATALOGUE, load_catalogue_table
 from spurbench.generators.base import agreement
 from spurbench.generators.real_table import RealTable
-from spurbench.spec import DATASETS_DIR, load_scenario, load_scenarios
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.spec import DATASETS_DIR, load_scenario, load_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = DATASETS_DIR / "examples" / "user_table.toml"

@@ -17,7 +17,7 @@ from spurbench.errors import ParameterError
 from spurbench.generators._real import _allocate
 from spurbench.generators.base import agreement
 from spurbench.generators.tabular_injection import TabularInjection
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 
 RAW = {"breast_cancer": datasets.load_breast_cancer(return_X_y=True),
        "wine": datasets.load_wine(return_X_y=True)}

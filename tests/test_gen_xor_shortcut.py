@@ -19,7 +19,7 @@ from generator_checks import (
 from scipy import special, stats
 from sklearn.linear_model import LogisticRegression
 from spurbench.generators.xor_shortcut import XorShortcut
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from stat_checks import assert_not_worse, assert_rate
 
 LEVELS = (0.0, 0.5, 1.0)

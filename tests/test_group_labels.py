@@ -8,12 +8,12 @@ import pytest
 from sklearn.naive_bayes import GaussianNB
 from spec_helpers import write_spec
 from spurbench import registry
-from spurbench.fitting import FitTask, run_fit
+from spurbench.evaluation.metrics import worst_group_accuracy
 from spurbench.generators.group_shift import GroupShift
-from spurbench.metrics import worst_group_accuracy
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.spec import load_scenario
 from spurbench.models.group_robust import group_weights
 from spurbench.registry import get_model, register_model
-from spurbench.spec import load_scenario
 
 SEEN: list = []
 
@@ -78,7 +78,7 @@ def test_reweighted_interpolating_logit_loses_the_worst_group_and_strong_l2_keep
 def test_group_label_models_run_only_where_named(tmp_path):
     from dataclasses import replace
 
-    from spurbench.harness import models_for
+    from spurbench.harness.grid import models_for
 
     scenario = load_scenario(write_spec(tmp_path))
     assert "lr_mle_group_balanced" not in {e.name for e in models_for(scenario, None)}

@@ -12,11 +12,11 @@ from sklearn.naive_bayes import GaussianNB
 from spec_helpers import write_spec
 from spurbench import harness, registry
 from spurbench.errors import SpurbenchError
-from spurbench.fitting import FitTask
+from spurbench.harness.fitting import FitTask
+from spurbench.harness.seeding import rng_for, stable_hash
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import METRIC_COLUMNS, read_results
 from spurbench.registry import register_model
-from spurbench.seeding import rng_for, stable_hash
-from spurbench.spec import load_scenario
-from spurbench.store import METRIC_COLUMNS, read_results
 
 VALUE_COLUMNS = ["scenario", "shift", "model", "seed", "n_train", *METRIC_COLUMNS, "status"]
 
@@ -145,8 +145,8 @@ def test_unknown_model_is_refused_before_anything_is_written(tiny_spec, tmp_path
 
 
 def test_quick_selection_covers_every_family_once():
+    from spurbench.harness.spec import load_scenarios, one_per_family
     from spurbench.registry import list_generators
-    from spurbench.spec import load_scenarios, one_per_family
 
     chosen = one_per_family(load_scenarios())
     assert sorted(s.family for s in chosen) == sorted(list_generators())

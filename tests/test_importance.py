@@ -10,8 +10,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
+from spurbench.evaluation.importance import feature_importance, role_importance, spurious_share
 from spurbench.generators.gaussian_spurious import GaussianSpurious
-from spurbench.importance import feature_importance, role_importance, spurious_share
 from spurbench.registry import get_model, list_models
 
 LEARNERS = [e.name for e in list_models() if e.paradigm != "oracle"]

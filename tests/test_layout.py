@@ -49,9 +49,22 @@ def test_every_scenario_is_described_in_the_datasets_readme():
         assert name in readme, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
 
 
-# Which modules each folder of the package must never import (the one-way data flow).
-FORBIDDEN = {"report": ("spurbench.harness", "spurbench.fitting"),
-             "generators": ("spurbench.models", "spurbench.harness", "spurbench.report")}
+# The package's layers, lowest first (each package's docstring says the same): a module may import
+# its own layer and those below it, never one above, so data flow one way. A package counts by its
+# folder, a top-level module by its name; the package's own `__init__` is the public API's front.
+LAYERS = (("errors", "registry"), ("evaluation",), ("generators",), ("models",), ("harness",),
+          ("report",), ("interface", "__main__", "__init__"))
+# Imports that run upward on purpose, each with its reason: the registry imports the built-in
+# packages on first lookup so that they register themselves (nothing of theirs is named).
+EXCEPTIONS = {"registry.py": ("spurbench.generators", "spurbench.models")}
+# The report stands on stored rows: of the harness, it reads only the store and fitkey's versions,
+# never the code that runs fits.
+REPORT_READS = ("spurbench.harness.store", "spurbench.harness.fitkey")
+
+
+def _layer(name: str) -> int | None:
+    """The index in LAYERS of a top-level module or package name; None when in no layer."""
+    return next((i for i, names in enumerate(LAYERS) if name in names), None)
 
 
 def imported_modules(path: Path, package_root: Path) -> set[str]:
@@ -80,43 +93,68 @@ def imported_modules(path: Path, package_root: Path) -> set[str]:
 
 
 def import_violations(package_root: Path) -> list[str]:
-    """`file imports module` for every import that runs against `FORBIDDEN`."""
+    """`file imports module` for every import that runs against `LAYERS` or `REPORT_READS`, and
+    `file is in no layer` for a module or package that LAYERS does not place."""
     found = []
-    for folder, modules in FORBIDDEN.items():
-        for path in sorted((package_root / folder).rglob("*.py")):
-            for name in sorted(imported_modules(path, package_root)):
-                if any(name == m or name.startswith(f"{m}.") for m in modules):
-                    found.append(f"{path.relative_to(package_root)} imports {name}")
+    for path in sorted(package_root.rglob("*.py")):
+        relative = path.relative_to(package_root)
+        where = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+        if _layer(where) is None:
+            found.append(f"{relative} is in no layer")
+            continue
+        allowed = EXCEPTIONS.get(relative.as_posix(), ())
+        for name in sorted(imported_modules(path, package_root)):
+            parts = name.split(".")
+            if parts[0] != "spurbench" or len(parts) == 1 or parts[1] == "__version__" or name in allowed:
+                continue
+            target = _layer(parts[1])
+            upward = target is None or target > _layer(where)
+            reads_the_harness = (where == "report" and parts[1] == "harness"
+                                 and not any(name == m or name.startswith(f"{m}.") for m in REPORT_READS))
+            if upward or reads_the_harness:
+                found.append(f"{relative} imports {name}")
     return found
 
 
 def test_data_flows_one_way():
-    """The report never imports the harness; generators never import models."""
+    """Every module imports only its own layer and those below; the report reads no fit code."""
     assert import_violations(ROOT / "benchmark") == []
 
 
-def test_the_import_check_catches_every_form_of_a_forbidden_import_and_no_mere_mention(tmp_path):
+def test_the_import_check_catches_every_form_of_an_upward_import_and_no_mere_mention(tmp_path):
     root = tmp_path / "benchmark"
-    (root / "report" / "experiments").mkdir(parents=True)
-    (root / "generators").mkdir()
+    for folder in ("report/experiments", "generators", "evaluation", "harness"):
+        (root / folder).mkdir(parents=True)
     (root / "report" / "clean.py").write_text(
-        '"""Reads what spurbench.harness stored, never spurbench.fitting itself."""\n'
-        'NOTE = "spurbench.harness"\nfrom spurbench.report import prepare\n')
+        '"""Reads what spurbench.harness.grid stored, never spurbench.interface.api itself."""\n'
+        'NOTE = "spurbench.harness.grid"\nfrom spurbench.report import prepare\n'
+        "from spurbench.harness.store import read_results\nfrom spurbench import __version__\n")
     (root / "report" / "experiments" / "lazy.py").write_text(
-        "def f():\n    from ... import harness\n    from spurbench import fitting\n")
+        "def f():\n    from ... import harness\n    from spurbench.harness import fitting\n"
+        "    from ...interface import api\n")
     (root / "generators" / "direct.py").write_text(
         "import spurbench.models.oracle as o\nimport importlib\n"
-        "m = importlib.import_module('spurbench.report.prepare')\n")
+        "m = importlib.import_module('spurbench.report.prepare')\nfrom spurbench.evaluation import scaling\n")
+    (root / "evaluation" / "seeded.py").write_text("from spurbench.harness.seeding import rng_for\n")
+    (root / "harness" / "plan.py").write_text(
+        "from spurbench.models import oracle\nfrom spurbench import errors\n")
+    (root / "registry.py").write_text("import importlib\nimportlib.import_module('spurbench.models')\n")
+    (root / "plotting.py").write_text("")
     assert import_violations(root) == [
-        "report/experiments/lazy.py imports spurbench.fitting",
-        "report/experiments/lazy.py imports spurbench.harness",
+        "evaluation/seeded.py imports spurbench.harness.seeding",
+        "evaluation/seeded.py imports spurbench.harness.seeding.rng_for",
         "generators/direct.py imports spurbench.models.oracle",
         "generators/direct.py imports spurbench.report.prepare",
+        "plotting.py is in no layer",
+        "report/experiments/lazy.py imports spurbench.harness",
+        "report/experiments/lazy.py imports spurbench.harness.fitting",
+        "report/experiments/lazy.py imports spurbench.interface",
+        "report/experiments/lazy.py imports spurbench.interface.api",
     ]
 
 
 def test_datasets_readme_lists_exactly_the_declared_headline_suite():
-    from spurbench.spec import headline_suite_markdown, load_scenarios
+    from spurbench.harness.spec import headline_suite_markdown, load_scenarios
 
     readme = (ROOT / "datasets" / "README.md").read_text()
     listed = readme.split("<!-- headline-suite:start -->\n")[1].split("\n<!-- headline-suite:end -->")[0]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from spurbench.leaderboard import (
+from spurbench.report.leaderboard import (
     COLUMNS,
     DISPLAYED,
     leaderboard,
@@ -150,7 +150,7 @@ def test_rank_intervals_come_from_paired_differences_over_shared_scenarios():
 
 
 def test_one_vocabulary_in_the_frame_the_text_the_markdown_the_page_and_the_help(tmp_path, capsys):
-    from spurbench.cli import main
+    from spurbench.interface.cli import main
     from spurbench.report.html import render_html
 
     frame = pd.DataFrame(_shifted("a", [0.5, 0.6, 0.7]) + _shifted("b", [0.9, 0.95, 0.99]))

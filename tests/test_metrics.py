@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from spurbench import metrics
+from spurbench.evaluation import metrics
 
 
 def test_accuracy_is_fraction_correct():

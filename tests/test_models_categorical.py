@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from generator_checks import rng
-from spurbench.fitting import FitTask, run_fit
 from spurbench.generators.base import Structure
 from spurbench.generators.bayes_network import BayesNetwork
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from spurbench.models.categorical import CategoricalNaiveBayes, KnownStructureBayesNet
-from spurbench.spec import DATASETS_DIR, load_scenario
 
 pytest.importorskip("pgmpy")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from spurbench.errors import SpurbenchError
-from spurbench.fitting import FitTask, run_fit
-from spurbench.inspection import explain, sample_examples
-from spurbench.spec import DATASETS_DIR, load_scenario
+from spurbench.harness.fitting import FitTask, run_fit
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
+from spurbench.interface.inspection import explain, sample_examples
 
 # Small training sizes keep these tests fast; everything else is the shipped scenario.
 GAUSSIAN = replace(load_scenario(DATASETS_DIR / "spurious_gaussian.toml"), n_train=(300,))

@@ -17,10 +17,10 @@ from spec_helpers import write_spec
 pytest.importorskip("torch")
 
 from spurbench import harness
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import METRIC_COLUMNS, read_results
 from spurbench.models._neural_nets import NeuralFlowClassifier, NeuralMLPClassifier
 from spurbench.registry import PANEL, get_model
-from spurbench.spec import load_scenario
-from spurbench.store import METRIC_COLUMNS, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 VALUE_COLUMNS = ["scenario", "shift", "model", "seed", "n_train", *METRIC_COLUMNS, "status"]
@@ -107,11 +107,11 @@ def test_without_torch_the_pair_is_not_registered_specs_naming_it_run_and_list_m
             "sys.meta_path.insert(0, NoTorch())\n"
             "from spurbench.registry import list_models\n"
             "assert not {'neural_flow', 'neural_mlp'} & {e.name for e in list_models()}\n"
-            "from spurbench.harness import models_for\n"  # a spec naming the pair still runs, without it
-            "from spurbench.spec import load_scenario\n"
+            "from spurbench.harness.grid import models_for\n"  # a spec naming the pair still runs, without it
+            "from spurbench.harness.spec import load_scenario\n"
             "ran = {e.name for e in models_for(load_scenario('datasets/exp_scale_b01.toml'), None)}\n"
             "assert 'mlp' in ran and not {'neural_flow', 'neural_mlp'} & ran\n"
-            "from spurbench.cli import main\n"
+            "from spurbench.interface.cli import main\n"
             "sys.exit(main(['list', 'models']))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)

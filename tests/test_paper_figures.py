@@ -17,8 +17,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+from spurbench.harness.store import COLUMNS
 from spurbench.report import write_report
-from spurbench.store import COLUMNS
 
 PAPER = Path(__file__).resolve().parent.parent / "results" / "paper"
 # Every output the report writes, relative to the run directory (the rows and run.json are inputs).

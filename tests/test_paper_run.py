@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from spurbench.harness.store import read_results
 from spurbench.registry import PANEL
-from spurbench.store import read_results
 
 PAPER = Path(__file__).resolve().parent.parent / "results" / "paper"
 ROWS = read_results(PAPER)
@@ -72,8 +72,8 @@ def test_no_panel_fit_in_an_average_sits_within_two_points_of_the_majority_rate_
 @pytest.mark.xfail(strict=True, reason="known open defect (issue 25): on the real tables the validation "
                    "sample is drawn from the training pool and can repeat training rows, so a model that "
                    "interpolates its training rows passes the held-out flag, and some real-table fits near "
-                   "chance on test stay unflagged in results/paper. The fix draws "
-                   "validation rows disjoint from training (fitting.py and the pooled families) and needs "
+                   "chance on test stay unflagged in results/paper. The fix draws validation rows "
+                   "disjoint from training (harness/fitting.py and the pooled families) and needs "
                    "a paper rerun; this test then passes and strict xfail turns it red as a reminder.")
 def test_no_unflagged_fit_at_chance_on_the_real_tables_either():
     unflagged = _unflagged_near_chance(OK[POOLED])

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from spurbench.cli import main
-from spurbench.store import TIMING_KEY
+from spurbench.harness.store import TIMING_KEY
+from spurbench.interface.cli import main
 
 
 def _tool(name: str):

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import spurbench
-from spurbench.population import population_worst_group
+from spurbench.evaluation.population import population_worst_group
 from spurbench.report.experiments import phase_diagram
 
 SPEC = """

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-from spurbench.generators.group_shift import GroupShift
-from spurbench.metrics import worst_group_accuracy
-from spurbench.population import (
+from spurbench.evaluation.metrics import worst_group_accuracy
+from spurbench.evaluation.population import (
     boundary,
     generative_weights,
     logistic_weights,
     population_worst_group,
 )
+from spurbench.generators.group_shift import GroupShift
 from spurbench.registry import get_model
 
 N = 200_000  # training rows of the simulated "population" fits

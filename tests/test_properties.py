@@ -15,10 +15,10 @@ import spurbench
 from sklearn.naive_bayes import GaussianNB
 from spec_helpers import TINY_SPEC, write_spec
 from spurbench import harness
-from spurbench.metrics import expected_calibration_error
-from spurbench.selection import protocol_rows
-from spurbench.spec import load_scenario
-from spurbench.store import METRIC_COLUMNS, read_results
+from spurbench.evaluation.metrics import expected_calibration_error
+from spurbench.evaluation.selection import protocol_rows
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import METRIC_COLUMNS, read_results
 
 
 def _spec(tmp_path, name: str, *, levels: str, n_test: int, seeds: int, extra_params: str = ""):

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from spec_helpers import write_spec
 from spurbench import harness
-from spurbench.spec import load_scenario
-from spurbench.store import METRIC_COLUMNS, ResultStore, read_results
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import METRIC_COLUMNS, ResultStore, read_results
 
 VALUE_COLUMNS = ["scenario", "shift", "model", "seed", "n_train", *METRIC_COLUMNS, "status"]
 MODELS = "gaussian_nb,lda,logistic_regression,random_forest"

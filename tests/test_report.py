@@ -235,7 +235,7 @@ def test_headline_reads_the_primary_lines_as_findings_writes_them(tmp_path):
 
 
 def test_report_command_ends_on_the_headline_and_the_path_of_report_html(run, tmp_path, capsys):
-    from spurbench.cli import main
+    from spurbench.interface.cli import main
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from spurbench.harness.store import COLUMNS
 from spurbench.registry import get_model
 from spurbench.report import style
 from spurbench.report.experiments import (
@@ -26,7 +27,6 @@ from spurbench.report.experiments import (
     phase_diagram,
     reweighting,
 )
-from spurbench.store import COLUMNS
 
 SEEDS = 8
 LEVELS = (0.0, 0.5, 1.0)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
-from spurbench.leaderboard import leaderboard, scenario_values
 from spurbench.registry import GROUPS
 from spurbench.report.html import markdown_html, render_html, write_html
+from spurbench.report.leaderboard import leaderboard, scenario_values
 from spurbench.report.prepare import as_ranked, at_largest_n_train, panel
 from spurbench.report.summaries import group_colour
 from synthetic_results import synthetic_results

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 from spurbench import harness
+from spurbench.evaluation.selection import fixed
+from spurbench.harness.spec import load_scenarios
+from spurbench.harness.store import read_meta, read_results
 from spurbench.registry import get_generator
 from spurbench.report import mechanisms
 from spurbench.report.conditions import with_recorded_traits
 from spurbench.report.prepare import with_recorded_tags
 from spurbench.report.render import write_report
 from spurbench.report.reproducible import significant
-from spurbench.selection import fixed
-from spurbench.spec import load_scenarios
-from spurbench.store import read_meta, read_results
 
 # A real run's scenarios and the mechanism each is, written out by hand: four families of real
 # tables (natural attribute or injected shortcut), three of unseen domains (table:hi in both), one

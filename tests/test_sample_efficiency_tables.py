@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from spurbench import api
 from spurbench.generators._tables import CATALOGUE
+from spurbench.harness.spec import DATASETS_DIR, load_scenario, load_scenarios
+from spurbench.interface import api
 from spurbench.report.experiments import _across_tables as across
 from spurbench.report.experiments import sample_efficiency
-from spurbench.spec import DATASETS_DIR, load_scenario, load_scenarios
 
 TABLE_SPECS = [DATASETS_DIR / f"ng_jordan_{name}.toml" for name in sorted(CATALOGUE)]
 

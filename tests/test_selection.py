@@ -1,4 +1,4 @@
-"""Model selection (benchmark/selection.py): search spaces, one fit per configuration, the four
+"""Model selection (benchmark/evaluation/selection.py): search spaces, one fit per configuration, the four
 protocols, and the robust-training baselines that use group labels."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from spurbench import harness, registry
 from spurbench.errors import SpurbenchError
+from spurbench.evaluation.selection import PROTOCOLS, fixed, protocol_rows
 from spurbench.generators.gaussian_spurious import GaussianSpurious
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import read_results
 from spurbench.models.group_robust import (
     GroupBalanced,
     GroupBalancedGaussian,
     GroupDROLogisticRegression,
     group_weights,
 )
-from spurbench.selection import PROTOCOLS, fixed, protocol_rows
-from spurbench.spec import load_scenario
-from spurbench.store import read_results
 
 from tests.spec_helpers import write_spec
 

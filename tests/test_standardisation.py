@@ -1,4 +1,4 @@
-"""One rule for constant features (`spurbench.scaling`): a scale that is rounding noise is a
+"""One rule for constant features (`spurbench.evaluation.scaling`): a scale that is rounding noise is a
 constant, so a pixel that never changes within a class cannot decide a prediction."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import spurbench
+from spurbench.evaluation.scaling import CONSTANT_TOLERANCE, standardizer
 from spurbench.registry import get_model
-from spurbench.scaling import CONSTANT_TOLERANCE, standardizer
 
 
 def test_a_column_whose_std_is_rounding_noise_is_standardised_as_a_constant():

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("matplotlib", "seaborn", "statsmodels")
 PROBE = """
 import contextlib, io, sys
-from spurbench.cli import main
+from spurbench.interface.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     try:
         status = main(sys.argv[1:])

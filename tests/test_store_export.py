@@ -9,9 +9,10 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from spurbench import harness, store
-from spurbench.spec import load_scenario
-from spurbench.store import COLUMNS, SORT_ORDER, ResultStore, read_results, read_sqlite
+from spurbench import harness
+from spurbench.harness import store
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import COLUMNS, SORT_ORDER, ResultStore, read_results, read_sqlite
 
 from tests.spec_helpers import TINY_SPEC, write_spec
 

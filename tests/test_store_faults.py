@@ -15,11 +15,11 @@ import pytest
 from sklearn.naive_bayes import GaussianNB
 from spec_helpers import write_spec
 from spurbench import harness, registry
-from spurbench.cli import main
+from spurbench.harness.seeding import stable_hash
+from spurbench.harness.spec import load_scenario
+from spurbench.harness.store import read_results, read_sqlite
+from spurbench.interface.cli import main
 from spurbench.registry import list_models, register_model
-from spurbench.seeding import stable_hash
-from spurbench.spec import load_scenario
-from spurbench.store import read_results, read_sqlite
 from test_plugins import write_distribution
 
 RUN = ["--no-report", "--no-progress", "--jobs", "1"]
@@ -82,7 +82,7 @@ def test_an_interrupted_overwrite_leaves_no_stale_csv(stored, tiny_spec, monkeyp
 
 _FULL_DISK = """
 import resource, signal, sys
-from spurbench.cli import main
+from spurbench.interface.cli import main
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk: writes fail with EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
 sys.exit(main(sys.argv[2:]))

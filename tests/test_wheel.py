@@ -46,7 +46,8 @@ def _spurbench(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_installed_wheel_lists_and_runs_its_shipped_scenarios_outside_the_repo(wheel_env, tmp_path):
     where = subprocess.run([wheel_env / "bin" / "python", "-c",
-                            "import spurbench, spurbench.spec as s; print(spurbench.__file__, s.__file__); "
+                            "import spurbench, spurbench.harness.spec as s; "
+                            "print(spurbench.__file__, s.__file__); "
                             "print(s.DATASETS_DIR)"], capture_output=True, text=True, cwd=tmp_path)
     assert where.returncode == 0, where.stderr
     assert all(str(wheel_env) in line for line in where.stdout.split()), where.stdout
@@ -65,7 +66,7 @@ def test_installed_wheel_lists_and_runs_its_shipped_scenarios_outside_the_repo(w
 def test_installed_wheel_ships_and_runs_the_user_table_example(wheel_env, tmp_path):
     """datasets/examples/ (tiny_loans.csv and its spec) is package data: the spec's relative path
     finds the CSV inside the installed package."""
-    datasets = subprocess.run([wheel_env / "bin" / "python", "-c", "import spurbench.spec as s; "
+    datasets = subprocess.run([wheel_env / "bin" / "python", "-c", "import spurbench.harness.spec as s; "
                                "print(s.DATASETS_DIR.resolve())"], capture_output=True, text=True,
                               cwd=tmp_path, check=True).stdout.strip()
     spec = Path(datasets) / "examples" / "user_table.toml"
@@ -85,7 +86,7 @@ def test_a_users_own_benchmark_package_never_shadows_the_installed_spurbench(whe
     decoy.mkdir()
     (decoy / "__init__.py").write_text("raise ImportError('the decoy benchmark package was imported')\n")
     (decoy / "__main__.py").write_text("raise SystemExit('the decoy ran')\n")
-    code = ("import spurbench; from spurbench.api import scenarios; "
+    code = ("import spurbench; from spurbench.interface.api import scenarios; "
             "print(spurbench.__version__, len(scenarios()))")
     imported = subprocess.run([wheel_env / "bin" / "python", "-c", code], capture_output=True, text=True,
                               cwd=tmp_path)

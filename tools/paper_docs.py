@@ -42,7 +42,7 @@ def where_paragraph(report: str) -> str:
 
 def run_counts(run_dir: Path) -> dict[str, int]:
     """Scenarios and families (with shifted scenarios) of the stored rows."""
-    from spurbench.store import read_results
+    from spurbench.harness.store import read_results
 
     rows = read_results(run_dir)
     shifted = rows[rows.groupby("scenario")["shift"].transform("nunique") > 1]
@@ -108,8 +108,8 @@ def paper_readme(run_dir: Path) -> str:
 
 
 def readme_block(run_dir: Path) -> str:
-    from spurbench.leaderboard import leaderboard, to_markdown
-    from spurbench.store import read_results
+    from spurbench.harness.store import read_results
+    from spurbench.report.leaderboard import leaderboard, to_markdown
 
     report = (run_dir / "report.md").read_text()
     fits, seconds, report_minutes = run_timing(json.loads((run_dir / "run.json").read_text()))

@@ -46,14 +46,14 @@ from pathlib import Path
 
 import numpy as np
 from spurbench import harness
-from spurbench.fitting import VALIDATION_SIZE
+from spurbench.evaluation.importance import role_importance, spurious_share
+from spurbench.evaluation.metrics import score_predictions
 from spurbench.generators.base import Generator
-from spurbench.importance import role_importance, spurious_share
-from spurbench.metrics import score_predictions
-from spurbench.oracles import oracle_accuracies
+from spurbench.harness.fitting import VALIDATION_SIZE
+from spurbench.harness.oracles import oracle_accuracies
+from spurbench.harness.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
+from spurbench.harness.store import META_NAME, TIMING_KEY
 from spurbench.registry import get_generator, get_model
-from spurbench.spec import DATASETS_DIR, Scenario, load_scenario, load_scenarios
-from spurbench.store import META_NAME, TIMING_KEY
 from threadpoolctl import threadpool_limits
 
 TOOLS = str(Path(__file__).resolve().parent)  # the children import this file as `perf`
@@ -239,8 +239,8 @@ with tempfile.TemporaryDirectory() as out:
 
 def store_write_rate(fits: int = 2000) -> float:
     """Fits per second the store commits on its own (one transaction per fit, rows as a fit's)."""
-    from spurbench.fitting import run_fit
-    from spurbench.store import ResultStore
+    from spurbench.harness.fitting import run_fit
+    from spurbench.harness.store import ResultStore
 
     task = harness.expand_grid([scale_scenario(4)], SCALE_MODELS)[0]
     rows = run_fit(task).rows

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from spurbench.registry import get_model
-from spurbench.spec import DATASETS_DIR, load_scenario
 from threadpoolctl import threadpool_limits
 
 MODELS = ("logistic_regression", "neural_flow", "neural_mlp")

@@ -2,6 +2,10 @@
 
 Adding a family touches one file: drop a module here that decorates its class with
 `@register_generator("name")`.
+
+Layer: may import `errors`, `registry` and `evaluation` (`scaling`); never `models` (a model may
+know the data-generating process, never the reverse), the harness, the report or the interface
+(tests/test_layout.py).
 """
 
 import importlib

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from spurbench.evaluation.scaling import standardizer
 from spurbench.generators._real import (
     DEFAULT_TEST_FRACTION,
     PooledGenerator,
@@ -51,7 +52,6 @@ from spurbench.generators.base import (
     draw_attribute,
 )
 from spurbench.registry import register_generator
-from spurbench.scaling import standardizer
 
 DATASETS = ("breast_cancer", "wine")
 

@@ -3,6 +3,10 @@
 Private modules (``_name``) are helpers that the model modules import themselves. A module in
 `OPTIONAL` needs an extra and is imported only when that extra's package is installed;
 `missing_extras()` says how to get the models it would register.
+
+Layer: may import `errors`, `registry`, `evaluation` (`scaling`) and `generators` (the oracles
+read the data-generating process); never the harness, the report or the interface
+(tests/test_layout.py).
 """
 
 import importlib

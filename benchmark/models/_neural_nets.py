@@ -43,8 +43,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from spurbench.evaluation.scaling import standardizer
 from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
-from spurbench.scaling import standardizer
 
 LOG_SCALE_BOUND = 5.0  # |log sigma| of a conditional is soft-clamped below this (standardised units)
 Layers = list[tuple[torch.Tensor, torch.Tensor]]

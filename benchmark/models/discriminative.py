@@ -1,7 +1,7 @@
 """Discriminative classifiers: they model P(y | x) (or a decision boundary) directly.
 
 Hyper-parameters are fixed here (the `fixed` protocol), never tuned on test data; each
-`search_space` lists what the model-selection protocols try (benchmark/selection.py). Each
+`search_space` lists what the model-selection protocols try (benchmark/evaluation/selection.py). Each
 factory's docstring states the defaults, its first line being what ``spurbench list models``
 prints. Scaling is part of a model's pipeline where the model needs it; every model runs on one
 thread (n_jobs=1), the harness parallelises fits.

@@ -13,7 +13,7 @@ class covariances:
 
 Covariances are maximum-likelihood (divide by n) and pooled with the class frequencies, as
 sklearn does; ``var_smoothing`` times the largest feature variance (1 if every feature is
-constant by `spurbench.scaling`'s rule) is added to every diagonal (as in GaussianNB) so that a
+constant by `spurbench.evaluation.scaling`'s rule) is added to every diagonal (as in GaussianNB) so that a
 constant feature keeps the density proper. Own estimators rather than
 sklearn's so that every model can draw samples and evaluate the marginal density of the observed
 features when some are NaN: the exact Bayes answer to missing data, instead of imputation.
@@ -29,8 +29,8 @@ from scipy import linalg
 from sklearn.covariance import ledoit_wolf
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from spurbench.evaluation.scaling import constant_features, standardizer
 from spurbench.models.class_conditional import ClassConditionalClassifier
-from spurbench.scaling import constant_features, standardizer
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "tied_diag")
 SHRINKAGE = (None, "ledoit_wolf")
@@ -174,7 +174,7 @@ class GaussianClassifier(ClassConditionalClassifier):
         """Linear discriminant coefficients pooled_cov^-1 (mean_k - overall mean), (n_classes, d),
         with the class covariances pooled by class frequency: LDA's own coefficients, |mean
         difference| / pooled variance per feature for the naive Bayes types, the linear part of
-        the rule for QDA. What feature importance reads (`spurbench.importance`), so that no
+        the rule for QDA. What feature importance reads (`spurbench.evaluation.importance`), so that no
         other module reads this model's moments."""
         check_is_fitted(self)
         pooled = np.tensordot(self.class_prior_, self.covariances_, axes=1)

@@ -4,7 +4,7 @@ Every one can draw examples of a class (tag ``sample``), re-weight its class pri
 (``prior_shift``: the harness applies EM prior adaptation to its posteriors) and, except where
 noted, evaluates the marginal density of the observed features when some are missing
 (``missing``). Hyper-parameters are fixed here (the `fixed` protocol), never tuned on test data;
-each `search_space` lists what the model-selection protocols try (benchmark/selection.py); each
+each `search_space` lists what the model-selection protocols try (benchmark/evaluation/selection.py); each
 factory's docstring states the defaults, its first line being what ``spurbench list models`` prints.
 """
 

@@ -13,7 +13,7 @@ through the noise features instead of learning the core feature, and its worst-g
 falls as the dimension grows; strong L2 regularisation, which prevents interpolation, restores it.
 
 The robust-training baselines of the model-selection experiment (tuned like the panel, see
-benchmark/selection.py): group-balanced reweighting of any estimator that takes sample weights
+benchmark/evaluation/selection.py): group-balanced reweighting of any estimator that takes sample weights
 (`GroupBalanced`), group DRO for logistic regression (`GroupDROLogisticRegression`), and the
 generative counterpart, Gaussian class-conditionals fitted with class-and-group-balanced weights
 and uniform class priors (`GroupBalancedGaussian`).

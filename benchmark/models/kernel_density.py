@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils._param_validation import Interval, StrOptions
+from spurbench.evaluation.scaling import standardizer
 from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
-from spurbench.scaling import standardizer
 
 BANDWIDTH_RULES = ("scott", "silverman")
 BLOCK_ENTRIES = 4_000_000  # test rows x training rows per block: bounds memory to ~32 MB

@@ -22,13 +22,13 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from spurbench.evaluation.scaling import standardizer
 from spurbench.models.class_conditional import ClassConditionalClassifier, log_scale_correction
 from spurbench.models.gaussian_marginal import (
     diagonal_gaussian_log_density,
     gaussian_log_density,
     sample_gaussian,
 )
-from spurbench.scaling import standardizer
 
 COVARIANCE_TYPES = ("full", "diag")
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import stats
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import cloudpickle
 import matplotlib.pyplot as plt
-from spurbench.fitkey import dependency_versions
+from spurbench.harness.fitkey import dependency_versions
 from spurbench.report import style
 from spurbench.report.figures import NotEnoughData
 from spurbench.report.reproducible import single_threaded, writer_versions

@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from matplotlib.transforms import Bbox
 from scipy import special, stats
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.registry import GROUPS, PANEL
 from spurbench.report import style
 from spurbench.report.prepare import (

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from scipy import stats
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.registry import GROUPS
 from spurbench.report import style
 from spurbench.report.figures import (

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.colors import to_hex
-from spurbench.leaderboard import DISPLAYED, SORT_KEY, leaderboard, scenario_values
 from spurbench.registry import GROUPS
 from spurbench.report import style
+from spurbench.report.leaderboard import DISPLAYED, SORT_KEY, leaderboard, scenario_values
 from spurbench.report.prepare import at_largest_n_train, model_order, panel, usable, with_shift_levels
 from spurbench.report.summaries import group_colour
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.registry import list_models
 
 PARADIGM_ORDER = ("generative", "discriminative", "oracle")

@@ -19,8 +19,9 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 from spurbench.errors import NothingToReport
-from spurbench.fit_checks import CHANCE_FLOOR, CHANCE_SES
-from spurbench.leaderboard import leaderboard, to_markdown
+from spurbench.evaluation.fit_checks import CHANCE_FLOOR, CHANCE_SES
+from spurbench.evaluation.selection import fixed
+from spurbench.harness.store import read_meta, read_results
 from spurbench.report import (
     analysis,
     claims,
@@ -35,10 +36,9 @@ from spurbench.report import (
 )
 from spurbench.report.drawing import Drawer
 from spurbench.report.html import HTML_NAME, write_html
+from spurbench.report.leaderboard import leaderboard, to_markdown
 from spurbench.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
 from spurbench.report.reproducible import FLOAT_FORMAT, rounded, single_threaded
-from spurbench.selection import fixed
-from spurbench.store import read_meta, read_results
 
 REPORT_NAME = "report.md"
 EXPERIMENTS_NAME = "experiments.md"

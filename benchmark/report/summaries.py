@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.registry import GROUPS
 from spurbench.report import analysis, style
 from spurbench.report.figures import (

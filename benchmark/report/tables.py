@@ -13,7 +13,7 @@ model), balanced accuracy. Test-set-adapted (`+em`) variants are named as such.
 from __future__ import annotations
 
 import pandas as pd
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,

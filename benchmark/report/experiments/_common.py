@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from spurbench.metrics import degradation
+from spurbench.evaluation.metrics import degradation
+from spurbench.evaluation.selection import fixed
 from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
 from spurbench.report.experiments._stats import (
     at_level,
@@ -27,7 +28,6 @@ from spurbench.report.experiments._stats import (
     with_ci,
 )
 from spurbench.report.prepare import PANEL_COLUMNS, at_largest_shift, model_order, panel
-from spurbench.selection import fixed
 
 GROUP_SHIFT = 0.5
 GENERATIVE_GROUPS = ("parametric_generative", "flexible_generative")

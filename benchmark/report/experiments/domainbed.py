@@ -16,7 +16,7 @@ The setting, matched where it can be (the scenarios tagged ``domainbed``, `datas
   groups (``groups = "training_domains"``), never the test domains or any (class, attribute) label;
   ERM is `logistic_regression`, which sees no domain (the scenarios also run the rest of the
   panel at its defaults, as every shifted scenario does; this comparison does not read it);
-* selection: the `iid` protocol of benchmark/selection.py, highest accuracy on a validation
+* selection: the `iid` protocol of benchmark/evaluation/selection.py, highest accuracy on a validation
   sample drawn from the training domains with its own stream: DomainBed's training-domain
   validation; each of the three models searches its own space (L2 strength, four values; the
   specs' ``selection`` list), so ERM is tuned exactly as much as the robust methods;

@@ -1,7 +1,7 @@
 """Experiment 14, model selection: how much of each paradigm gap does tuning explain?
 
 Every model with a search space is fitted at each of its configurations in the scenarios tagged
-`model_selection`, and five protocols pick one per cell (benchmark/selection.py): `fixed` (the
+`model_selection`, and five protocols pick one per cell (benchmark/evaluation/selection.py): `fixed` (the
 registered defaults, what every other experiment reads), `iid` (validation accuracy), `worst_class`
 (validation worst-class accuracy: no group labels), `worst_group` (validation worst-group
 accuracy: group labels on validation only) and `oracle` (test accuracy at
@@ -43,6 +43,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from spurbench.evaluation.selection import ORACLE_PROTOCOLS, PROTOCOLS
 from spurbench.registry import GROUPS
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
@@ -56,7 +57,6 @@ from spurbench.report.experiments._common import (
 from spurbench.report.experiments._stats import at_level, interval, judged, with_ci
 from spurbench.report.figures import NotEnoughData
 from spurbench.report.prepare import at_largest_shift, panel
-from spurbench.selection import ORACLE_PROTOCOLS, PROTOCOLS
 
 ERM, DRO, REWEIGHTED = "logistic_regression", "lr_group_dro", "lr_group_balanced"
 NOT_TESTED_DOMAINBED = ("not tested here (different setting: DomainBed's claim is about unseen domains, "

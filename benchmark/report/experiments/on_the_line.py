@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from spurbench import metrics
+from spurbench.evaluation import metrics
 from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments import _plots as plots

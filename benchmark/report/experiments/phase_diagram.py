@@ -17,7 +17,7 @@ logistic side (`logistic_regression`, `logistic_regression_mle`) minus the LDA-t
 (`lda_shrinkage`, `nb_shared_var`, `gaussian_nb`), each side the mean of its models per seed,
 paired over seeds (the gap; below 0: the generative side ahead). Two claims per spurious noise:
 the gap is below 0 at the smallest n, and it rises from the smallest to the largest n (Welch).
-Beside the fits, each row's population gap in closed form (`spurbench.population`, n -> infinity).
+Beside the fits, each row's population gap in closed form (`spurbench.evaluation.population`, n -> infinity).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from spurbench.population import population_worst_group
+from spurbench.evaluation.population import population_worst_group
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,

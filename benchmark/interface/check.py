@@ -23,8 +23,8 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from spurbench.errors import ModelError
+from spurbench.harness.spec import load_scenarios
 from spurbench.registry import ModelEntry
-from spurbench.spec import load_scenarios
 
 SCENARIO = "spurious_gaussian"
 N_TRAIN, N_TEST = 200, 200
@@ -119,12 +119,12 @@ def _pickles(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
 
 
 def _tiny_grid(entry: ModelEntry, X: Any, y: Any, X_test: Any) -> None:
-    from spurbench import harness
-    from spurbench.store import read_results
+    from spurbench.harness import grid
+    from spurbench.harness.store import read_results
 
     scenario = load_scenarios([SCENARIO])[0].quick()
     with tempfile.TemporaryDirectory(prefix="spurbench-check-") as out:
-        harness.run([scenario], [entry], out_dir=out, seeds=1, jobs=1, progress=False)
+        grid.run([scenario], [entry], out_dir=out, seeds=1, jobs=1, progress=False)
         rows = read_results(out)
     errors = rows.loc[rows["status"] != "ok", "error"]
     assert errors.empty, f"{len(errors)} of {len(rows)} rows failed: {errors.iloc[0]}"

@@ -210,7 +210,7 @@ class ResultStore:
 
     def write_selected(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Replace the rows of the selection protocols (derived from the stored fits by
-        benchmark/selection.py) in one transaction: they are recomputed after every run."""
+        benchmark/evaluation/selection.py) in one transaction: they are recomputed after every run."""
         with _writing(self.db_path), self.conn:
             self.conn.execute("DELETE FROM selected")
             self._insert("selected", rows)

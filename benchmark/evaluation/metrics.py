@@ -114,7 +114,7 @@ def score_predictions(
 
 
 # --- Frame-level metrics: pure functions of tidy result frames (one row per scenario, shift,
-# model, seed and n_train, with the columns of `spurbench.store.COLUMNS`).
+# model, seed and n_train, with the columns of `spurbench.harness.store.COLUMNS`).
 
 FIT_KEYS = ["scenario", "model", "seed", "n_train"]
 PROBIT_CLIP = 1e-3

@@ -16,22 +16,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from spurbench import harness
-from spurbench.check import ModelCheck, built_classifier
 from spurbench.errors import ParameterError, SpurbenchError
-from spurbench.fitting import split_stream, test_stream, train_stream
-from spurbench.leaderboard import SORT_KEY, Comparison
-from spurbench.metrics import (
+from spurbench.evaluation.metrics import (
     accuracy,
     balanced_accuracy,
     score_predictions,
     spurious_reliance,
     worst_group_accuracy,
 )
+from spurbench.harness import grid
+from spurbench.harness.fitting import split_stream, test_stream, train_stream
+from spurbench.harness.spec import Scenario, load_scenarios, one_per_family
+from spurbench.harness.store import PARQUET_NAME, read_results, typed
+from spurbench.interface.check import ModelCheck, built_classifier
 from spurbench.models import unavailable_models
 from spurbench.registry import PANEL, ModelEntry, get_model, load_model_reference, make_model
-from spurbench.spec import Scenario, load_scenarios, one_per_family
-from spurbench.store import PARQUET_NAME, read_results, typed
+from spurbench.report.leaderboard import SORT_KEY, Comparison
 
 ScenarioRef = str | Path | Scenario
 ModelRef = str | ModelEntry | Any  # a name, a "pkg.mod:factory" reference, an entry or an estimator
@@ -206,13 +206,13 @@ def run(scenarios: Any = None, models: Sequence[ModelRef] | ModelRef | None = No
     if models is not None:
         single = isinstance(models, str | ModelEntry) or hasattr(models, "get_params")
         models = [_as_model(m) for m in ([models] if single or not isinstance(models, Iterable) else models)]
-    for entry in harness.resolve_models(models or ()):
+    for entry in grid.resolve_models(models or ()):
         built_classifier(entry)  # a factory that raises or builds no classifier: one line, now
     if scheduler is not None:
         backend = "dask"
     with tempfile.TemporaryDirectory(prefix="spurbench-") as scratch:
         target = Path(out) if out is not None else Path(scratch)
-        harness.run(chosen, models, out_dir=target, seeds=seeds, jobs=jobs, backend=backend,
+        grid.run(chosen, models, out_dir=target, seeds=seeds, jobs=jobs, backend=backend,
                     scheduler=scheduler, resume=resume, overwrite=overwrite, timeout=timeout,
                     progress=progress)
         return load(target)
@@ -297,7 +297,7 @@ def evaluate(y_pred_or_proba: Any, y: Any, groups: Any = None, *, counterfactual
              ) -> dict[str, float]:
     """The benchmark's own metrics of predictions made anywhere (WILDS's `dataset.eval`).
 
-    The very functions of `spurbench.metrics` that score every stored row, so the numbers
+    The very functions of `spurbench.evaluation.metrics` that score every stored row, so the numbers
     compare with a run's columns of the same names.
 
     Parameters
@@ -351,7 +351,7 @@ def check_model(estimator_or_factory: ModelRef, *, paradigm: str | None = None) 
     ModelCheck
         `.passed`, `.results` (one per rule), `.to_frame()`.
     """
-    from spurbench import check
+    from spurbench.interface import check
 
     obj = estimator_or_factory
     if isinstance(obj, str):

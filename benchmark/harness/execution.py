@@ -36,7 +36,7 @@ from typing import Any
 
 import cloudpickle
 from spurbench.errors import Interrupted, SpurbenchError
-from spurbench.fitting import FitResult, FitTask, failed_fit, run_fit
+from spurbench.harness.fitting import FitResult, FitTask, failed_fit, run_fit
 
 IN_PROCESS_MAX = 50  # pending fits below which, with automatic --jobs and no --timeout, no pool starts
 # A Dask batch's target duration. The parent spends ~8 ms per Dask task (one task per 8 ms fit
@@ -194,7 +194,7 @@ def _death(process: multiprocessing.Process) -> str:
 def _pool_results(tasks: Sequence[FitTask], jobs: int, timeout: float | None) -> Iterator[FitResult]:
     """Run `tasks` on `jobs` worker processes; yields results in completion order."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["spurbench.fitting"])  # workers start with the imports done
+    ctx.set_forkserver_preload(["spurbench.harness.fitting"])  # workers start with the imports done
     queue = deque(tasks)
     slots = [_Slot(ctx) for _ in range(min(jobs, len(tasks)))]
     try:
@@ -305,7 +305,7 @@ def dask_client(jobs: int, scheduler: str | None) -> Iterator[Any]:
         # Import the fitting code on every worker now, so that a fit's clock (which starts when
         # it is submitted) does not count a cold worker's imports.
         try:
-            client.run(importlib.import_module, "spurbench.fitting")
+            client.run(importlib.import_module, "spurbench.harness.fitting")
         except ImportError as exc:
             raise SpurbenchError(f"--backend dask: the workers cannot import spurbench ({exc}); "
                                  "install it on every worker") from None

@@ -62,7 +62,7 @@ def _positive_float(text: str) -> float:
 def _model_names(args: argparse.Namespace) -> list[str] | None:
     """Models from --models a,b and --model package.module:factory, validated: each is built
     once here, so a factory that raises or builds no classifier is refused before anything runs."""
-    from spurbench.check import built_classifier
+    from spurbench.interface.check import built_classifier
 
     names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
     if args.models is not None and not names:
@@ -78,9 +78,9 @@ def _model_names(args: argparse.Namespace) -> list[str] | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from spurbench import harness
-    from spurbench.spec import load_scenarios, one_per_family
-    from spurbench.store import record_timing
+    from spurbench.harness import grid
+    from spurbench.harness.spec import load_scenarios, one_per_family
+    from spurbench.harness.store import record_timing
 
     scenarios = load_scenarios(args.specs)
     if args.headline:
@@ -93,7 +93,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.largest_n:
         scenarios = [replace(s, n_train=(max(s.n_train),)) for s in scenarios]
     backend = _backend_choice(args)
-    summary = harness.run(
+    summary = grid.run(
         scenarios, _model_names(args), out_dir=args.out, seeds=args.seeds, jobs=args.jobs,
         backend=backend, scheduler=args.scheduler, resume=args.resume,
         overwrite=args.overwrite, timeout=args.timeout, run_seed=args.run_seed,
@@ -143,9 +143,9 @@ def _backend_choice(args: argparse.Namespace) -> str:
 
 def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     """The run's leaderboard, so the first thing a user sees after a run is who won."""
-    from spurbench.leaderboard import leaderboard, to_markdown, to_text
+    from spurbench.harness.store import read_meta, read_results
+    from spurbench.report.leaderboard import leaderboard, to_markdown, to_text
     from spurbench.report.prepare import with_recorded_tags
-    from spurbench.store import read_meta, read_results
 
     # the run's own record of its models' tags (as the report reads them), not the registry's
     board = leaderboard(with_recorded_tags(read_results(run_dir), read_meta(run_dir)))
@@ -160,10 +160,11 @@ def _print_leaderboard(run_dir: Path, markdown: bool = False) -> None:
     print(to_text(board))
 
 
-def _module_doc(filename: str) -> str:
-    """A module's docstring without importing it (and pandas with it): `--help` stays instant, and
-    the text is written once, in the module."""
-    return ast.get_docstring(ast.parse((Path(__file__).parent / filename).read_text())) or ""
+def _module_doc(relative: str) -> str:
+    """The docstring of the package's module at `relative` (a path under the package's folder),
+    without importing it (and pandas with it): `--help` stays instant, and the text is written
+    once, in the module."""
+    return ast.get_docstring(ast.parse((Path(__file__).parent.parent / relative).read_text())) or ""
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -185,7 +186,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         rows = list(list_generators().items())
         header = ("family", "description")
     else:
-        from spurbench.spec import load_scenarios
+        from spurbench.harness.spec import load_scenarios
 
         rows = [(s.name, s.family, s.description) for s in load_scenarios()]
         header = ("scenario", "family", "description")
@@ -204,8 +205,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Every file named, each with all its problems (one line each), or its grid size."""
     from spurbench.errors import SpecErrors
-    from spurbench.harness import expand_grid, why_no_models
-    from spurbench.spec import load_scenario, load_scenarios, scenario_paths
+    from spurbench.harness.grid import expand_grid, why_no_models
+    from spurbench.harness.spec import load_scenario, load_scenarios, scenario_paths
 
     failed = False
     for path in scenario_paths(args.specs):
@@ -229,13 +230,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _scenario(name: str):
-    from spurbench.spec import load_scenarios
+    from spurbench.harness.spec import load_scenarios
 
     return load_scenarios([name])[0]
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from spurbench.inspection import sample_examples
+    from spurbench.interface.inspection import sample_examples
 
     get_model(args.model)
     for path in sample_examples(args.model, _scenario(args.scenario), args.n, args.out, args.seed):
@@ -244,7 +245,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from spurbench.inspection import explain
+    from spurbench.interface.inspection import explain
 
     get_model(args.model)
     table, by_role = explain(args.model, _scenario(args.scenario), args.seed)
@@ -255,7 +256,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_model(args: argparse.Namespace) -> int:
-    from spurbench.api import check_model
+    from spurbench.interface.api import check_model
 
     result = check_model(args.ref, paradigm=args.paradigm)
     print(result)
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=_cmd_report)
 
     board = sub.add_parser("leaderboard", help="per-model summary of a run's stored rows",
-                           description=_module_doc("leaderboard.py"),
+                           description=_module_doc("report/leaderboard.py"),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     board.add_argument("run_dir", help="a run directory, e.g. results/paper")
     board.add_argument("--markdown", action="store_true", help="a Markdown table (for README.md)")

@@ -50,9 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from spurbench.metrics import normalised_auc
+from spurbench.evaluation.metrics import normalised_auc
+from spurbench.evaluation.selection import fixed
 from spurbench.report.prepare import GROUP_TRAINED, at_largest_n_train, panel, usable, with_shift_levels
-from spurbench.selection import fixed
 
 METRICS = ("accuracy_id", "accuracy_shift", "worst_group_shift", "normalised_auc")
 SORT_KEY = "accuracy_shift"
@@ -317,8 +317,8 @@ class Comparison:
 
 
 class _CallableModule(types.ModuleType):
-    """`spurbench.leaderboard(rows)` is this module's `leaderboard`: importing the module sets the
-    package attribute of its name, so the module itself answers the call."""
+    """`spurbench.leaderboard(rows)` is this module's `leaderboard`: the package's `leaderboard`
+    attribute is this module, whoever imported it first, so the module itself answers the call."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
         return leaderboard(*args, **kwargs)

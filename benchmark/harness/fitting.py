@@ -23,17 +23,17 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
-from spurbench.adaptation import em_prior_adaptation
-from spurbench.fit_checks import fit_flags
-from spurbench.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
+from spurbench.evaluation.adaptation import em_prior_adaptation
+from spurbench.evaluation.fit_checks import fit_flags
+from spurbench.evaluation.importance import role_importance, spurious_share
+from spurbench.evaluation.metrics import score_predictions, worst_group_accuracy
 from spurbench.generators.base import Generator, Sample
-from spurbench.importance import role_importance, spurious_share
-from spurbench.metrics import score_predictions, worst_group_accuracy
-from spurbench.oracles import oracle_accuracies
+from spurbench.harness.fitkey import FitCode, estimator_params, fit_code, fit_key, normalise, resolved_params
+from spurbench.harness.oracles import oracle_accuracies
+from spurbench.harness.seeding import int_seed_for, rng_for
+from spurbench.harness.spec import VALIDATION_SIZE, Scenario
+from spurbench.harness.store import METRIC_COLUMNS
 from spurbench.registry import ModelEntry, get_model
-from spurbench.seeding import int_seed_for, rng_for
-from spurbench.spec import VALIDATION_SIZE, Scenario
-from spurbench.store import METRIC_COLUMNS
 from threadpoolctl import ThreadpoolController
 
 EM_SUFFIX = "+em"
@@ -115,7 +115,7 @@ class FitTask:
     @property
     def selection(self) -> str:
         """How the fit's rows are stored: "fixed" (the defaults) or "candidate" (a point of the
-        search space that a protocol of benchmark/selection.py may pick)."""
+        search space that a protocol of benchmark/evaluation/selection.py may pick)."""
         return "candidate" if self.config else "fixed"
 
     def model_seed(self) -> int:

@@ -23,7 +23,7 @@ from spurbench.errors import ParameterError, SpecError, SpecErrors, SpurbenchErr
 from spurbench.generators.base import Generator
 from spurbench.registry import PANEL, get_generator, get_model
 
-DATASETS_DIR = Path(__file__).resolve().parent / "datasets"  # a link to ../datasets in the repo
+DATASETS_DIR = Path(__file__).resolve().parents[1] / "datasets"  # a link to ../datasets in the repo
 
 _TABLES = {
     "scenario": {"name", "family", "description", "experiment", "headline"},
@@ -70,7 +70,7 @@ class Scenario:
     spurious_controls: bool = False
     # also fit every configuration of each model's search space (True) or of the named models'
     # only (a tuple: the others run at their defaults, so their protocol rows repeat their fixed
-    # rows), and store the rows of the selection protocols (see benchmark/selection.py); it adds
+    # rows), and store the rows of the selection protocols (see benchmark/evaluation/selection.py); it adds
     # fits, never changes one
     selection: bool | tuple[str, ...] = False
     path: Path | None = field(default=None, compare=False)

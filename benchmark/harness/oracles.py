@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 from spurbench.generators.base import Generator
-from spurbench.seeding import rng_for
+from spurbench.harness.seeding import rng_for
 
 MC_DRAWS = 200_000
 MC_CHUNK = 20_000  # draws per chunk: bounds memory for wide scenarios (500 noise features)

@@ -5,7 +5,7 @@ Both fit the model exactly as the benchmark does for (scenario, seed, largest n_
 0): the training sample is ``scenario.generator().sample(max(n_train), 0.0, rng, split="train")``
 with ``rng = SeedSequence(0, spawn_key=stable_hash(scenario.content_hash(), seed, "train",
 n_train))`` and the model's ``random_state`` is the harness's model seed (both from
-`spurbench.fitting.FitTask`), so the model inspected is the one whose results are in the table.
+`spurbench.harness.fitting.FitTask`), so the model inspected is the one whose results are in the table.
 Generated examples use their own stream, keyed by (content hash, model, seed, "sample").
 """
 
@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from spurbench.errors import SpurbenchError
-from spurbench.fitting import FitTask
+from spurbench.evaluation.importance import feature_importance, role_importance
 from spurbench.generators.base import Sample
-from spurbench.importance import feature_importance, role_importance
+from spurbench.harness.fitting import FitTask
+from spurbench.harness.seeding import rng_for
+from spurbench.harness.spec import Scenario
 from spurbench.registry import get_generator, get_model, list_models
 from spurbench.report.style import STYLE
-from spurbench.seeding import rng_for
-from spurbench.spec import Scenario
 from threadpoolctl import threadpool_limits
 
 IMAGES_PER_CLASS = 8
@@ -133,7 +133,7 @@ def explain(model_name: str, scenario: Scenario, seed: int = 0) -> tuple[pd.Data
     Returns
     -------
     frame : per feature of `scenario`: feature (index), role, importance (see
-        `spurbench.importance`), share (importance / total; NaN when the total is 0).
+        `spurbench.evaluation.importance`), share (importance / total; NaN when the total is 0).
     role_shares : role -> share of the block-permutation importance (`role_importance`); its
         "spurious" entry is the `spurious_importance` the benchmark stores for this fit.
     """

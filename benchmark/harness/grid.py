@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 from spurbench import __version__
 from spurbench.errors import SpecError, SpurbenchError
-from spurbench.execution import dask_client, execute, signals_interrupt
-from spurbench.fitting import FitTask
+from spurbench.evaluation.selection import protocol_rows
+from spurbench.harness.execution import dask_client, execute, signals_interrupt
+from spurbench.harness.fitting import FitTask
+from spurbench.harness.spec import MAX_SEEDS, Scenario
+from spurbench.harness.store import ResultStore
 from spurbench.registry import ModelEntry, get_generator, get_model, list_models
-from spurbench.selection import protocol_rows
-from spurbench.spec import MAX_SEEDS, Scenario
-from spurbench.store import ResultStore
 from tqdm.auto import tqdm
 
 BACKENDS = ("loky", "dask")
