@@ -48,11 +48,10 @@ def test_the_p_value_from_an_interval_is_the_t_tests_and_holm_matches_statsmodel
     values = np.array([0.3, 0.1, 0.4, 0.2, 0.25])
     low, high, n = _interval(values)
     assert claims.p_from_interval(low, high, n) == pytest.approx(stats.ttest_1samp(values, 0).pvalue)
-    book = claims.ClaimBook()
-    book.p_values[claims.EXPLORATORY] = [0.01, 0.04, 0.03]
-    book.adjust()
+    made = [claims.Claim(0.1, 0.3, 10, p) for p in (0.01, 0.04, 0.03)]
+    corrected = claims.correct(made)
     expected = multipletests([0.01, 0.04, 0.03], 0.05, "holm")[1]
-    assert book.adjusted[claims.EXPLORATORY] == pytest.approx(expected)
+    assert [corrected.adjusted[c] for c in made] == pytest.approx(expected)
 
 
 def test_each_level_of_the_hierarchy_is_corrected_on_its_own():

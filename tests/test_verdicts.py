@@ -45,9 +45,9 @@ def test_every_test_asks_the_book_twice_against_0_and_against_the_claimed_size()
     assert book.n_claims() == 2
     mean, low, high, n = 0.02, 0.01, 0.03, 20
     se = (high - low) / 2 / stats.t.ppf(0.975, n - 1)
-    assert book.p_values[claims.EXPLORATORY][0] == pytest.approx(2 * stats.t.sf(mean / se, n - 1))
+    assert book.claims[claims.EXPLORATORY][0].p_value == pytest.approx(2 * stats.t.sf(mean / se, n - 1))
     # the interval is centred on the claimed 0.020
-    assert book.p_values[claims.EXPLORATORY][1] == pytest.approx(1.0)
+    assert book.claims[claims.EXPLORATORY][1].p_value == pytest.approx(1.0)
 
 
 def test_a_large_effect_in_the_claimed_direction_is_reproduced():

@@ -22,7 +22,7 @@ called clear, and a claim without an interval (no spread, one value) is not a cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -103,39 +103,118 @@ def units_for(target: float, low: float, high: float, n: int, alpha: float = ALP
     return None
 
 
-@dataclass
-class ClaimBook:
-    """The p-values of one rendering's claims per level and, once adjusted, their Holm-corrected
-    decisions (each level corrected on its own)."""
+@dataclass(frozen=True)
+class Claim:
+    """One test of the hierarchy, as a value: a 95% interval over `n` independent units, its
+    two-sided p-value of "difference = 0" and its level (`LEVELS`). Whether it is clear is known
+    only once every claim of its level is collected and corrected (`correct`)."""
 
-    p_values: dict[str, list[float]] = field(default_factory=lambda: {level: [] for level in LEVELS})
-    adjusted: dict[str, np.ndarray] | None = None
-    _position: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    low: float
+    high: float
+    n: int
+    p_value: float
+    level: str = EXPLORATORY
 
-    def ask(self, p_value: float, level: str = EXPLORATORY) -> bool:
-        """Record (first pass) or answer (second pass) whether the next claim of `level` is
-        significant."""
+    @classmethod
+    def of(cls, low: float, high: float, n: int, p_value: float | None = None,
+           level: str = EXPLORATORY) -> Claim | None:
+        """The claim an interval makes, or None when it makes none: no finite interval, fewer than
+        `MIN_CLUSTERS` units or no finite p-value (derived from the interval unless given)."""
+        if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
+            return None
+        p = p_from_interval(low, high, n) if p_value is None else p_value
+        return cls(float(low), float(high), int(n), float(p), level) if np.isfinite(p) else None
+
+    @property
+    def direction(self) -> int:
+        """The side of 0 the interval's centre is on (+1, -1; 0 on it)."""
+        return int(np.sign(self.low + self.high))
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """Claims after each level's Holm correction: their adjusted p-values (None: uncorrected, each
+    claim faces `ALPHA` on its own) and how many claims each level holds."""
+
+    adjusted: dict[Claim, float] | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+
+    def clear(self, claim: Claim | None) -> bool:
+        """Whether `claim` is significant at its level; a claim not corrected here never is."""
+        if claim is None:
+            return False
         if self.adjusted is None:
-            self.p_values[level].append(p_value)
-            return p_value < ALPHA
-        index = self._position[level]
-        self._position[level] = index + 1
-        adjusted = self.adjusted[level]
-        return index < len(adjusted) and bool(adjusted[index] < ALPHA)
+            return claim.p_value < ALPHA
+        adjusted = self.adjusted.get(claim)
+        return adjusted is not None and bool(adjusted < ALPHA)
 
-    def adjust(self) -> None:
-        """Holm-adjust each level's recorded p-values together; later `ask` calls answer with these."""
-        self.adjusted = {}
-        for level, values in self.p_values.items():
-            p = np.asarray(values, dtype=float)
-            self.adjusted[level] = multipletests(p, ALPHA, METHOD)[1] if len(p) else np.array([])
-        self._position = dict.fromkeys(LEVELS, 0)
+    def sign(self, claim: Claim | None) -> int:
+        """+1 (clearly above 0), -1 (clearly below) or 0 after the correction."""
+        return claim.direction if claim is not None and self.clear(claim) else 0
+
+    def alpha(self, level: str = EXPLORATORY) -> float:
+        """The level a claim of `level` faces at least: Bonferroni's `ALPHA` / (claims of that
+        level) (Holm's step-down never asks more of a claim). The primary level's size is fixed in
+        advance (`PRIMARY_CLAIMS`); uncorrected, `ALPHA`."""
+        if level == PRIMARY:
+            return ALPHA / PRIMARY_CLAIMS
+        return ALPHA / max(self.counts[level], 1) if self.adjusted is not None else ALPHA
 
     def n_claims(self, level: str | None = None) -> int:
-        """Claims recorded at `level` (all levels when None)."""
-        if level is None:
-            return sum(len(v) for v in self.p_values.values())
-        return len(self.p_values[level])
+        """Claims corrected at `level` (all levels when None)."""
+        return sum(self.counts.values()) if level is None else self.counts[level]
+
+
+UNCORRECTED = Corrected()
+
+
+def correct(claims: Iterable[Claim | None]) -> Corrected:
+    """Holm-adjust the p-values of each level's claims together (None entries make no claim).
+    Equal claims get equal adjusted p-values (Holm's step-down ties them), so a claim is its own key."""
+    by_level: dict[str, list[Claim]] = {level: [] for level in LEVELS}
+    for claim in claims:
+        if claim is not None:
+            by_level[claim.level].append(claim)
+    adjusted: dict[Claim, float] = {}
+    for members in by_level.values():
+        if members:
+            values = multipletests([c.p_value for c in members], ALPHA, METHOD)[1]
+            adjusted.update(zip(members, map(float, values), strict=True))
+    return Corrected(adjusted, {level: len(members) for level, members in by_level.items()})
+
+
+@dataclass
+class ClaimBook:
+    """The claims the paper experiments ask, by level in the order they ask them, and, once
+    corrected (with report.md's claims: `adjust`), the answers by position in that order."""
+
+    claims: dict[str, list[Claim]] = field(default_factory=lambda: {level: [] for level in LEVELS})
+    corrected: Corrected | None = None
+    _position: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+
+    def ask(self, claim: Claim) -> bool:
+        """Record (first pass) or answer (second pass) whether the next claim of its level is
+        significant."""
+        if self.corrected is None:
+            self.claims[claim.level].append(claim)
+            return claim.p_value < ALPHA
+        index = self._position[claim.level]
+        self._position[claim.level] = index + 1
+        recorded = self.claims[claim.level]
+        return index < len(recorded) and self.corrected.clear(recorded[index])
+
+    def adjust(self, others: Iterable[Claim | None] = ()) -> Corrected:
+        """Correct the recorded claims together with `others` (report.md's, held as values); later
+        `ask` calls answer with the result, which is returned."""
+        self.corrected = correct([*(c for level in LEVELS for c in self.claims[level]), *others])
+        self._position = dict.fromkeys(LEVELS, 0)
+        return self.corrected
+
+    def n_claims(self, level: str | None = None) -> int:
+        """Claims at `level` (all levels when None): corrected ones once adjusted, else recorded."""
+        if self.corrected is not None:
+            return self.corrected.n_claims(level)
+        return sum(map(len, self.claims.values())) if level is None else len(self.claims[level])
 
 
 _BOOK = ClaimBook()
@@ -153,13 +232,9 @@ def session(book: ClaimBook) -> Iterator[ClaimBook]:
 
 
 def corrected_alpha(level: str = EXPLORATORY) -> float:
-    """The level a claim of `level` faces at least: Bonferroni's `ALPHA` / (claims of that level)
-    (Holm's step-down never asks more of a claim). The primary level's size is fixed in advance
-    (`PRIMARY_CLAIMS`); the others are known once the book is adjusted (`ALPHA` while claims are
-    still being collected or outside a rendering)."""
-    if level == PRIMARY:
-        return ALPHA / PRIMARY_CLAIMS
-    return ALPHA / max(_BOOK.n_claims(level), 1) if _BOOK.adjusted is not None else ALPHA
+    """`Corrected.alpha` of the current book (`ALPHA` while claims are still being collected or
+    outside a rendering)."""
+    return (_BOOK.corrected or UNCORRECTED).alpha(level)
 
 
 def decide(low: float, high: float, n: int, p_value: float | None = None, level: str = EXPLORATORY) -> int:
@@ -177,12 +252,8 @@ def decide(low: float, high: float, n: int, p_value: float | None = None, level:
     level : str
         The claim's level in the hierarchy (`LEVELS`); each level is corrected on its own.
     """
-    if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
-        return 0
-    p = p_from_interval(low, high, n) if p_value is None else p_value
-    if not np.isfinite(p):
-        return 0
-    return int(np.sign(low + high)) if _BOOK.ask(p, level) else 0
+    claim = Claim.of(low, high, n, p_value, level)
+    return claim.direction if claim is not None and _BOOK.ask(claim) else 0
 
 
 # What `paper_outcome` finds for a published claim.
@@ -217,9 +288,9 @@ def paper_outcome(low: float, high: float, n: int, expected: int, effect: float 
     return REPRODUCED if sign == expected else NOT_DETECTED
 
 
-def correction_note(book: ClaimBook) -> str:
+def correction_note(corrected: Corrected | ClaimBook) -> str:
     """The sentence each document states its correction with."""
-    counts = ", ".join(f"{level} {book.n_claims(level)}" for level in LEVELS)
+    counts = ", ".join(f"{level} {corrected.n_claims(level)}" for level in LEVELS)
     return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected within its level "
             f"of the hierarchy of claims (family-wise level {ALPHA:g} per level; claims: {counts}): "
             "primary, the paradigm contrast on the three co-primary metrics over the headline suite; "

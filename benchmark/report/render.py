@@ -359,14 +359,14 @@ def _write_report(run_dir: Path, pdf: bool) -> Path:
             _start_experiments(run_dir, rows, meta, drawer)
         built = build_tables(frame)
         n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-        with claims.session(book):
-            findings.summary({t.name: t.frame for t in built}, n_fits)
-        book.adjust()
+        # report.md's claims are values read off the effects table: corrected once with the
+        # experiments' and judged only then.
+        corrected = book.adjust(findings.effect_claims(next(t.frame for t in built if t.name == "effects")))
         with claims.session(book):
             # experiments.md is written last: its figures were started last, and report.md's
             # tables and pages are made while they are drawn.
             parts = _experiments_parts(run_dir, rows, meta, book, drawer)
-            path = _write_documents(run_dir, rows, meta, built, book, n_fits, pending)
+            path = _write_documents(run_dir, rows, meta, built, corrected, n_fits, pending)
         _write_parts(run_dir / EXPERIMENTS_NAME, parts)
         return path
 
@@ -404,7 +404,7 @@ def _mechanism_lines(table: pd.DataFrame, contrasts: tuple[analysis.Contrast, ..
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
-                     book: claims.ClaimBook, n_fits: int, pending: list[_PendingFigure]) -> Path:
+                     corrected: claims.Corrected, n_fits: int, pending: list[_PendingFigure]) -> Path:
     """Second pass, after experiments.md: tables, figures and report.md, with the adjusted
     decisions."""
     frame = fixed(rows)
@@ -413,7 +413,7 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
         table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format=FLOAT_FORMAT)
     ok = usable(frame)
     by_name = {t.name: t.frame for t in built}
-    shown = findings.summary(by_name, n_fits)
+    shown = findings.summary(by_name, n_fits, set(prepare.panel(ok)["model"]), corrected)
     summary = _summary(frame, shown, by_name)
     lines = [f"# spurbench report: {run_dir.name}", "", *summary, "",
              "## Design", "", *findings.preregistration(), "",
@@ -422,7 +422,7 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
              f"{sorted(frame['n_train'].unique().tolist())}. Shift summaries use each scenario's "
              "largest n_train; sign convention: discriminative minus generative.", "", *seeds_line(frame), "",
              f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
-             "## What this run shows", "", claims.correction_note(book), "",
+             "## What this run shows", "", claims.correction_note(corrected), "",
              *shown, "", *_mechanism_lines(by_name["by_mechanism"], mechanisms.CONTRASTS),
              "## Figures", ""]
     tail = ["", "## Tables", ""]
