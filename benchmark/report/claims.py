@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from scipy import stats
@@ -152,6 +153,11 @@ class Corrected:
         """+1 (clearly above 0), -1 (clearly below) or 0 after the correction."""
         return claim.direction if claim is not None and self.clear(claim) else 0
 
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int:
+        """`sign` of the claim the interval makes (0 when it makes none)."""
+        return self.sign(Claim.of(low, high, n, p_value, level))
+
     def alpha(self, level: str = EXPLORATORY) -> float:
         """The level a claim of `level` faces at least: Bonferroni's `ALPHA` / (claims of that
         level) (Holm's step-down never asks more of a claim). The primary level's size is fixed in
@@ -166,6 +172,36 @@ class Corrected:
 
 
 UNCORRECTED = Corrected()
+
+
+class Verdicts(Protocol):
+    """What a rule asks of the correction: a claim's decision and the corrected level. A
+    `Recorder` collects the claims (answering uncorrected); a `Corrected` answers."""
+
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int: ...
+
+    def alpha(self, level: str = EXPLORATORY) -> float: ...
+
+
+@dataclass
+class Recorder:
+    """The claims a section's writer makes, collected in a dry run (each answered uncorrected; the
+    text of that run is discarded)."""
+
+    claims: list[Claim] = field(default_factory=list)
+
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int:
+        """Record the claim the interval makes and answer it uncorrected."""
+        claim = Claim.of(low, high, n, p_value, level)
+        if claim is not None:
+            self.claims.append(claim)
+        return UNCORRECTED.sign(claim)
+
+    def alpha(self, level: str = EXPLORATORY) -> float:
+        """`ALPHA` (the primary level's fixed share): nothing is corrected yet."""
+        return UNCORRECTED.alpha(level)
 
 
 def correct(claims: Iterable[Claim | None]) -> Corrected:
@@ -256,12 +292,26 @@ def decide(low: float, high: float, n: int, p_value: float | None = None, level:
     return claim.direction if claim is not None and _BOOK.ask(claim) else 0
 
 
+class _Session:
+    """`Verdicts` routed to the book of the current `session` (rules not yet held as values)."""
+
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int:
+        return decide(low, high, n, p_value, level)
+
+    def alpha(self, level: str = EXPLORATORY) -> float:
+        return corrected_alpha(level)
+
+
+SESSION = _Session()
+
 # What `paper_outcome` finds for a published claim.
 REPRODUCED, OPPOSITE, SMALLER, NOT_DETECTED, UNTESTED = (
     "reproduced", "contradicted: the other way", "contradicted: smaller", "not detected", "untested")
 
 
-def paper_outcome(low: float, high: float, n: int, expected: int, effect: float = REFERENCE_EFFECT) -> str:
+def paper_outcome(low: float, high: float, n: int, expected: int, effect: float = REFERENCE_EFFECT,
+                  verdicts: Verdicts = SESSION) -> str:
     """The outcome of a published claim of a difference of at least `effect` in the direction
     `expected` (+1 or -1), from its 95% interval over `n` units.
 
@@ -279,8 +329,8 @@ def paper_outcome(low: float, high: float, n: int, expected: int, effect: float 
     """
     if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
         return UNTESTED
-    sign = decide(low, high, n)
-    short = decide(low - expected * effect, high - expected * effect, n)
+    sign = verdicts.decide(low, high, n)
+    short = verdicts.decide(low - expected * effect, high - expected * effect, n)
     if sign == -expected:
         return OPPOSITE
     if short == -expected:

@@ -230,13 +230,31 @@ def _nothing_to_read(experiment: experiments.Experiment) -> str:
         else "this run has none of the rows it reads"
 
 
-def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
-                      meta: dict[str, Any], run_dir: Path, drawer: Drawer) -> list[str | _PendingFigure]:
+@dataclass
+class _Analysed:
+    """One experiment analysed once: its result (a `Section`, an `experiments.Pending` awaiting the
+    correction, or None without rows), the rows it read and the claims its pending text makes."""
+
+    experiment: experiments.Experiment
+    result: experiments.Section | experiments.Pending | None
+    rows: pd.DataFrame
+    claims: list[claims.Claim]
+
+
+def _experiment_lines(number: int, analysed: _Analysed, frame: pd.DataFrame, meta: dict[str, Any],
+                      corrected: claims.Corrected, run_dir: Path,
+                      drawer: Drawer) -> list[str | _PendingFigure]:
     """One experiment's section of `experiments.md` (its figures still being drawn); saves its
-    table CSVs."""
+    table CSVs. A pending section is written from `corrected`; one still asking the claim book of
+    the current session is analysed again in it."""
+    experiment = analysed.experiment
     lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
     lines += [experiment.claim, ""] if experiment.claim else []
-    section, rows = _analyse(experiment, frame, meta)
+    section, rows = analysed.result, analysed.rows
+    if isinstance(section, experiments.Pending):
+        section = section.write(corrected)
+    elif section is not None:
+        section, rows = _analyse(experiment, frame, meta)
     if section is None:
         return [*lines, f"Skipped: {_nothing_to_read(experiment)}.", ""]
     lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
@@ -253,33 +271,29 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
 
 
 def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
-                      book: claims.ClaimBook | None = None, drawer: Drawer | None = None) -> Path:
-    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path.
-
-    `book` holds the claims already collected and adjusted with report.md's; without one, the
-    experiments' own claims are collected and corrected on their own.
-    """
+                      drawer: Drawer | None = None) -> Path:
+    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`, its claims
+    corrected on their own; return its path."""
     if drawer is None:
         with Drawer() as drawer:
-            return write_experiments(run_dir, frame, meta, book, drawer)
-    if book is None:
-        book = claims.ClaimBook()
-        with claims.session(book):
-            _start_experiments(run_dir, frame, meta, drawer)
-        book.adjust()
-        with claims.session(book):
-            return write_experiments(run_dir, frame, meta, book, drawer)
-    return _write_parts(run_dir / EXPERIMENTS_NAME, _experiments_parts(run_dir, frame, meta, book, drawer))
+            return write_experiments(run_dir, frame, meta, drawer)
+    book = claims.ClaimBook()
+    with claims.session(book):
+        analysed = _start_experiments(run_dir, frame, meta, drawer)
+    corrected = book.adjust([c for a in analysed for c in a.claims])
+    with claims.session(book):
+        parts = _experiments_parts(run_dir, frame, meta, analysed, corrected, drawer)
+    return _write_parts(run_dir / EXPERIMENTS_NAME, parts)
 
 
-def _experiments_parts(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], book: claims.ClaimBook,
-                       drawer: Drawer) -> list[str | _PendingFigure]:
+def _experiments_parts(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], analysed: list[_Analysed],
+                       corrected: claims.Corrected, drawer: Drawer) -> list[str | _PendingFigure]:
     """experiments.md's lines, its figures still being drawn (saves the table CSVs)."""
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
-                                         claims.correction_note(book), ""]
-    for number, experiment in enumerate(experiments.discover(), start=1):
-        parts += _experiment_lines(number, experiment, frame, meta, run_dir, drawer)
+                                         claims.correction_note(corrected), ""]
+    for number, each in enumerate(analysed, start=1):
+        parts += _experiment_lines(number, each, frame, meta, corrected, run_dir, drawer)
     return parts
 
 
@@ -304,15 +318,22 @@ def seeds_line(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], drawer: Drawer) -> None:
-    """First pass over the experiments (inside a collecting claim session): their claims are
-    recorded and their figures start drawing long before the second pass writes them. A figure
-    drawn from the same builder in the second pass is not drawn again; one that reads the adjusted
-    decisions (so differs) is drawn again then (`Drawer.submit`)."""
+def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
+                       drawer: Drawer) -> list[_Analysed]:
+    """Analyse every experiment once (inside a collecting claim session): a pending section's
+    claims are collected as values by a dry run of its writer (`claims.Recorder`), a section still
+    asking the book records its claims there, and every figure starts drawing long before the
+    documents are written. A figure drawn from the same builder again is not drawn again; one that
+    reads the corrected decisions (so differs) is drawn again then (`Drawer.submit`)."""
+    analysed = []
     for experiment in experiments.discover():
-        section, _ = _analyse(experiment, frame, meta)
+        result, rows = _analyse(experiment, frame, meta)
+        recorder = claims.Recorder()
+        section = result.write(recorder) if isinstance(result, experiments.Pending) else result
         for plan in section.figures if section is not None else []:
             drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name)
+        analysed.append(_Analysed(experiment, result, rows, recorder.claims))
+    return analysed
 
 
 def _require_a_fit(run_dir: Path, frame: pd.DataFrame) -> None:
@@ -356,16 +377,17 @@ def _write_report(run_dir: Path, pdf: bool) -> Path:
         pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
         book = claims.ClaimBook()
         with claims.session(book):
-            _start_experiments(run_dir, rows, meta, drawer)
+            analysed = _start_experiments(run_dir, rows, meta, drawer)
         built = build_tables(frame)
         n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-        # report.md's claims are values read off the effects table: corrected once with the
-        # experiments' and judged only then.
-        corrected = book.adjust(findings.effect_claims(next(t.frame for t in built if t.name == "effects")))
+        # Claims held as values (report.md's, read off the effects table, and the pending
+        # experiments') are corrected once with those the book recorded, and judged only then.
+        effects = next(t.frame for t in built if t.name == "effects")
+        corrected = book.adjust([*(c for a in analysed for c in a.claims), *findings.effect_claims(effects)])
         with claims.session(book):
             # experiments.md is written last: its figures were started last, and report.md's
             # tables and pages are made while they are drawn.
-            parts = _experiments_parts(run_dir, rows, meta, book, drawer)
+            parts = _experiments_parts(run_dir, rows, meta, analysed, corrected, drawer)
             path = _write_documents(run_dir, rows, meta, built, corrected, n_fits, pending)
         _write_parts(run_dir / EXPERIMENTS_NAME, parts)
         return path

@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, Section
 
-__all__ = ["Experiment", "FigurePlan", "Section", "discover", "experiment_params"]
+__all__ = ["Experiment", "FigurePlan", "Params", "Pending", "Section", "discover", "experiment_params"]
 
 
 def discover() -> tuple[Experiment, ...]:

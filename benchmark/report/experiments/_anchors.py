@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from spurbench.registry import GROUPS
 from spurbench.report import style
-from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
+from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, SESSION, Verdicts
 from spurbench.report.experiments._stats import interval, welch_difference, with_ci
 from spurbench.report.figures import BAND_ALPHA, NotEnoughData
 from spurbench.report.prepare import panel, t_interval
@@ -91,7 +91,7 @@ def welch(after: pd.Series, before: pd.Series) -> tuple[float, float, float, int
     return diff, low, high, int(min(after.count(), before.count()))
 
 
-def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
+def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds", verdicts: Verdicts = SESSION) -> str:
     """The verdict on a claim that a difference (`diffs`, one per unit: seed or scenario) lies within
     +-`margin`; `unit` names what `diffs` are counted over.
 
@@ -99,7 +99,7 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
     clearly below +margin. Reproduced when both hold; contradicted when it is clearly beyond either
     bound (the sentence names the margin and the observed difference); else not detected, with the
     power to show equivalence if the true difference were 0 (normal approximation from the
-    interval's standard error; each one-sided test at `claims.corrected_alpha`). When every unit
+    interval's standard error; each one-sided test at the corrected level `verdicts.alpha`). When every unit
     gives the same difference within the margin (e.g. naive Bayes, where dropping a feature's
     factor is exactly a refit without it), there is nothing to test: reproduced exactly, said as
     such.
@@ -113,14 +113,15 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
         return "no verdict (no interval)"
     if n < MIN_CLUSTERS:
         return f"no verdict ({FEW_CLUSTERS})"
-    above, below = decide(low + margin, high + margin, n), decide(low - margin, high - margin, n)
+    above = verdicts.decide(low + margin, high + margin, n)
+    below = verdicts.decide(low - margin, high - margin, n)
     if above > 0 and below < 0:
         return f"reproduced (clearly within +-{margin:.3f})"
     if above < 0 or below > 0:
         return (f"contradicted (clearly outside +-{margin:.3f}: "
                 f"{with_ci(float(diffs.mean()), low, high)})")
     se = (high - low) / 2 / stats.t.ppf(0.975, max(n - 1, 1))
-    reach = margin / se - stats.norm.ppf(1 - corrected_alpha() / 2)
+    reach = margin / se - stats.norm.ppf(1 - verdicts.alpha() / 2)
     chance = max(0.0, 2 * stats.norm.cdf(reach) - 1)
     outside = ("; the 95% interval lies outside it, but not after the joint correction"
                if low > margin or high < -margin else "")
