@@ -93,6 +93,13 @@ class Pending:
     write: Callable[[Verdicts], Section]
 
 
+def pending(bullets: Callable[[Verdicts], list[str]], tables: list[tuple[str, str, pd.DataFrame]],
+            figures: list[FigurePlan]) -> Pending:
+    """A `Pending` section whose tables and figures are final and whose findings (`bullets`) await
+    the correction."""
+    return Pending(lambda verdicts: Section(bullets(verdicts), tables, figures))
+
+
 def rule(claimed: str, effect: float = REFERENCE_EFFECT) -> str:
     """What counts as reproduced, contradicted and not detected for a claim that `claimed` (e.g.
     "the difference is below 0") by at least `effect` (`_stats.verdict`)."""
