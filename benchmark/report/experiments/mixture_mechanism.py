@@ -148,8 +148,8 @@ def _bullets(middle: pd.DataFrame, verdicts: Verdicts) -> list[str]:
         f"generative group from B {middle['B'].min():g} to {middle['B'].max():g}.",
         f"At B {middle['B'].max():g}, `{MIXTURE}` minus the parametric generative group (paired over seeds): "
         f"{judged(diff, low, high, n, expected=1, verdicts=verdicts)} (the stated mechanism predicts the "
-        f"mixture avoids the collapse). The mixture itself still changes by {with_ci(fall, fall_low, fall_high)} "
-        f"(Welch) from B {middle['B'].min():g}: "
+        f"mixture avoids the collapse). The mixture itself still changes by "
+        f"{with_ci(fall, fall_low, fall_high)} (Welch) from B {middle['B'].min():g}: "
         + ("it softens the collapse, it does not avoid it." if fall_high < 0 else "no clear fall."),
         *_paradigm_bullet(model_table(middle), middle)]
 
