@@ -15,9 +15,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, Section
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, Section, written
 
-__all__ = ["Experiment", "FigurePlan", "Params", "Pending", "Section", "discover", "experiment_params"]
+__all__ = ["Experiment", "FigurePlan", "Params", "Pending", "Section", "discover", "experiment_params",
+           "written"]
 
 
 def discover() -> tuple[Experiment, ...]:

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.metrics import degradation
-from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT, SESSION, Verdicts
+from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT, SESSION, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import (
     at_level,
     interval,
@@ -91,6 +91,12 @@ class Pending:
     a `claims.Recorder` (the claims, as values) and once with the joint `claims.Corrected`."""
 
     write: Callable[[Verdicts], Section]
+
+
+def written(result: Section | Pending, verdicts: Verdicts = UNCORRECTED) -> Section:
+    """The section of an analysis: a pending one written with `verdicts` (by default uncorrected,
+    each claim at 0.05 on its own, as outside a report)."""
+    return result.write(verdicts) if isinstance(result, Pending) else result
 
 
 def pending(bullets: Callable[[Verdicts], list[str]], tables: list[tuple[str, str, pd.DataFrame]],
