@@ -8,12 +8,13 @@ The levels (SCIENCE.md), fixed before any number is read:
 * **exploratory**: everything else: best-of-side selections, sensitivity analyses and every
   paper experiment, corrected together.
 
-A rule that wants to call a difference clear asks `decide` (with its level) instead of reading
-its interval. The renderer writes both documents twice: the first pass (`collecting`) records
-every claim's p-value in the order the rules ask, the Holm step-down adjusts each level's p-values
-together, and the second pass (`deciding`) answers each claim, by its position in its level, with
-the adjusted decision. The rules are deterministic functions of the same rows, so both passes ask
-the same claims in the same order; a claim the first pass did not see is never called clear.
+Claims are values (`Claim`: an interval, its units, its p-value and its level). A rule that wants
+to call a difference clear asks a `Verdicts` (with the claim's level) instead of reading its
+interval. The renderer analyses each experiment once; report.md's claims are read off its effects
+table and each experiment's off a dry run of its writer (`Recorder`); `correct` Holm-adjusts each
+level's claims together, once, with no state kept anywhere; the `Corrected` result then answers
+every claim, by value, while the documents are written. A claim the correction did not see is
+never called clear; outside a report (`UNCORRECTED`) each claim faces `ALPHA` on its own.
 
 Two further rules hold whatever the p-value: an interval from fewer than `MIN_CLUSTERS`
 independent units (seeds, scenarios or families, whichever the claim replicates over) is never
@@ -22,8 +23,7 @@ called clear, and a claim without an interval (no spread, one value) is not a cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,7 +57,7 @@ def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT, alp
 
     The interval's half-width gives the standard error, hence the observed standard deviation
     (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `alpha` (by default `ALPHA`,
-    uncorrected, so an upper bound on the power after the joint correction; `corrected_alpha`
+    uncorrected, so an upper bound on the power after the joint correction; `Corrected.alpha`
     gives a lower bound).
     """
     dof = max(n - 1, 1)
@@ -219,112 +219,25 @@ def correct(claims: Iterable[Claim | None]) -> Corrected:
     return Corrected(adjusted, {level: len(members) for level, members in by_level.items()})
 
 
-@dataclass
-class ClaimBook:
-    """The claims the paper experiments ask, by level in the order they ask them, and, once
-    corrected (with report.md's claims: `adjust`), the answers by position in that order."""
-
-    claims: dict[str, list[Claim]] = field(default_factory=lambda: {level: [] for level in LEVELS})
-    corrected: Corrected | None = None
-    _position: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
-
-    def ask(self, claim: Claim) -> bool:
-        """Record (first pass) or answer (second pass) whether the next claim of its level is
-        significant."""
-        if self.corrected is None:
-            self.claims[claim.level].append(claim)
-            return claim.p_value < ALPHA
-        index = self._position[claim.level]
-        self._position[claim.level] = index + 1
-        recorded = self.claims[claim.level]
-        return index < len(recorded) and self.corrected.clear(recorded[index])
-
-    def adjust(self, others: Iterable[Claim | None] = ()) -> Corrected:
-        """Correct the recorded claims together with `others` (report.md's, held as values); later
-        `ask` calls answer with the result, which is returned."""
-        self.corrected = correct([*(c for level in LEVELS for c in self.claims[level]), *others])
-        self._position = dict.fromkeys(LEVELS, 0)
-        return self.corrected
-
-    def n_claims(self, level: str | None = None) -> int:
-        """Claims at `level` (all levels when None): corrected ones once adjusted, else recorded."""
-        if self.corrected is not None:
-            return self.corrected.n_claims(level)
-        return sum(map(len, self.claims.values())) if level is None else len(self.claims[level])
-
-
-_BOOK = ClaimBook()
-
-
-@contextmanager
-def session(book: ClaimBook) -> Iterator[ClaimBook]:
-    """Route every `decide` inside the block to `book` (the renderer's two passes)."""
-    global _BOOK
-    previous, _BOOK = _BOOK, book
-    try:
-        yield book
-    finally:
-        _BOOK = previous
-
-
-def corrected_alpha(level: str = EXPLORATORY) -> float:
-    """`Corrected.alpha` of the current book (`ALPHA` while claims are still being collected or
-    outside a rendering)."""
-    return (_BOOK.corrected or UNCORRECTED).alpha(level)
-
-
-def decide(low: float, high: float, n: int, p_value: float | None = None, level: str = EXPLORATORY) -> int:
-    """+1 (clearly above 0), -1 (clearly below) or 0, after the Holm correction of `level`.
-
-    Parameters
-    ----------
-    low, high : float
-        The claim's 95% interval.
-    n : int
-        Independent units behind it; fewer than `MIN_CLUSTERS` is never clear (and not counted
-        as a claim).
-    p_value : float, optional
-        The test's own p-value; by default derived from the interval as a t-interval over `n`.
-    level : str
-        The claim's level in the hierarchy (`LEVELS`); each level is corrected on its own.
-    """
-    claim = Claim.of(low, high, n, p_value, level)
-    return claim.direction if claim is not None and _BOOK.ask(claim) else 0
-
-
-class _Session:
-    """`Verdicts` routed to the book of the current `session` (rules not yet held as values)."""
-
-    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
-               level: str = EXPLORATORY) -> int:
-        return decide(low, high, n, p_value, level)
-
-    def alpha(self, level: str = EXPLORATORY) -> float:
-        return corrected_alpha(level)
-
-
-SESSION = _Session()
-
 # What `paper_outcome` finds for a published claim.
 REPRODUCED, OPPOSITE, SMALLER, NOT_DETECTED, UNTESTED = (
     "reproduced", "contradicted: the other way", "contradicted: smaller", "not detected", "untested")
 
 
 def paper_outcome(low: float, high: float, n: int, expected: int, effect: float = REFERENCE_EFFECT,
-                  verdicts: Verdicts = SESSION) -> str:
+                  verdicts: Verdicts = UNCORRECTED) -> str:
     """The outcome of a published claim of a difference of at least `effect` in the direction
     `expected` (+1 or -1), from its 95% interval over `n` units.
 
-    Two tests, both asked of the claim book every time (so both passes of the renderer ask the
-    same claims, and the joint Holm correction covers both): the difference against 0, and against
-    `expected * effect`. After the correction:
+    Two tests, both asked of `verdicts` every time (so the joint Holm correction covers both): the
+    difference against 0, and against `expected * effect`. After the correction:
 
     * `OPPOSITE` (contradicted) when the difference is clearly on the other side of 0;
     * `SMALLER` (contradicted) when it is clearly short of `expected * effect`: a real effect in
       the claimed direction may exist, but the claim of one at least `effect` large is refuted;
     * `REPRODUCED` when it is clearly on the claimed side of 0 (and not clearly short of `effect`);
     * `NOT_DETECTED` otherwise: neither test is clear after the correction (the sentence states
-      the design's power for `effect` at `corrected_alpha`);
+      the design's power for `effect` at `Corrected.alpha`);
     * `UNTESTED` without an interval or with fewer than `MIN_CLUSTERS` units (nothing is asked).
     """
     if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
@@ -338,7 +251,7 @@ def paper_outcome(low: float, high: float, n: int, expected: int, effect: float 
     return REPRODUCED if sign == expected else NOT_DETECTED
 
 
-def correction_note(corrected: Corrected | ClaimBook) -> str:
+def correction_note(corrected: Corrected) -> str:
     """The sentence each document states its correction with."""
     counts = ", ".join(f"{level} {corrected.n_claims(level)}" for level in LEVELS)
     return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected within its level "

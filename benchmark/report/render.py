@@ -2,9 +2,9 @@
 experiments' `experiments.md` (see `spurbench.report.experiments`).
 
 Everything comes from `results.csv` / `results.sqlite` and the run's recorded configuration;
-nothing is typed in by hand, and the same rows always give the same bytes (no timestamps). Both
-documents are written in two passes so that their "clear" calls are Holm-corrected together
-(see `claims`).
+nothing is typed in by hand, and the same rows always give the same bytes (no timestamps). The
+claims of both documents are values, Holm-corrected together once before either is written, so
+that their "clear" calls share one correction (see `claims`).
 """
 
 from __future__ import annotations
@@ -232,8 +232,9 @@ def _nothing_to_read(experiment: experiments.Experiment) -> str:
 
 @dataclass
 class _Analysed:
-    """One experiment analysed once: its result (a `Section`, an `experiments.Pending` awaiting the
-    correction, or None without rows), the rows it read and the claims its pending text makes."""
+    """One experiment analysed once: its result (a `Section` without claims, an
+    `experiments.Pending` awaiting the correction, or None without rows), the rows it read and
+    the claims its pending text makes."""
 
     experiment: experiments.Experiment
     result: experiments.Section | experiments.Pending | None
@@ -241,20 +242,14 @@ class _Analysed:
     claims: list[claims.Claim]
 
 
-def _experiment_lines(number: int, analysed: _Analysed, frame: pd.DataFrame, meta: dict[str, Any],
-                      corrected: claims.Corrected, run_dir: Path,
+def _experiment_lines(number: int, analysed: _Analysed, corrected: claims.Corrected, run_dir: Path,
                       drawer: Drawer) -> list[str | _PendingFigure]:
     """One experiment's section of `experiments.md` (its figures still being drawn); saves its
-    table CSVs. A pending section is written from `corrected`; one still asking the claim book of
-    the current session is analysed again in it."""
-    experiment = analysed.experiment
+    table CSVs. A pending section is written now, from `corrected`."""
+    experiment, rows = analysed.experiment, analysed.rows
     lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
     lines += [experiment.claim, ""] if experiment.claim else []
-    section, rows = analysed.result, analysed.rows
-    if isinstance(section, experiments.Pending):
-        section = section.write(corrected)
-    elif section is not None:
-        section, rows = _analyse(experiment, frame, meta)
+    section = None if analysed.result is None else experiments.written(analysed.result, corrected)
     if section is None:
         return [*lines, f"Skipped: {_nothing_to_read(experiment)}.", ""]
     lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
@@ -277,23 +272,19 @@ def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
     if drawer is None:
         with Drawer() as drawer:
             return write_experiments(run_dir, frame, meta, drawer)
-    book = claims.ClaimBook()
-    with claims.session(book):
-        analysed = _start_experiments(run_dir, frame, meta, drawer)
-    corrected = book.adjust([c for a in analysed for c in a.claims])
-    with claims.session(book):
-        parts = _experiments_parts(run_dir, frame, meta, analysed, corrected, drawer)
-    return _write_parts(run_dir / EXPERIMENTS_NAME, parts)
+    analysed = _start_experiments(run_dir, frame, meta, drawer)
+    corrected = claims.correct(c for a in analysed for c in a.claims)
+    return _write_parts(run_dir / EXPERIMENTS_NAME, _experiments_parts(run_dir, analysed, corrected, drawer))
 
 
-def _experiments_parts(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], analysed: list[_Analysed],
-                       corrected: claims.Corrected, drawer: Drawer) -> list[str | _PendingFigure]:
+def _experiments_parts(run_dir: Path, analysed: list[_Analysed], corrected: claims.Corrected,
+                       drawer: Drawer) -> list[str | _PendingFigure]:
     """experiments.md's lines, its figures still being drawn (saves the table CSVs)."""
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
                                          claims.correction_note(corrected), ""]
     for number, each in enumerate(analysed, start=1):
-        parts += _experiment_lines(number, each, frame, meta, corrected, run_dir, drawer)
+        parts += _experiment_lines(number, each, corrected, run_dir, drawer)
     return parts
 
 
@@ -320,9 +311,8 @@ def seeds_line(frame: pd.DataFrame) -> list[str]:
 
 def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
                        drawer: Drawer) -> list[_Analysed]:
-    """Analyse every experiment once (inside a collecting claim session): a pending section's
-    claims are collected as values by a dry run of its writer (`claims.Recorder`), a section still
-    asking the book records its claims there, and every figure starts drawing long before the
+    """Analyse every experiment once: a pending section's claims are collected as values by a dry
+    run of its writer (`claims.Recorder`), and every figure starts drawing long before the
     documents are written. A figure drawn from the same builder again is not drawn again; one that
     reads the corrected decisions (so differs) is drawn again then (`Drawer.submit`)."""
     analysed = []
@@ -356,9 +346,9 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
     """Write figures (PNG; with `pdf`, PDF too), CSV tables, `report.md` and `experiments.md`
     into `run_dir`; return the report path.
 
-    Two passes (see `claims`): the first records every claim of both documents, in the order
-    the second asks them (experiments.md's, then report.md's), and starts every figure; the joint
-    Holm correction; the second writes the documents with the adjusted decisions. Linear algebra
+    Each experiment is analysed once and every figure started; the claims of both documents,
+    held as values, are Holm-corrected once (each level on its own, see `claims`); then the
+    documents are written from the corrected decisions. Linear algebra
     runs on one thread throughout (`reproducible`): the same rows give the same bytes whatever
     the machine's cores, thread settings or load.
     """
@@ -375,20 +365,18 @@ def _write_report(run_dir: Path, pdf: bool) -> Path:
     # Figures are drawn on workers while the tables and claims are computed.
     with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:
         pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
-        book = claims.ClaimBook()
-        with claims.session(book):
-            analysed = _start_experiments(run_dir, rows, meta, drawer)
+        analysed = _start_experiments(run_dir, rows, meta, drawer)
         built = build_tables(frame)
         n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-        # Claims held as values (report.md's, read off the effects table, and the pending
-        # experiments') are corrected once with those the book recorded, and judged only then.
+        # Every claim is a value (report.md's, read off the effects table; the experiments',
+        # collected by their dry runs): corrected once, each level on its own, judged only then.
         effects = next(t.frame for t in built if t.name == "effects")
-        corrected = book.adjust([*(c for a in analysed for c in a.claims), *findings.effect_claims(effects)])
-        with claims.session(book):
-            # experiments.md is written last: its figures were started last, and report.md's
-            # tables and pages are made while they are drawn.
-            parts = _experiments_parts(run_dir, rows, meta, analysed, corrected, drawer)
-            path = _write_documents(run_dir, rows, meta, built, corrected, n_fits, pending)
+        made = [*(c for a in analysed for c in a.claims), *findings.effect_claims(effects)]
+        corrected = claims.correct(made)
+        # experiments.md is written last: its figures were started last, and report.md's
+        # tables and pages are made while they are drawn.
+        parts = _experiments_parts(run_dir, analysed, corrected, drawer)
+        path = _write_documents(run_dir, rows, meta, built, corrected, n_fits, pending)
         _write_parts(run_dir / EXPERIMENTS_NAME, parts)
         return path
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, SESSION, Verdicts
+from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import interval, with_ci
 from spurbench.report.prepare import excluded, learners
 
@@ -124,7 +124,7 @@ def _verdict(k: int, n: int, low: float, high: float, verdicts: Verdicts) -> tup
                f"level {alpha:.2g})")
 
 
-def shares(tables: pd.DataFrame, tested: bool = True, verdicts: Verdicts = SESSION) -> pd.DataFrame:
+def shares(tables: pd.DataFrame, tested: bool = True, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """For each call of `table_results`: how many tables make it, the share with its exact 95%
     interval over tables, the exact binomial p-value against one half, the power for
     `CLAIMED_SHARE` at the corrected level, and the verdict (asked of `verdicts` only when
@@ -140,7 +140,7 @@ def shares(tables: pd.DataFrame, tested: bool = True, verdicts: Verdicts = SESSI
     return pd.DataFrame(records, columns=SHARE_COLUMNS)
 
 
-def bullets(tables: pd.DataFrame, summary: pd.DataFrame, verdicts: Verdicts = SESSION) -> list[str]:
+def bullets(tables: pd.DataFrame, summary: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> list[str]:
     """The cross-table verdicts, one sentence each, and the tables behind each call."""
     if tables.empty:
         return []

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from spurbench.registry import GROUPS
 from spurbench.report import style
-from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, SESSION, Verdicts
+from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import interval, welch_difference, with_ci
 from spurbench.report.figures import BAND_ALPHA, NotEnoughData
 from spurbench.report.prepare import panel, t_interval
@@ -91,7 +91,8 @@ def welch(after: pd.Series, before: pd.Series) -> tuple[float, float, float, int
     return diff, low, high, int(min(after.count(), before.count()))
 
 
-def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds", verdicts: Verdicts = SESSION) -> str:
+def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds",
+                verdicts: Verdicts = UNCORRECTED) -> str:
     """The verdict on a claim that a difference (`diffs`, one per unit: seed or scenario) lies within
     +-`margin`; `unit` names what `diffs` are counted over.
 

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.metrics import degradation
-from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT, SESSION, UNCORRECTED, Verdicts
+from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import (
     at_level,
     interval,
@@ -192,7 +192,7 @@ def _listed(part: pd.DataFrame) -> str:
 
 
 def change_sentence(changes: pd.DataFrame, what: str, x_label: str, expected: int,
-                    verdicts: Verdicts = SESSION) -> str:
+                    verdicts: Verdicts = UNCORRECTED) -> str:
     """The per-learner verdicts on a claim that `what` moves in the direction `expected` from the
     smallest to the largest x (`model_change`: Welch intervals), counted and named."""
     learners = changes[changes["paradigm"] != "oracle"]
@@ -206,7 +206,7 @@ def change_sentence(changes: pd.DataFrame, what: str, x_label: str, expected: in
 
 
 def paradigm_path(contrast: pd.DataFrame, x: str, label: str, expected: int,
-                  verdicts: Verdicts = SESSION) -> str:
+                  verdicts: Verdicts = UNCORRECTED) -> str:
     """A paradigm contrast (`stats.paradigm_contrast` by `x`) from its smallest to its largest `x`,
     with the verdict at the largest on a claim that discriminative minus generative has the sign
     `expected`."""
@@ -282,7 +282,7 @@ def shortcut_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def contrast_sentence(row: object, prefix: str, label: str, expected: int,
-                      verdicts: Verdicts = SESSION) -> str:
+                      verdicts: Verdicts = UNCORRECTED) -> str:
     """One `shortcut_table` row's contrast on `prefix` ("flip" or "wga"), with the verdict on a claim
     that discriminative minus generative has the sign `expected`."""
     low, high = getattr(row, f"{prefix}_ci_low"), getattr(row, f"{prefix}_ci_high")

@@ -31,8 +31,8 @@ from spurbench.report.claims import (
     OPPOSITE,
     REFERENCE_EFFECT,
     REPRODUCED,
-    SESSION,
     SMALLER,
+    UNCORRECTED,
     Verdicts,
     detectable,
     paper_outcome,
@@ -133,7 +133,7 @@ def crossing_point(sizes: Sequence[float], difference: Sequence[float]) -> tuple
 
 
 def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int,
-                verdicts: Verdicts = SESSION) -> pd.Series:
+                verdicts: Verdicts = UNCORRECTED) -> pd.Series:
     """`verdicts.decide` for every row of `table` (interval columns `low`, `high`; units in column
     `n` or the constant `n`): +1, -1 or 0 per row."""
     units = table[n] if isinstance(n, str) else pd.Series(n, index=table.index)
@@ -143,7 +143,7 @@ def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int,
 
 
 def verdict(mean: float, low: float, high: float, n: int, expected: int,
-            effect: float = REFERENCE_EFFECT, verdicts: Verdicts = SESSION) -> str:
+            effect: float = REFERENCE_EFFECT, verdicts: Verdicts = UNCORRECTED) -> str:
     """The verdict on a published claim of a difference of at least `effect` in the direction
     `expected` (+1: above 0, -1: below), by `claims.paper_outcome`.
 
@@ -194,7 +194,7 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
 
 
 def judged(mean: float, low: float, high: float, n: int, expected: int,
-           effect: float = REFERENCE_EFFECT, verdicts: Verdicts = SESSION) -> str:
+           effect: float = REFERENCE_EFFECT, verdicts: Verdicts = UNCORRECTED) -> str:
     """A difference with its interval and the `verdict` on the claim, e.g. "+0.041 (95% CI +0.020 to
     +0.062): reproduced"."""
     return f"{with_ci(mean, low, high)}: {verdict(mean, low, high, n, expected, effect, verdicts)}"

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.report.analysis import Contrast, differences, family_estimate, fit_outcomes
-from spurbench.report.claims import SESSION, Verdicts
+from spurbench.report.claims import UNCORRECTED, Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
@@ -58,7 +58,7 @@ ESTIMATE_COLUMNS = ["family", "metric", "estimate", "ci_low", "ci_high", "method
                     "n_scenarios", "n_units", "verdict"]
 
 
-def estimates(rows: pd.DataFrame, verdicts: Verdicts = SESSION) -> pd.DataFrame:
+def estimates(rows: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """Per metric of `CLAIMS`: the family-level estimate over every family ("all"), then per family.
 
     Returns one row per (family, metric) with the estimate of `neural_mlp` minus `neural_flow`, its

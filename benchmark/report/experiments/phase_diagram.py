@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.population import population_worst_group
-from spurbench.report.claims import SESSION, Verdicts
+from spurbench.report.claims import UNCORRECTED, Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
@@ -88,7 +88,7 @@ def seed_gaps(middle: pd.DataFrame) -> pd.DataFrame:
     return sides.assign(value=sides["discriminative"] - sides["generative"]).reset_index()
 
 
-def gap_table(gaps: pd.DataFrame, verdicts: Verdicts = SESSION) -> pd.DataFrame:
+def gap_table(gaps: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """Per cell (spurious noise, n): both sides, the gap with its 95% t-interval over seeds, whether
     it is clear (`clear`: -1 LDA-type ahead, +1 behind, 0 neither, asked of `verdicts`) and the
     population values of the row in closed form."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from spurbench.report import style
-from spurbench.report.claims import SESSION, Verdicts, power
+from spurbench.report.claims import UNCORRECTED, Verdicts, power
 from spurbench.report.experiments import _across_tables as across
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, Section, rule
@@ -86,7 +86,7 @@ def _ends(diff: pd.DataFrame, verdicts: Verdicts) -> dict:
     return record
 
 
-def learning_curve_table(rows: pd.DataFrame, verdicts: Verdicts = SESSION) -> pd.DataFrame:
+def learning_curve_table(rows: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """Per reference (each logistic regression the scenario ran), scenario and generative model: the
     reference minus the model's accuracy at the smallest and the largest n_train (95% t-intervals
     over seeds) with the verdicts on the claim there and the tests' power for `EFFECT`, whether the
