@@ -3,11 +3,14 @@ need the corrected level written only from the correction's result."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 from scipy import stats
-from spurbench.report import analysis, claims, findings
+from spurbench.report import analysis, claims, experiments, findings, render
 from statsmodels.stats.multitest import multipletests
+from test_report import _small_results, _write_run
 
 
 def test_a_claim_is_made_only_from_a_finite_interval_over_enough_units():
@@ -80,3 +83,27 @@ def test_the_lines_judged_are_the_claims_made():
     made = findings.effect_claims(effects)
     assert [c.p_value for c in made] == [0.01, 0.03, 0.2]  # the "other" selection is not shown
     assert [c.level for c in made] == [claims.SECONDARY, claims.EXPLORATORY, claims.SECONDARY]
+
+
+def test_a_report_analyses_each_experiment_once_and_two_reports_in_one_process_agree(tmp_path, monkeypatch):
+    # every experiment's analyse is wrapped with a counter; two reports of the same rows are
+    # written one after the other in this process: nothing carries over from the first
+    calls: dict[str, int] = {}
+
+    def counted(experiment: experiments.Experiment) -> experiments.Experiment:
+        def analyse(rows: pd.DataFrame, params: experiments.Params) -> object:
+            calls[experiment.title] = calls.get(experiment.title, 0) + 1
+            return experiment.analyse(rows, params)
+        return replace(experiment, analyse=analyse)
+
+    wrapped = [counted(e) for e in experiments.discover()]
+    monkeypatch.setattr(render.experiments, "discover", lambda: wrapped)
+    frame = _small_results()
+    first = _write_run(tmp_path / "a" / "run", frame)
+    assert calls and set(calls.values()) == {1}  # every experiment with rows, analysed once
+    calls.clear()
+    second = _write_run(tmp_path / "b" / "run", frame)
+    assert calls and set(calls.values()) == {1}
+    for name in ("report.md", "experiments.md"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    assert "Holm-corrected within its level" in (first / "experiments.md").read_text()
