@@ -6,8 +6,8 @@ with each other or with a group of the panel, rather than paradigm with paradigm
 seed, as everywhere: a side's value on one seed is the mean over its models (or over the panel
 learners of a group, `prepare.panel`), and two sides measured on the same scenario are paired on
 the seed (every model of one (scenario, seed) saw the same data); sides from different scenarios
-are compared with Welch's interval. Every verdict goes through the claim book (`_stats.verdict`,
-`equivalence`, both by `claims.decide`), so the joint Holm correction covers them.
+are compared with Welch's interval. Every verdict asks the `claims.Verdicts` it is given
+(`_stats.verdict`, `equivalence`), so the joint Holm correction covers them.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def welch(after: pd.Series, before: pd.Series) -> tuple[float, float, float, int
     -------
     tuple of (float, float, float, int)
         Mean of `after` minus mean of `before`, Welch's 95% interval, and the smaller sample's size
-        (the count `claims.decide` checks against its minimum number of units).
+        (the count `claims.Claim.of` checks against its minimum number of units).
     """
     diff, low, high = welch_difference(after, before)
     return diff, low, high, int(min(after.count(), before.count()))

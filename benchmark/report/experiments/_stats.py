@@ -13,7 +13,7 @@ Conventions (each stated once, here):
   puts both of its tests through the joint Holm correction of every claim in both documents):
   **reproduced**, **not detected (power X)** or **contradicted**; a "not detected" verdict states
   the power of the test to detect the pre-registered size at the corrected level (Bonferroni's
-  level over the book's claims, `claims.corrected_alpha`: a lower bound under Holm's step-down);
+  level over the claims of its level, `claims.Corrected.alpha`: a lower bound under Holm's step-down);
 * there is no interval with fewer than two values, or when they are all equal (no spread to
   estimate it from: e.g. every seed trained on the same whole pool of a real dataset); such a
   difference is reported without a verdict.
