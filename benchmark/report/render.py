@@ -210,9 +210,10 @@ EXPERIMENTS_INTRO = (
     "shift summaries use each scenario's largest n_train unless a section says otherwise.")
 
 
-def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame,
-             meta: dict[str, Any]) -> tuple[experiments.Section | None, pd.DataFrame]:
-    """An experiment's section and the rows it read (None when the run has none of its scenarios)."""
+def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame, meta: dict[str, Any],
+             ) -> tuple[experiments.Section | experiments.Pending | None, pd.DataFrame]:
+    """An experiment's analysis (its section, or its pending section) and the rows it read (None
+    when the run has none of its scenarios)."""
     params = experiments.experiment_params(meta, experiment.tag)
     if experiment.tag is None:
         params = {s: params.get(s, {}) for s in frame["scenario"].unique()}
