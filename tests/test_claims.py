@@ -11,13 +11,12 @@ from statsmodels.stats.multitest import multipletests
 
 
 def _two_passes(intervals: list[tuple[float, float, int]]) -> list[int]:
-    """Ask every claim once to collect it, adjust, then ask again for the corrected decisions."""
-    book = claims.ClaimBook()
-    with claims.session(book):
-        for low, high, n in intervals:
-            claims.decide(low, high, n)
-        book.adjust()
-        return [claims.decide(low, high, n) for low, high, n in intervals]
+    """Collect every claim as a value, correct them once, then answer each from the correction."""
+    recorder = claims.Recorder()
+    for low, high, n in intervals:
+        recorder.decide(low, high, n)
+    corrected = claims.correct(recorder.claims)
+    return [corrected.decide(low, high, n) for low, high, n in intervals]
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, int]:
@@ -48,32 +47,30 @@ def test_the_p_value_from_an_interval_is_the_t_tests_and_holm_matches_statsmodel
     values = np.array([0.3, 0.1, 0.4, 0.2, 0.25])
     low, high, n = _interval(values)
     assert claims.p_from_interval(low, high, n) == pytest.approx(stats.ttest_1samp(values, 0).pvalue)
-    book = claims.ClaimBook()
-    book.p_values[claims.EXPLORATORY] = [0.01, 0.04, 0.03]
-    book.adjust()
+    made = [claims.Claim(0.1, 0.3, 10, p) for p in (0.01, 0.04, 0.03)]
+    corrected = claims.correct(made)
     expected = multipletests([0.01, 0.04, 0.03], 0.05, "holm")[1]
-    assert book.adjusted[claims.EXPLORATORY] == pytest.approx(expected)
+    assert [corrected.adjusted[c] for c in made] == pytest.approx(expected)
 
 
 def test_each_level_of_the_hierarchy_is_corrected_on_its_own():
     # One primary claim at p = 0.01 beside 99 exploratory claims: corrected jointly over 100 it
     # would need p < 0.0005 and fail; within its own level (one claim) it is clear. The exploratory
     # claim with the same p is judged among its 99 (Holm's first step asks p < 0.05 / 99): not clear.
-    book = claims.ClaimBook()
     nulls = [(-0.1, 0.1, 10)] * 98
 
-    def ask_all() -> list[int]:
-        first = claims.decide(0.1, 0.3, 10, p_value=0.01, level=claims.PRIMARY)
-        same = claims.decide(0.1, 0.3, 10, p_value=0.01, level=claims.EXPLORATORY)
-        return [first, same] + [claims.decide(lo, hi, n, level=claims.EXPLORATORY) for lo, hi, n in nulls]
+    def ask_all(verdicts: claims.Verdicts) -> list[int]:
+        first = verdicts.decide(0.1, 0.3, 10, p_value=0.01, level=claims.PRIMARY)
+        same = verdicts.decide(0.1, 0.3, 10, p_value=0.01, level=claims.EXPLORATORY)
+        return [first, same] + [verdicts.decide(lo, hi, n, level=claims.EXPLORATORY) for lo, hi, n in nulls]
 
-    with claims.session(book):
-        ask_all()
-        book.adjust()
-        decisions = ask_all()
+    recorder = claims.Recorder()
+    ask_all(recorder)
+    corrected = claims.correct(recorder.claims)
+    decisions = ask_all(corrected)
     assert decisions[:2] == [1, 0] and set(decisions[2:]) == {0}
-    assert book.n_claims(claims.PRIMARY) == 1 and book.n_claims(claims.EXPLORATORY) == 99
-    assert claims.corrected_alpha(claims.PRIMARY) == pytest.approx(0.05 / claims.PRIMARY_CLAIMS)
+    assert corrected.n_claims(claims.PRIMARY) == 1 and corrected.n_claims(claims.EXPLORATORY) == 99
+    assert corrected.alpha(claims.PRIMARY) == pytest.approx(0.05 / claims.PRIMARY_CLAIMS)
 
 
 def test_the_smallest_detectable_difference_is_the_t_tests_at_the_claims_level():
@@ -86,11 +83,10 @@ def test_the_smallest_detectable_difference_is_the_t_tests_at_the_claims_level()
 
 
 def test_fewer_than_three_units_are_never_clear_and_not_counted():
-    book = claims.ClaimBook()
-    with claims.session(book):
-        assert claims.decide(0.5, 0.6, 2, p_value=1e-12) == 0
-        assert claims.decide(0.5, 0.6, 3, p_value=1e-12) == 1
-    assert book.n_claims() == 1
+    recorder = claims.Recorder()
+    assert recorder.decide(0.5, 0.6, 2, p_value=1e-12) == 0
+    assert recorder.decide(0.5, 0.6, 3, p_value=1e-12) == 1
+    assert len(recorder.claims) == 1
 
 
 def test_power_is_reported_for_the_observed_spread():

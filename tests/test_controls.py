@@ -12,7 +12,7 @@ from spurbench.harness.fitting import FitTask, SpuriousControls, _FittedModel, r
 from spurbench.harness.spec import load_scenario, load_scenarios
 from spurbench.harness.store import read_results
 from spurbench.registry import get_model
-from spurbench.report.experiments import controllability
+from spurbench.report.experiments import controllability, written
 from spurbench.report.prepare import usable
 
 CONTROL = load_scenarios(["exp_control_gaussian"])[0]
@@ -87,7 +87,7 @@ def test_a_real_run_gives_the_experiment_its_refit_row_with_the_refit_seconds(tm
     harness.run([scenario], out_dir=tmp_path / "run", jobs=1, progress=False)
     frame = read_results(tmp_path / "run")
     params = {"control_tiny": {}}
-    section = controllability.analyse(controllability.EXPERIMENT.rows(usable(frame), params), params)
+    section = written(controllability.analyse(controllability.EXPERIMENT.rows(usable(frame), params), params))
     tables = {name: table for name, _, table in section.tables}
     strategies = tables["controllability_strategies"].set_index("strategy")
     refit = strategies.loc[controllability.FAIR]

@@ -16,7 +16,7 @@ from spurbench.harness.spec import DATASETS_DIR, load_scenario
 from spurbench.interface import api
 from spurbench.registry import PANEL
 from spurbench.report import experiments
-from spurbench.report.experiments import domainbed
+from spurbench.report.experiments import domainbed, written
 
 TABLES = ("domainbed_abalone_sex", "domainbed_hi_region", "domainbed_fair_occupation")
 
@@ -86,9 +86,9 @@ def _hand_rows(shift_by_family: dict[str, float], seeds: int = 10) -> pd.DataFra
 def test_a_difference_tight_around_zero_is_reproduced_and_a_large_one_contradicted():
     tight_rows = _hand_rows({f"t{i}": 0.001 * (i % 2) for i in range(6)})
     assert (domainbed.flagged_share(tight_rows) == 0).all()
-    tight = domainbed.analyse(tight_rows, {})
+    tight = written(domainbed.analyse(tight_rows, {}))
     assert sum("within +-0.01 (DomainBed): reproduced" in b for b in tight.bullets) == 2
-    far = domainbed.analyse(_hand_rows({f"t{i}": 0.05 + 0.002 * i for i in range(6)}), {})
+    far = written(domainbed.analyse(_hand_rows({f"t{i}": 0.05 + 0.002 * i for i in range(6)}), {}))
     assert sum("within +-0.01 (DomainBed): contradicted" in b for b in far.bullets) == 2
     assert any("upper bound, not a result" in b for b in far.bullets)
 

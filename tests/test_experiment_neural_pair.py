@@ -9,7 +9,7 @@ from spec_helpers import write_spec
 from spurbench import harness
 from spurbench.harness.spec import load_scenario
 from spurbench.harness.store import read_results
-from spurbench.report.experiments import neural_pair
+from spurbench.report.experiments import neural_pair, written
 from spurbench.report.experiments.neural_pair import FLOW, MLP
 from spurbench.report.prepare import panel, usable
 from synthetic_results import synthetic_results
@@ -71,9 +71,9 @@ def test_phase_cells_pair_the_two_models_on_the_seed_at_shift_half():
 def test_a_run_without_the_pair_gets_a_note_and_no_figure():
     rows = _pair_rows(0.0)
     params = {s: {} for s in rows["scenario"].unique()}  # as the report passes them: no phase cell
-    section = neural_pair.analyse(rows[rows["model"] == MLP], params)
+    section = written(neural_pair.analyse(rows[rows["model"] == MLP], params))
     assert not section.figures and "pip install 'spurbench[neural]'" in section.bullets[0]
-    full = neural_pair.analyse(rows, params)
+    full = written(neural_pair.analyse(rows, params))
     assert [plan.name for plan in full.figures] == ["exp_neural_pair"]
     assert any(b.startswith("Drop, `neural_mlp` minus `neural_flow`") for b in full.bullets)
 

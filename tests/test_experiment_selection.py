@@ -9,7 +9,7 @@ from scipy import stats
 from spurbench import harness
 from spurbench.harness.spec import load_scenario
 from spurbench.harness.store import read_results
-from spurbench.report.experiments import model_selection
+from spurbench.report.experiments import model_selection, written
 from spurbench.report.prepare import usable
 
 from tests.spec_helpers import write_spec
@@ -67,7 +67,8 @@ def test_gap_intervals_are_over_scenario_means_not_seeds():
 
 def test_the_claim_that_tuning_moves_the_gap_toward_zero_is_reproduced_when_it_does():
     scenarios = ("s1", "s2", "s3", "s4")
-    section = model_selection.analyse(_rows(seeds=10, scenarios=scenarios), {name: {} for name in scenarios})
+    rows, params = _rows(seeds=10, scenarios=scenarios), {name: {} for name in scenarios}
+    section = written(model_selection.analyse(rows, params))
     gap_lines = [b for b in section.bullets if b.startswith("Paradigm gap in accuracy")]
     assert len(gap_lines) == 3 and all("reproduced" in b for b in gap_lines)  # iid, worst_class, worst_group
     assert all("t-interval over 4 scenarios" in b for b in gap_lines)
@@ -79,7 +80,7 @@ def test_the_claim_that_tuning_moves_the_gap_toward_zero_is_reproduced_when_it_d
 
 
 def test_two_scenarios_are_never_called_clear_however_many_seeds():
-    section = model_selection.analyse(_rows(seeds=30), {"s1": {}, "s2": {}})
+    section = written(model_selection.analyse(_rows(seeds=30), {"s1": {}, "s2": {}}))
     gap_lines = [b for b in section.bullets if b.startswith("Paradigm gap")]
     assert gap_lines and all("fewer than 3, so never called clear" in b for b in gap_lines)
     assert not any("reproduced" in b or "contradicted" in b for b in gap_lines)

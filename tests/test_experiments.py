@@ -18,6 +18,7 @@ from spurbench.report import experiments, render
 from spurbench.report.experiments import misspecification as exp_misspecification
 from spurbench.report.experiments import on_the_line as exp_on_the_line
 from spurbench.report.experiments import sample_efficiency as exp_sample_efficiency
+from spurbench.report.experiments import written as written_section
 from spurbench.report.experiments._common import fit_summary, generative_groups_sentence
 from spurbench.report.experiments._plots import spaced
 from spurbench.report.experiments._stats import (
@@ -341,7 +342,7 @@ def test_the_regularised_and_unregularised_fits_are_paired_on_the_seed(fabricate
 
 def test_a_run_without_the_unregularised_fit_keeps_the_regularised_analysis_only(fabricated):
     rows = _curve(fabricated)[lambda f: f["model"] != "logistic_regression_mle"]
-    section = exp_sample_efficiency.analyse(rows, {})
+    section = written_section(exp_sample_efficiency.analyse(rows, {}))
     crossings, regularisation = (frame for _, _, frame in section.tables[:2])
     assert set(crossings["reference"]) == {"logistic_regression"}
     assert regularisation.empty

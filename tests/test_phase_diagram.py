@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import spurbench
 from spurbench.evaluation.population import population_worst_group
-from spurbench.report.experiments import phase_diagram
+from spurbench.report.experiments import phase_diagram, written
 
 SPEC = """
 [scenario]
@@ -48,7 +48,7 @@ def section(tmp_path_factory):
         params[name] = {"majority_share": 0.9, "n_core": 1, "n_spurious": 1, "n_noise": 0,
                         "core_noise": 1.0, "spurious_noise": spurious}
     rows = spurbench.run(paths, [*phase_diagram.GENERATIVE, *phase_diagram.LOGISTIC], jobs=1)
-    return phase_diagram.analyse(rows, params), rows, params
+    return written(phase_diagram.analyse(rows, params)), rows, params
 
 
 def test_population_cells_are_the_closed_form_and_large_n_fits_approach_them(section):

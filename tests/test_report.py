@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from spurbench.report import analysis, claims, findings, render, style, tables, write_report
+from spurbench.report import analysis, findings, render, style, tables, write_report
 from synthetic_results import synthetic_results
 
 META = {
@@ -219,8 +219,7 @@ def test_headline_reads_the_primary_lines_as_findings_writes_them(tmp_path):
         "ci_low": [-0.0228, 0.0058], "ci_high": [0.0024, 0.0398], "method": analysis.FAMILY_T,
         "n_scenarios": 99, "n_families": 36, "lofo_low": [-0.0121, 0.0184], "lofo_high": [-0.0067, 0.0249],
         "clusters": 36, "p_value": [0.11, 1e-6]})
-    with claims.session(claims.ClaimBook()):
-        bullets = [line.removeprefix("  ") for line in findings.effect_lines(effects)[1:]]
+    bullets = [line.removeprefix("  ") for line in findings.effect_lines(effects)[1:]]
     report = tmp_path / "report.md"
     report.write_text("\n".join(["# r", "", "## Summary", "", "**Answer**:", "", *bullets, "",
                                  "## Design", "", "- drop: +9.00 points (95% CI +8 to +10; 5 scenarios in 5 "

@@ -26,6 +26,7 @@ from spurbench.report.experiments import (
     mixture_mechanism,
     phase_diagram,
     reweighting,
+    written,
 )
 
 SEEDS = 8
@@ -106,7 +107,7 @@ def test_reweighting_reproduces_the_planted_collapse_and_the_l2_rescue(tmp_path)
     frame, params = _reweighting_frame(collapse=True)
     rows = reweighting.EXPERIMENT.rows(frame, params)
     assert "no_group_models" not in set(rows["scenario"])
-    section = reweighting.analyse(rows, params)
+    section = written(reweighting.analyse(rows, params))
     text = "\n".join(section.bullets)
     assert f"`{reweighting.REWEIGHTED}` (pre-registered)" in text
     over = next(b for b in section.bullets if b.startswith(f"`{reweighting.REWEIGHTED}`"))
@@ -124,7 +125,7 @@ def test_reweighting_reproduces_the_planted_collapse_and_the_l2_rescue(tmp_path)
 def test_reweighting_without_a_planted_effect_contradicts_the_claimed_size():
     # no collapse, seed noise 0.01: the interval of the change stays well inside the 2-point claim
     frame, params = _reweighting_frame(collapse=False)
-    section = reweighting.analyse(reweighting.EXPERIMENT.rows(frame, params), params)
+    section = written(reweighting.analyse(reweighting.EXPERIMENT.rows(frame, params), params))
     over = next(b for b in section.bullets if b.startswith(f"`{reweighting.REWEIGHTED}`"))
     assert "contradicted (clearly smaller in size than the pre-registered 0.020" in over
 
@@ -152,7 +153,7 @@ def _phase_frame(planted: bool) -> tuple[pd.DataFrame, dict]:
 
 def test_phase_diagram_finds_the_planted_cells_the_boundary_and_the_verdicts(tmp_path):
     frame, params = _phase_frame(planted=True)
-    section = phase_diagram.analyse(frame, params)
+    section = written(phase_diagram.analyse(frame, params))
     first = section.bullets[0]
     assert "this grid agrees with their description at spurious noise 2 only (1 of 2 rows)" in first
     assert "reproduced at spurious noise 2; contradicted at 0.1" in first
@@ -167,7 +168,7 @@ def test_phase_diagram_finds_the_planted_cells_the_boundary_and_the_verdicts(tmp
 
 def test_phase_diagram_without_a_gap_calls_no_cell():
     frame, params = _phase_frame(planted=False)
-    section = phase_diagram.analyse(frame, params)
+    section = written(phase_diagram.analyse(frame, params))
     assert (section.tables[0][2]["clear"] == 0).all()
     # A tight gap of 0 (seed noise 0.01) refutes an advantage of at least 0.020: contradicted, not
     # merely undetected.
@@ -197,7 +198,7 @@ def _scale_frame(mixture_holds: bool, kde_falls: bool | None = None) -> tuple[pd
 
 def test_the_mixture_model_avoiding_the_collapse_is_reproduced(tmp_path):
     frame, params = _scale_frame(mixture_holds=True)
-    section = mixture_mechanism.analyse(frame, params)
+    section = written(mixture_mechanism.analyse(frame, params))
     assert section.bullets[1].startswith("At B 10, `gmm_classifier` minus the parametric generative group")
     assert "+0.350" in section.bullets[1] and ": reproduced (the stated" in section.bullets[1]
     assert len(_draws(section, tmp_path)) == 2
@@ -205,7 +206,7 @@ def test_the_mixture_model_avoiding_the_collapse_is_reproduced(tmp_path):
 
 def test_every_generative_model_is_named_and_a_flexible_collapse_denies_the_single_gaussian():
     frame, params = _scale_frame(mixture_holds=True, kde_falls=True)
-    section = mixture_mechanism.analyse(frame, params)
+    section = written(mixture_mechanism.analyse(frame, params))
     last = section.bullets[-1]
     for model in ("gaussian_nb", "nb_shared_var", "lda_shrinkage", "gmm_classifier", "kde_classifier",
                   "logistic_regression", "logistic_regression_mle"):
@@ -219,7 +220,7 @@ def test_every_generative_model_is_named_and_a_flexible_collapse_denies_the_sing
 
 def test_only_the_parametric_collapse_is_attributed_to_the_single_gaussian():
     frame, params = _scale_frame(mixture_holds=True, kde_falls=False)
-    last = mixture_mechanism.analyse(frame, params).bullets[-1]
+    last = written(mixture_mechanism.analyse(frame, params)).bullets[-1]
     assert "3 of 5 generative models" in last and last.endswith(
         "Only the parametric generative models end below every linear discriminative one; every flexible "
         "generative model stays at or above the lowest of them.")
@@ -227,7 +228,7 @@ def test_only_the_parametric_collapse_is_attributed_to_the_single_gaussian():
 
 def test_a_mixture_model_that_collapses_too_contradicts_the_mechanism():
     frame, params = _scale_frame(mixture_holds=False)
-    bullet = mixture_mechanism.analyse(frame, params).bullets[1]
+    bullet = written(mixture_mechanism.analyse(frame, params)).bullets[1]
     assert "contradicted (clearly smaller in size than the pre-registered 0.020" in bullet
 
 
@@ -252,7 +253,7 @@ def _control_frame(imputation_short: bool, mixture_gap: float = 0.0) -> pd.DataF
 
 
 def test_controllability_tests_the_mixture_states_the_gaussian_identity_and_the_fair_refit(tmp_path):
-    section = controllability.analyse(_control_frame(imputation_short=True), {})
+    section = written(controllability.analyse(_control_frame(imputation_short=True), {}))
     identity, generative, networks, discriminative, fair = section.bullets
     assert identity.startswith("Identity, not a test") and "`gaussian_nb`" in identity
     assert "`lda_shrinkage`" in identity and "gmm_classifier" not in identity
@@ -280,7 +281,7 @@ def test_controllability_tests_the_mixture_states_the_gaussian_identity_and_the_
 
 def test_a_mixture_whose_drop_falls_short_of_its_refit_contradicts_the_claim():
     # 0.05 below the refit, seed noise 0.002: clearly outside the 1-point margin
-    section = controllability.analyse(_control_frame(imputation_short=True, mixture_gap=0.05), {})
+    section = written(controllability.analyse(_control_frame(imputation_short=True, mixture_gap=0.05), {}))
     assert "contradicted (clearly outside +-0.010" in section.bullets[1]
 
 
@@ -290,7 +291,7 @@ def test_a_flagged_fit_takes_its_variants_out_with_it():
     frame = _control_frame(imputation_short=True)
     base = (frame["model"] == "gmm_classifier") & (frame["seed"] == 0)
     frame.loc[base, "fit_flags"] = "chance_fit"
-    section = controllability.analyse(frame, {})
+    section = written(controllability.analyse(frame, {}))
     models = dict((name, table) for name, _, table in section.tables)["controllability_marginals"]
     counts = models.set_index("model")["n_seeds"]
     assert counts["gmm_classifier"] == SEEDS - 1 and counts["gaussian_nb"] == SEEDS
@@ -304,7 +305,7 @@ def test_gaussian_models_alone_leave_the_claim_untested():
     frame = _frame([_rows("control", values, rng, noise=0.0),
                     _rows("control", {"gaussian_nb+drop_spurious": 0.8}, rng, noise=0.0,
                           missing_handling="spurious_marginalised")])
-    section = controllability.analyse(frame, {})
+    section = written(controllability.analyse(frame, {}))
     assert "identical on 8 of 8 seeds" in section.bullets[0]
     assert "generative side: not tested here" in section.bullets[1]
 
@@ -312,7 +313,7 @@ def test_gaussian_models_alone_leave_the_claim_untested():
 def test_an_imputation_as_good_as_the_refit_contradicts_the_claimed_shortfall():
     # the claim is a shortfall of at least the 1-point margin; a planted 0 with seed noise 0.002
     # has an interval far inside it
-    section = controllability.analyse(_control_frame(imputation_short=False), {})
+    section = written(controllability.analyse(_control_frame(imputation_short=False), {}))
     discriminative = next(b for b in section.bullets if "discriminative models" in b)
     assert "reproduced for 0 of 2 groups" in discriminative
     assert discriminative.count("contradicted (clearly smaller in size than the pre-registered 0.010") == 2
@@ -329,13 +330,13 @@ def _missing_frame(strategy_effect: float) -> pd.DataFrame:
 
 
 def test_a_planted_strategy_effect_is_attributed_to_the_strategy(tmp_path):
-    section = missing_strategy.analyse(_missing_frame(0.05), {"holes": {"max_missing": 0.5}})
+    section = written(missing_strategy.analyse(_missing_frame(0.05), {"holes": {"max_missing": 0.5}}))
     assert section.bullets[0].endswith(": reproduced.") and section.bullets[1].endswith(": reproduced.")
     assert section.bullets[-1].endswith("explained by the strategy, not the paradigm.")
     assert len(_draws(section, tmp_path)) == 2
 
 
 def test_without_a_strategy_effect_the_claimed_size_is_contradicted():
-    section = missing_strategy.analyse(_missing_frame(0.0), {"holes": {"max_missing": 0.5}})
+    section = written(missing_strategy.analyse(_missing_frame(0.0), {"holes": {"max_missing": 0.5}}))
     assert "contradicted (clearly smaller in size than the pre-registered 0.020" in section.bullets[0]
     assert section.bullets[-1].endswith("explained by neither clearly.")

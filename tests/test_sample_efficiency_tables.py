@@ -13,7 +13,7 @@ from spurbench.generators._tables import CATALOGUE
 from spurbench.harness.spec import DATASETS_DIR, load_scenario, load_scenarios
 from spurbench.interface import api
 from spurbench.report.experiments import _across_tables as across
-from spurbench.report.experiments import sample_efficiency
+from spurbench.report.experiments import sample_efficiency, written
 
 TABLE_SPECS = [DATASETS_DIR / f"ng_jordan_{name}.toml" for name in sorted(CATALOGUE)]
 
@@ -91,7 +91,7 @@ def test_the_shares_over_tables_match_a_direct_count_with_intervals_in_0_1(small
 
 
 def test_the_section_states_the_cross_table_verdicts_and_draws_one_panel_per_table(small_run):
-    section = sample_efficiency.analyse(small_run, {})
+    section = written(sample_efficiency.analyse(small_run, {}))
     names = [name for name, _, _ in section.tables]
     assert names[-2:] == ["learning_curve_tables", "learning_curve_table_shares"]
     shares = section.tables[-1][2]

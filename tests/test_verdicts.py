@@ -28,26 +28,25 @@ def _draws(mean: float, sd: float, n: int, seed: int = 0) -> tuple[float, float,
 
 def _judge_jointly(tests: list[tuple[float, float, float, int, int]]) -> list[str]:
     """The verdicts of `tests` (mean, low, high, n, expected) after collecting and Holm-adjusting
-    every claim they ask, as the renderer's two passes do."""
-    book = claims.ClaimBook()
-    with claims.session(book):
-        for mean, low, high, n, expected in tests:
-            verdict(mean, low, high, n, expected)
-        book.adjust()
-        return [verdict(mean, low, high, n, expected) for mean, low, high, n, expected in tests]
+    every claim they ask, as the renderer does (a dry run collects them, one correction answers)."""
+    recorder = claims.Recorder()
+    for mean, low, high, n, expected in tests:
+        verdict(mean, low, high, n, expected, verdicts=recorder)
+    corrected = claims.correct(recorder.claims)
+    return [verdict(mean, low, high, n, expected, verdicts=corrected)
+            for mean, low, high, n, expected in tests]
 
 
-def test_every_test_asks_the_book_twice_against_0_and_against_the_claimed_size():
-    book = claims.ClaimBook()
-    with claims.session(book):
-        claims.paper_outcome(0.01, 0.03, 20, expected=1)
-        claims.paper_outcome(0.01, 0.03, 2, expected=1)  # fewer than three units: nothing asked
-    assert book.n_claims() == 2
+def test_every_test_makes_two_claims_against_0_and_against_the_claimed_size():
+    recorder = claims.Recorder()
+    claims.paper_outcome(0.01, 0.03, 20, expected=1, verdicts=recorder)
+    claims.paper_outcome(0.01, 0.03, 2, expected=1, verdicts=recorder)  # fewer than three units: none
+    assert len(recorder.claims) == 2
     mean, low, high, n = 0.02, 0.01, 0.03, 20
     se = (high - low) / 2 / stats.t.ppf(0.975, n - 1)
-    assert book.p_values[claims.EXPLORATORY][0] == pytest.approx(2 * stats.t.sf(mean / se, n - 1))
+    assert recorder.claims[0].p_value == pytest.approx(2 * stats.t.sf(mean / se, n - 1))
     # the interval is centred on the claimed 0.020
-    assert book.p_values[claims.EXPLORATORY][1] == pytest.approx(1.0)
+    assert recorder.claims[1].p_value == pytest.approx(1.0)
 
 
 def test_a_large_effect_in_the_claimed_direction_is_reproduced():
@@ -124,8 +123,7 @@ def test_reproduced_and_contradicted_need_the_corrected_test():
 
 
 def test_no_interval_or_too_few_units_gives_no_verdict_and_asks_nothing():
-    book = claims.ClaimBook()
-    with claims.session(book):
-        assert verdict(0.1, np.nan, np.nan, 20, 1) == "no verdict (no interval)"
-        assert verdict(0.1, 0.05, 0.15, 2, 1).startswith("no verdict (fewer than 3")
-    assert book.n_claims() == 0
+    recorder = claims.Recorder()
+    assert verdict(0.1, np.nan, np.nan, 20, 1, verdicts=recorder) == "no verdict (no interval)"
+    assert verdict(0.1, 0.05, 0.15, 2, 1, verdicts=recorder).startswith("no verdict (fewer than 3")
+    assert recorder.claims == []

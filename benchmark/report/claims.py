@@ -8,12 +8,13 @@ The levels (SCIENCE.md), fixed before any number is read:
 * **exploratory**: everything else: best-of-side selections, sensitivity analyses and every
   paper experiment, corrected together.
 
-A rule that wants to call a difference clear asks `decide` (with its level) instead of reading
-its interval. The renderer writes both documents twice: the first pass (`collecting`) records
-every claim's p-value in the order the rules ask, the Holm step-down adjusts each level's p-values
-together, and the second pass (`deciding`) answers each claim, by its position in its level, with
-the adjusted decision. The rules are deterministic functions of the same rows, so both passes ask
-the same claims in the same order; a claim the first pass did not see is never called clear.
+Claims are values (`Claim`: an interval, its units, its p-value and its level). A rule that wants
+to call a difference clear asks a `Verdicts` (with the claim's level) instead of reading its
+interval. The renderer analyses each experiment once; report.md's claims are read off its effects
+table and each experiment's off a dry run of its writer (`Recorder`); `correct` Holm-adjusts each
+level's claims together, once, with no state kept anywhere; the `Corrected` result then answers
+every claim, by value, while the documents are written. A claim the correction did not see is
+never called clear; outside a report (`UNCORRECTED`) each claim faces `ALPHA` on its own.
 
 Two further rules hold whatever the p-value: an interval from fewer than `MIN_CLUSTERS`
 independent units (seeds, scenarios or families, whichever the claim replicates over) is never
@@ -22,9 +23,9 @@ called clear, and a claim without an interval (no spread, one value) is not a cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from scipy import stats
@@ -56,7 +57,7 @@ def power(low: float, high: float, n: int, effect: float = REFERENCE_EFFECT, alp
 
     The interval's half-width gives the standard error, hence the observed standard deviation
     (se * sqrt(n)); statsmodels' `TTestPower` does the rest at level `alpha` (by default `ALPHA`,
-    uncorrected, so an upper bound on the power after the joint correction; `corrected_alpha`
+    uncorrected, so an upper bound on the power after the joint correction; `Corrected.alpha`
     gives a lower bound).
     """
     dof = max(n - 1, 1)
@@ -103,86 +104,119 @@ def units_for(target: float, low: float, high: float, n: int, alpha: float = ALP
     return None
 
 
-@dataclass
-class ClaimBook:
-    """The p-values of one rendering's claims per level and, once adjusted, their Holm-corrected
-    decisions (each level corrected on its own)."""
+@dataclass(frozen=True)
+class Claim:
+    """One test of the hierarchy, as a value: a 95% interval over `n` independent units, its
+    two-sided p-value of "difference = 0" and its level (`LEVELS`). Whether it is clear is known
+    only once every claim of its level is collected and corrected (`correct`)."""
 
-    p_values: dict[str, list[float]] = field(default_factory=lambda: {level: [] for level in LEVELS})
-    adjusted: dict[str, np.ndarray] | None = None
-    _position: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    low: float
+    high: float
+    n: int
+    p_value: float
+    level: str = EXPLORATORY
 
-    def ask(self, p_value: float, level: str = EXPLORATORY) -> bool:
-        """Record (first pass) or answer (second pass) whether the next claim of `level` is
-        significant."""
+    @classmethod
+    def of(cls, low: float, high: float, n: int, p_value: float | None = None,
+           level: str = EXPLORATORY) -> Claim | None:
+        """The claim an interval makes, or None when it makes none: no finite interval, fewer than
+        `MIN_CLUSTERS` units or no finite p-value (derived from the interval unless given)."""
+        if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
+            return None
+        p = p_from_interval(low, high, n) if p_value is None else p_value
+        return cls(float(low), float(high), int(n), float(p), level) if np.isfinite(p) else None
+
+    @property
+    def direction(self) -> int:
+        """The side of 0 the interval's centre is on (+1, -1; 0 on it)."""
+        return int(np.sign(self.low + self.high))
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """Claims after each level's Holm correction: their adjusted p-values (None: uncorrected, each
+    claim faces `ALPHA` on its own) and how many claims each level holds."""
+
+    adjusted: dict[Claim, float] | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+
+    def clear(self, claim: Claim | None) -> bool:
+        """Whether `claim` is significant at its level; a claim not corrected here never is."""
+        if claim is None:
+            return False
         if self.adjusted is None:
-            self.p_values[level].append(p_value)
-            return p_value < ALPHA
-        index = self._position[level]
-        self._position[level] = index + 1
-        adjusted = self.adjusted[level]
-        return index < len(adjusted) and bool(adjusted[index] < ALPHA)
+            return claim.p_value < ALPHA
+        adjusted = self.adjusted.get(claim)
+        return adjusted is not None and bool(adjusted < ALPHA)
 
-    def adjust(self) -> None:
-        """Holm-adjust each level's recorded p-values together; later `ask` calls answer with these."""
-        self.adjusted = {}
-        for level, values in self.p_values.items():
-            p = np.asarray(values, dtype=float)
-            self.adjusted[level] = multipletests(p, ALPHA, METHOD)[1] if len(p) else np.array([])
-        self._position = dict.fromkeys(LEVELS, 0)
+    def sign(self, claim: Claim | None) -> int:
+        """+1 (clearly above 0), -1 (clearly below) or 0 after the correction."""
+        return claim.direction if claim is not None and self.clear(claim) else 0
+
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int:
+        """`sign` of the claim the interval makes (0 when it makes none)."""
+        return self.sign(Claim.of(low, high, n, p_value, level))
+
+    def alpha(self, level: str = EXPLORATORY) -> float:
+        """The level a claim of `level` faces at least: Bonferroni's `ALPHA` / (claims of that
+        level) (Holm's step-down never asks more of a claim). The primary level's size is fixed in
+        advance (`PRIMARY_CLAIMS`); uncorrected, `ALPHA`."""
+        if level == PRIMARY:
+            return ALPHA / PRIMARY_CLAIMS
+        return ALPHA / max(self.counts[level], 1) if self.adjusted is not None else ALPHA
 
     def n_claims(self, level: str | None = None) -> int:
-        """Claims recorded at `level` (all levels when None)."""
-        if level is None:
-            return sum(len(v) for v in self.p_values.values())
-        return len(self.p_values[level])
+        """Claims corrected at `level` (all levels when None)."""
+        return sum(self.counts.values()) if level is None else self.counts[level]
 
 
-_BOOK = ClaimBook()
+UNCORRECTED = Corrected()
 
 
-@contextmanager
-def session(book: ClaimBook) -> Iterator[ClaimBook]:
-    """Route every `decide` inside the block to `book` (the renderer's two passes)."""
-    global _BOOK
-    previous, _BOOK = _BOOK, book
-    try:
-        yield book
-    finally:
-        _BOOK = previous
+class Verdicts(Protocol):
+    """What a rule asks of the correction: a claim's decision and the corrected level. A
+    `Recorder` collects the claims (answering uncorrected); a `Corrected` answers."""
+
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int: ...
+
+    def alpha(self, level: str = EXPLORATORY) -> float: ...
 
 
-def corrected_alpha(level: str = EXPLORATORY) -> float:
-    """The level a claim of `level` faces at least: Bonferroni's `ALPHA` / (claims of that level)
-    (Holm's step-down never asks more of a claim). The primary level's size is fixed in advance
-    (`PRIMARY_CLAIMS`); the others are known once the book is adjusted (`ALPHA` while claims are
-    still being collected or outside a rendering)."""
-    if level == PRIMARY:
-        return ALPHA / PRIMARY_CLAIMS
-    return ALPHA / max(_BOOK.n_claims(level), 1) if _BOOK.adjusted is not None else ALPHA
+@dataclass
+class Recorder:
+    """The claims a section's writer makes, collected in a dry run (each answered uncorrected; the
+    text of that run is discarded)."""
+
+    claims: list[Claim] = field(default_factory=list)
+
+    def decide(self, low: float, high: float, n: int, p_value: float | None = None,
+               level: str = EXPLORATORY) -> int:
+        """Record the claim the interval makes and answer it uncorrected."""
+        claim = Claim.of(low, high, n, p_value, level)
+        if claim is not None:
+            self.claims.append(claim)
+        return UNCORRECTED.sign(claim)
+
+    def alpha(self, level: str = EXPLORATORY) -> float:
+        """`ALPHA` (the primary level's fixed share): nothing is corrected yet."""
+        return UNCORRECTED.alpha(level)
 
 
-def decide(low: float, high: float, n: int, p_value: float | None = None, level: str = EXPLORATORY) -> int:
-    """+1 (clearly above 0), -1 (clearly below) or 0, after the Holm correction of `level`.
-
-    Parameters
-    ----------
-    low, high : float
-        The claim's 95% interval.
-    n : int
-        Independent units behind it; fewer than `MIN_CLUSTERS` is never clear (and not counted
-        as a claim).
-    p_value : float, optional
-        The test's own p-value; by default derived from the interval as a t-interval over `n`.
-    level : str
-        The claim's level in the hierarchy (`LEVELS`); each level is corrected on its own.
-    """
-    if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
-        return 0
-    p = p_from_interval(low, high, n) if p_value is None else p_value
-    if not np.isfinite(p):
-        return 0
-    return int(np.sign(low + high)) if _BOOK.ask(p, level) else 0
+def correct(claims: Iterable[Claim | None]) -> Corrected:
+    """Holm-adjust the p-values of each level's claims together (None entries make no claim).
+    Equal claims get equal adjusted p-values (Holm's step-down ties them), so a claim is its own key."""
+    by_level: dict[str, list[Claim]] = {level: [] for level in LEVELS}
+    for claim in claims:
+        if claim is not None:
+            by_level[claim.level].append(claim)
+    adjusted: dict[Claim, float] = {}
+    for members in by_level.values():
+        if members:
+            values = multipletests([c.p_value for c in members], ALPHA, METHOD)[1]
+            adjusted.update(zip(members, map(float, values), strict=True))
+    return Corrected(adjusted, {level: len(members) for level, members in by_level.items()})
 
 
 # What `paper_outcome` finds for a published claim.
@@ -190,26 +224,26 @@ REPRODUCED, OPPOSITE, SMALLER, NOT_DETECTED, UNTESTED = (
     "reproduced", "contradicted: the other way", "contradicted: smaller", "not detected", "untested")
 
 
-def paper_outcome(low: float, high: float, n: int, expected: int, effect: float = REFERENCE_EFFECT) -> str:
+def paper_outcome(low: float, high: float, n: int, expected: int, effect: float = REFERENCE_EFFECT,
+                  verdicts: Verdicts = UNCORRECTED) -> str:
     """The outcome of a published claim of a difference of at least `effect` in the direction
     `expected` (+1 or -1), from its 95% interval over `n` units.
 
-    Two tests, both asked of the claim book every time (so both passes of the renderer ask the
-    same claims, and the joint Holm correction covers both): the difference against 0, and against
-    `expected * effect`. After the correction:
+    Two tests, both asked of `verdicts` every time (so the joint Holm correction covers both): the
+    difference against 0, and against `expected * effect`. After the correction:
 
     * `OPPOSITE` (contradicted) when the difference is clearly on the other side of 0;
     * `SMALLER` (contradicted) when it is clearly short of `expected * effect`: a real effect in
       the claimed direction may exist, but the claim of one at least `effect` large is refuted;
     * `REPRODUCED` when it is clearly on the claimed side of 0 (and not clearly short of `effect`);
     * `NOT_DETECTED` otherwise: neither test is clear after the correction (the sentence states
-      the design's power for `effect` at `corrected_alpha`);
+      the design's power for `effect` at `Corrected.alpha`);
     * `UNTESTED` without an interval or with fewer than `MIN_CLUSTERS` units (nothing is asked).
     """
     if not (np.isfinite(low) and np.isfinite(high)) or n < MIN_CLUSTERS:
         return UNTESTED
-    sign = decide(low, high, n)
-    short = decide(low - expected * effect, high - expected * effect, n)
+    sign = verdicts.decide(low, high, n)
+    short = verdicts.decide(low - expected * effect, high - expected * effect, n)
     if sign == -expected:
         return OPPOSITE
     if short == -expected:
@@ -217,9 +251,9 @@ def paper_outcome(low: float, high: float, n: int, expected: int, effect: float 
     return REPRODUCED if sign == expected else NOT_DETECTED
 
 
-def correction_note(book: ClaimBook) -> str:
+def correction_note(corrected: Corrected) -> str:
     """The sentence each document states its correction with."""
-    counts = ", ".join(f"{level} {book.n_claims(level)}" for level in LEVELS)
+    counts = ", ".join(f"{level} {corrected.n_claims(level)}" for level in LEVELS)
     return (f"Every \"clear\" call in report.md and experiments.md is Holm-corrected within its level "
             f"of the hierarchy of claims (family-wise level {ALPHA:g} per level; claims: {counts}): "
             "primary, the paradigm contrast on the three co-primary metrics over the headline suite; "

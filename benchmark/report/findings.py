@@ -1,14 +1,16 @@
 """What this run shows": sentences written from the numbers by fixed rules, never by hand.
 
-Each rule reads one table and states what it shows. Whether a difference is called clear is
-decided by `claims.decide`: the joint Holm correction over every claim of report.md and
-experiments.md, and never from fewer than three independent units; a difference that is not
-clear states the power the design had for a two-point difference.
+Each rule reads one table and states what it shows. The effects table's lines are claims held as
+values (`effect_claims`); whether one is called clear is read from their joint Holm correction with
+every claim of experiments.md (`claims.Corrected`, passed in once known), never from fewer than
+three independent units; a difference that is not clear states the power the design had for a
+two-point difference.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +60,15 @@ def level_of(row: object) -> str:
     return claims.PRIMARY if row.contrast == analysis.PARADIGM.name else claims.SECONDARY
 
 
-def judged(row: object, metric: str) -> str:
+def claim_of(row: object) -> claims.Claim | None:
+    """The claim a line of the effects table makes (None: too few units or no interval)."""
+    return claims.Claim.of(row.ci_low, row.ci_high, int(row.clusters), row.p_value, level_of(row))
+
+
+def judged(row: object, metric: str, corrected: claims.Corrected = claims.UNCORRECTED) -> str:
     """An estimate with its interval, how it was estimated, the leave-one-family-out range, and
-    whether it is clear at its level of the hierarchy (else the smallest difference the design
-    detects with 80% power at that level)."""
+    whether it is clear at its level of the hierarchy after `corrected` (else the smallest
+    difference the design detects with 80% power at that level)."""
     level = level_of(row)
     method = "" if row.method == analysis.FAMILY_T else f"{row.method}, "
     text = (f"{100 * row.estimate:+.2f} points (95% CI {100 * row.ci_low:+.2f} to {100 * row.ci_high:+.2f}; "
@@ -69,10 +76,10 @@ def judged(row: object, metric: str) -> str:
     if np.isfinite(row.lofo_low):
         text += f"; leaving one family out {100 * row.lofo_low:+.2f} to {100 * row.lofo_high:+.2f}"
     text += ")"
-    sign = claims.decide(row.ci_low, row.ci_high, int(row.clusters), row.p_value, level)
+    sign = corrected.sign(claim_of(row))
     first, second = row.contrast.split(" - ")
     more = "drops more" if metric == "drop" else "is more accurate"
-    alpha = claims.corrected_alpha(level)
+    alpha = corrected.alpha(level)
     if sign:
         text = f"{text}: clearly ({level}), `{first if sign > 0 else second}` {more}"
         if level == claims.PRIMARY:  # the design's resolution is part of every primary answer
@@ -92,23 +99,33 @@ def judged(row: object, metric: str) -> str:
     return text
 
 
-def effect_lines(effects: pd.DataFrame) -> list[str]:
-    """Markdown bullets on each contrast: drop first, then the co-primaries, best-of, sensitivity."""
-    lines = []
+def _shown(effects: pd.DataFrame) -> Iterator[tuple[str, str, object | None]]:
+    """The effects table as report.md shows it: per contrast its heading (row None), then each
+    judged line's lead-in and row: drop first, then the co-primaries, best-of, sensitivity."""
     finite = effects.dropna(subset=["ci_low", "ci_high"])
     for contrast, part in finite.groupby("contrast", sort=False):
+        yield contrast, "", None
         main = part[(part["selection"] == "panel") & (part["flagged"] == "excluded")]
-        lines.append(f"- **{contrast}**:")
         for row in main.itertuples(index=False):
-            lines.append(f"  - {analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
+            yield contrast, f"{analysis.METRICS[row.metric]}", row
         for row in part[part["selection"] == "mixed model"].itertuples(index=False):
-            lines.append(f"  - sensitivity, {analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
+            yield contrast, f"sensitivity, {analysis.METRICS[row.metric]}", row
         for row in part[part["selection"] == "best on validation"].itertuples(index=False):
-            lines.append(f"  - best of each side (chosen on validation accuracy), "
-                         f"{analysis.METRICS[row.metric]}: {judged(row, row.metric)}.")
+            yield contrast, (f"best of each side (chosen on validation accuracy), "
+                             f"{analysis.METRICS[row.metric]}"), row
         for row in part[part["flagged"] == "included"].itertuples(index=False):
-            lines.append(f"  - sensitivity, flagged fits included, drop: {judged(row, row.metric)}.")
-    return lines
+            yield contrast, "sensitivity, flagged fits included, drop", row
+
+
+def effect_claims(effects: pd.DataFrame) -> list[claims.Claim | None]:
+    """The claims of every line `effect_lines` judges (None where a line makes none)."""
+    return [claim_of(row) for _, _, row in _shown(effects) if row is not None]
+
+
+def effect_lines(effects: pd.DataFrame, corrected: claims.Corrected = claims.UNCORRECTED) -> list[str]:
+    """Markdown bullets on each contrast, each line judged after `corrected`."""
+    return [f"- **{contrast}**:" if row is None else f"  - {lead}: {judged(row, row.metric, corrected)}."
+            for contrast, lead, row in _shown(effects)]
 
 
 def exclusion_sentences(table: pd.DataFrame) -> list[str]:
@@ -163,13 +180,13 @@ def best_model_sentences(by_scenario: pd.DataFrame) -> list[str]:
     ]
 
 
-def robustness_sentences(robust: pd.DataFrame) -> list[str]:
-    """The panel learner most above the accuracy-on-the-line trend (reference rows, which may see
-    group labels or the test set, are in the table, not in this sentence; without panel models,
-    any learner)."""
+def robustness_sentences(robust: pd.DataFrame, counted: Collection[str]) -> list[str]:
+    """The panel learner most above the accuracy-on-the-line trend: of the models in `counted`
+    (those `prepare.panel` lets into an average; reference rows, which may see group labels or the
+    test set, are in the table, not in this sentence; without panel models, any learner)."""
     learners = robust[robust["paradigm"] != "oracle"].dropna(subset=["effective_robustness"])
-    if learners["model"].isin(PANEL).any():
-        learners = learners[learners["model"].isin(PANEL)]
+    if learners["model"].isin(counted).any():
+        learners = learners[learners["model"].isin(counted)]
     if learners.empty:
         return []
     best = learners.sort_values("effective_robustness", ascending=False, kind="stable").iloc[0]
@@ -188,13 +205,15 @@ def failure_sentences(failures: pd.DataFrame, n_fits: int) -> list[str]:
     return [f"{failed} of {n_fits} fits failed and are excluded from every statistic (listed below)."]
 
 
-def summary(by_name: dict[str, pd.DataFrame], n_fits: int) -> list[str]:
-    """Every rule's output as Markdown bullets, from the report's tables (by table name)."""
+def summary(by_name: dict[str, pd.DataFrame], n_fits: int, counted: Collection[str],
+            corrected: claims.Corrected = claims.UNCORRECTED) -> list[str]:
+    """Every rule's output as Markdown bullets, from the report's tables (by table name), the
+    effects judged after `corrected` and the panel read as `counted` (`robustness_sentences`)."""
     sentences = (best_model_sentences(by_name["accuracy_by_scenario"])
-                 + robustness_sentences(by_name["robustness"])
+                 + robustness_sentences(by_name["robustness"], counted)
                  + exclusion_sentences(by_name["exclusions"])
                  + failure_sentences(by_name["failures"], n_fits))
-    return effect_lines(by_name["effects"]) + [f"- {s}" for s in sentences]
+    return effect_lines(by_name["effects"], corrected) + [f"- {s}" for s in sentences]
 
 
 # A primary line of report.md's Summary, as `judged` writes it.

@@ -2,9 +2,9 @@
 experiments' `experiments.md` (see `spurbench.report.experiments`).
 
 Everything comes from `results.csv` / `results.sqlite` and the run's recorded configuration;
-nothing is typed in by hand, and the same rows always give the same bytes (no timestamps). Both
-documents are written in two passes so that their "clear" calls are Holm-corrected together
-(see `claims`).
+nothing is typed in by hand, and the same rows always give the same bytes (no timestamps). The
+claims of both documents are values, Holm-corrected together once before either is written, so
+that their "clear" calls share one correction (see `claims`).
 """
 
 from __future__ import annotations
@@ -210,9 +210,10 @@ EXPERIMENTS_INTRO = (
     "shift summaries use each scenario's largest n_train unless a section says otherwise.")
 
 
-def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame,
-             meta: dict[str, Any]) -> tuple[experiments.Section | None, pd.DataFrame]:
-    """An experiment's section and the rows it read (None when the run has none of its scenarios)."""
+def _analyse(experiment: experiments.Experiment, frame: pd.DataFrame, meta: dict[str, Any],
+             ) -> tuple[experiments.Section | experiments.Pending | None, pd.DataFrame]:
+    """An experiment's analysis (its section, or its pending section) and the rows it read (None
+    when the run has none of its scenarios)."""
     params = experiments.experiment_params(meta, experiment.tag)
     if experiment.tag is None:
         params = {s: params.get(s, {}) for s in frame["scenario"].unique()}
@@ -230,13 +231,26 @@ def _nothing_to_read(experiment: experiments.Experiment) -> str:
         else "this run has none of the rows it reads"
 
 
-def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd.DataFrame,
-                      meta: dict[str, Any], run_dir: Path, drawer: Drawer) -> list[str | _PendingFigure]:
+@dataclass
+class _Analysed:
+    """One experiment analysed once: its result (a `Section` without claims, an
+    `experiments.Pending` awaiting the correction, or None without rows), the rows it read and
+    the claims its pending text makes."""
+
+    experiment: experiments.Experiment
+    result: experiments.Section | experiments.Pending | None
+    rows: pd.DataFrame
+    claims: list[claims.Claim]
+
+
+def _experiment_lines(number: int, analysed: _Analysed, corrected: claims.Corrected, run_dir: Path,
+                      drawer: Drawer) -> list[str | _PendingFigure]:
     """One experiment's section of `experiments.md` (its figures still being drawn); saves its
-    table CSVs."""
+    table CSVs. A pending section is written now, from `corrected`."""
+    experiment, rows = analysed.experiment, analysed.rows
     lines = [f"## {number}. {experiment.title}", "", f"*{experiment.question}*", ""]
     lines += [experiment.claim, ""] if experiment.claim else []
-    section, rows = _analyse(experiment, frame, meta)
+    section = None if analysed.result is None else experiments.written(analysed.result, corrected)
     if section is None:
         return [*lines, f"Skipped: {_nothing_to_read(experiment)}.", ""]
     lines += ["Scenarios: " + ", ".join(f"`{s}`" for s in scenario_order(rows)) + ".", ""]
@@ -253,33 +267,25 @@ def _experiment_lines(number: int, experiment: experiments.Experiment, frame: pd
 
 
 def write_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
-                      book: claims.ClaimBook | None = None, drawer: Drawer | None = None) -> Path:
-    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`; return its path.
-
-    `book` holds the claims already collected and adjusted with report.md's; without one, the
-    experiments' own claims are collected and corrected on their own.
-    """
+                      drawer: Drawer | None = None) -> Path:
+    """Write `experiments.md` (with its figures and table CSVs) into `run_dir`, its claims
+    corrected on their own; return its path."""
     if drawer is None:
         with Drawer() as drawer:
-            return write_experiments(run_dir, frame, meta, book, drawer)
-    if book is None:
-        book = claims.ClaimBook()
-        with claims.session(book):
-            _start_experiments(run_dir, frame, meta, drawer)
-        book.adjust()
-        with claims.session(book):
-            return write_experiments(run_dir, frame, meta, book, drawer)
-    return _write_parts(run_dir / EXPERIMENTS_NAME, _experiments_parts(run_dir, frame, meta, book, drawer))
+            return write_experiments(run_dir, frame, meta, drawer)
+    analysed = _start_experiments(run_dir, frame, meta, drawer)
+    corrected = claims.correct(c for a in analysed for c in a.claims)
+    return _write_parts(run_dir / EXPERIMENTS_NAME, _experiments_parts(run_dir, analysed, corrected, drawer))
 
 
-def _experiments_parts(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], book: claims.ClaimBook,
+def _experiments_parts(run_dir: Path, analysed: list[_Analysed], corrected: claims.Corrected,
                        drawer: Drawer) -> list[str | _PendingFigure]:
     """experiments.md's lines, its figures still being drawn (saves the table CSVs)."""
     (run_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     parts: list[str | _PendingFigure] = [f"# Paper experiments: {run_dir.name}", "", EXPERIMENTS_INTRO, "",
-                                         claims.correction_note(book), ""]
-    for number, experiment in enumerate(experiments.discover(), start=1):
-        parts += _experiment_lines(number, experiment, frame, meta, run_dir, drawer)
+                                         claims.correction_note(corrected), ""]
+    for number, each in enumerate(analysed, start=1):
+        parts += _experiment_lines(number, each, corrected, run_dir, drawer)
     return parts
 
 
@@ -304,15 +310,21 @@ def seeds_line(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any], drawer: Drawer) -> None:
-    """First pass over the experiments (inside a collecting claim session): their claims are
-    recorded and their figures start drawing long before the second pass writes them. A figure
-    drawn from the same builder in the second pass is not drawn again; one that reads the adjusted
-    decisions (so differs) is drawn again then (`Drawer.submit`)."""
+def _start_experiments(run_dir: Path, frame: pd.DataFrame, meta: dict[str, Any],
+                       drawer: Drawer) -> list[_Analysed]:
+    """Analyse every experiment once: a pending section's claims are collected as values by a dry
+    run of its writer (`claims.Recorder`), and every figure starts drawing long before the
+    documents are written. A figure drawn from the same builder again is not drawn again; one that
+    reads the corrected decisions (so differs) is drawn again then (`Drawer.submit`)."""
+    analysed = []
     for experiment in experiments.discover():
-        section, _ = _analyse(experiment, frame, meta)
+        result, rows = _analyse(experiment, frame, meta)
+        recorder = claims.Recorder()
+        section = result.write(recorder) if isinstance(result, experiments.Pending) else result
         for plan in section.figures if section is not None else []:
             drawer.submit(plan.build, run_dir / FIGURES_DIR, plan.name)
+        analysed.append(_Analysed(experiment, result, rows, recorder.claims))
+    return analysed
 
 
 def _require_a_fit(run_dir: Path, frame: pd.DataFrame) -> None:
@@ -335,9 +347,9 @@ def write_report(run_dir: Path, pdf: bool = False) -> Path:
     """Write figures (PNG; with `pdf`, PDF too), CSV tables, `report.md` and `experiments.md`
     into `run_dir`; return the report path.
 
-    Two passes (see `claims`): the first records every claim of both documents, in the order
-    the second asks them (experiments.md's, then report.md's), and starts every figure; the joint
-    Holm correction; the second writes the documents with the adjusted decisions. Linear algebra
+    Each experiment is analysed once and every figure started; the claims of both documents,
+    held as values, are Holm-corrected once (each level on its own, see `claims`); then the
+    documents are written from the corrected decisions. Linear algebra
     runs on one thread throughout (`reproducible`): the same rows give the same bytes whatever
     the machine's cores, thread settings or load.
     """
@@ -354,19 +366,18 @@ def _write_report(run_dir: Path, pdf: bool) -> Path:
     # Figures are drawn on workers while the tables and claims are computed.
     with Drawer(formats=style.PAPER_FORMATS if pdf else style.REPORT_FORMATS) as drawer:
         pending = _submit_gallery(drawer, frame, run_dir / FIGURES_DIR)
-        book = claims.ClaimBook()
-        with claims.session(book):
-            _start_experiments(run_dir, rows, meta, drawer)
+        analysed = _start_experiments(run_dir, rows, meta, drawer)
         built = build_tables(frame)
         n_fits = rows["fit_key"].nunique()  # a fit's variants (`+em`, ...) share its key
-        with claims.session(book):
-            findings.summary({t.name: t.frame for t in built}, n_fits)
-        book.adjust()
-        with claims.session(book):
-            # experiments.md is written last: its figures were started last, and report.md's
-            # tables and pages are made while they are drawn.
-            parts = _experiments_parts(run_dir, rows, meta, book, drawer)
-            path = _write_documents(run_dir, rows, meta, built, book, n_fits, pending)
+        # Every claim is a value (report.md's, read off the effects table; the experiments',
+        # collected by their dry runs): corrected once, each level on its own, judged only then.
+        effects = next(t.frame for t in built if t.name == "effects")
+        made = [*(c for a in analysed for c in a.claims), *findings.effect_claims(effects)]
+        corrected = claims.correct(made)
+        # experiments.md is written last: its figures were started last, and report.md's
+        # tables and pages are made while they are drawn.
+        parts = _experiments_parts(run_dir, analysed, corrected, drawer)
+        path = _write_documents(run_dir, rows, meta, built, corrected, n_fits, pending)
         _write_parts(run_dir / EXPERIMENTS_NAME, parts)
         return path
 
@@ -404,7 +415,7 @@ def _mechanism_lines(table: pd.DataFrame, contrasts: tuple[analysis.Contrast, ..
 
 
 def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], built: list[Table],
-                     book: claims.ClaimBook, n_fits: int, pending: list[_PendingFigure]) -> Path:
+                     corrected: claims.Corrected, n_fits: int, pending: list[_PendingFigure]) -> Path:
     """Second pass, after experiments.md: tables, figures and report.md, with the adjusted
     decisions."""
     frame = fixed(rows)
@@ -413,7 +424,7 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
         table.frame.to_csv(run_dir / TABLES_DIR / f"{table.name}.csv", index=False, float_format=FLOAT_FORMAT)
     ok = usable(frame)
     by_name = {t.name: t.frame for t in built}
-    shown = findings.summary(by_name, n_fits)
+    shown = findings.summary(by_name, n_fits, set(prepare.panel(ok)["model"]), corrected)
     summary = _summary(frame, shown, by_name)
     lines = [f"# spurbench report: {run_dir.name}", "", *summary, "",
              "## Design", "", *findings.preregistration(), "",
@@ -422,7 +433,7 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
              f"{sorted(frame['n_train'].unique().tolist())}. Shift summaries use each scenario's "
              "largest n_train; sign convention: discriminative minus generative.", "", *seeds_line(frame), "",
              f"The paper experiments of this run are in [{EXPERIMENTS_NAME}]({EXPERIMENTS_NAME}).", "",
-             "## What this run shows", "", claims.correction_note(book), "",
+             "## What this run shows", "", claims.correction_note(corrected), "",
              *shown, "", *_mechanism_lines(by_name["by_mechanism"], mechanisms.CONTRASTS),
              "## Figures", ""]
     tail = ["", "## Tables", ""]

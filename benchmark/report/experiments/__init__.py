@@ -5,9 +5,15 @@ it found, by fixed rules from the numbers; `render.write_report` writes them to
 A scenario belongs to an experiment through `experiment = "<tag>"` in its spec, recorded in
 `run.json`; "accuracy on the line" reads every scenario with a shift. One public module per
 experiment, each defining `EXPERIMENT`, found by `discover` (adding an experiment touches one
-file); the `_`-prefixed modules hold what they share: `_common` (the `Experiment` and `Section`
-types, selections, sentences), `_stats` (the statistics findings are stated with) and `_plots`
-(figure builders).
+file); the `_`-prefixed modules hold what they share: `_common` (the `Experiment`, `Section` and
+`Pending` types, selections, sentences), `_stats` (the statistics findings are stated with) and
+`_plots` (figure builders).
+
+An experiment's `analyse` runs once per report and computes its numbers; its text, which states
+verdicts at the corrected level, comes back as a `Pending` whose `write(verdicts)` the renderer
+calls with a `claims.Recorder` (collecting its claims as values) and, after the one joint
+correction, with the `claims.Corrected` result. `written` gives the section outside a report
+(uncorrected).
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, Section, written
 
-__all__ = ["Experiment", "FigurePlan", "Section", "discover", "experiment_params"]
+__all__ = ["Experiment", "FigurePlan", "Params", "Pending", "Section", "discover", "experiment_params",
+           "written"]
 
 
 def discover() -> tuple[Experiment, ...]:

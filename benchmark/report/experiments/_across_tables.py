@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
+from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import interval, with_ci
 from spurbench.report.prepare import excluded, learners
 
@@ -109,38 +109,38 @@ def binomial_power(n: int, alpha: float, share: float = CLAIMED_SHARE) -> float:
     return float(stats.binom.sf(rejects[0] - 1, n, share)) if len(rejects) else 0.0
 
 
-def _verdict(k: int, n: int, low: float, high: float) -> tuple[float, str]:
-    """The p-value of the exact test against `MAJORITY` and the verdict (asked of the claim book)."""
+def _verdict(k: int, n: int, low: float, high: float, verdicts: Verdicts) -> tuple[float, str]:
+    """The p-value of the exact test against `MAJORITY` and the verdict (asked of `verdicts`)."""
     if n < MIN_CLUSTERS:
         return np.nan, f"no verdict ({FEW_CLUSTERS})"
     p = float(stats.binomtest(k, n, MAJORITY).pvalue)
-    sign = decide(low - MAJORITY, high - MAJORITY, n, p_value=p)
+    sign = verdicts.decide(low - MAJORITY, high - MAJORITY, n, p_value=p)
     if sign > 0:
         return p, "reproduced"
     if sign < 0:
         return p, "contradicted (clearly fewer than half the tables)"
-    alpha = corrected_alpha()
+    alpha = verdicts.alpha()
     return p, (f"not detected (power {binomial_power(n, alpha):.2f} for a share of {CLAIMED_SHARE:g} at "
                f"level {alpha:.2g})")
 
 
-def shares(tables: pd.DataFrame, tested: bool = True) -> pd.DataFrame:
+def shares(tables: pd.DataFrame, tested: bool = True, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """For each call of `table_results`: how many tables make it, the share with its exact 95%
     interval over tables, the exact binomial p-value against one half, the power for
-    `CLAIMED_SHARE` at the corrected level, and the verdict (asked of the claim book only when
+    `CLAIMED_SHARE` at the corrected level, and the verdict (asked of `verdicts` only when
     `tested`; a sensitivity analysis is not a claim)."""
     records = []
     n = len(tables)
     for column, call in CALLS.items():
         k = int(tables[column].sum()) if n else 0
         low, high = exact_interval(k, n)
-        p, verdict = _verdict(k, n, low, high) if tested else (np.nan, "sensitivity, not tested")
+        p, verdict = _verdict(k, n, low, high, verdicts) if tested else (np.nan, "sensitivity, not tested")
         records.append([call, k, n, k / n if n else np.nan, low, high, p,
-                        binomial_power(n, corrected_alpha()) if n else np.nan, verdict])
+                        binomial_power(n, verdicts.alpha()) if n else np.nan, verdict])
     return pd.DataFrame(records, columns=SHARE_COLUMNS)
 
 
-def bullets(tables: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+def bullets(tables: pd.DataFrame, summary: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> list[str]:
     """The cross-table verdicts, one sentence each, and the tables behind each call."""
     if tables.empty:
         return []
@@ -150,16 +150,16 @@ def bullets(tables: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
         lines.append(f"Across tables, `{LOGISTIC}` against `{NAIVE_BAYES}`: {r.call} on {r.tables_with} "
                      f"of {r.tables} tables, share {r.share:.2f} (exact 95% CI {r.ci_low:.2f} to "
                      f"{r.ci_high:.2f}; claim: more than {MAJORITY:g}): {r.verdict}. Tables: {named}.")
-    return [*lines, _sensitivity(tables)]
+    return [*lines, _sensitivity(tables, verdicts)]
 
 
-def _sensitivity(tables: pd.DataFrame) -> str:
+def _sensitivity(tables: pd.DataFrame, verdicts: Verdicts) -> str:
     """The three shares over the informative tables only (stated, not tested)."""
     kept = tables[tables["informative"]]
     left = ", ".join(f"`{t}`" for t in tables.loc[~tables["informative"], "table"]) or "none"
     parts = [f"{r.call} {r.tables_with} of {r.tables}" + (f" (exact 95% CI {r.ci_low:.2f} to {r.ci_high:.2f})"
                                                           if r.tables else "")
-             for r in shares(kept, tested=False).itertuples()]
+             for r in shares(kept, tested=False, verdicts=verdicts).itertuples()]
     return (f"Sensitivity (not tested): over the {len(kept)} informative tables (fewer than half of the "
             "pair's fits at the largest size flagged as not clearly above the majority rate), "
             + "; ".join(parts) + f". Left out: {left}.")

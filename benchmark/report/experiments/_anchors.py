@@ -6,8 +6,8 @@ with each other or with a group of the panel, rather than paradigm with paradigm
 seed, as everywhere: a side's value on one seed is the mean over its models (or over the panel
 learners of a group, `prepare.panel`), and two sides measured on the same scenario are paired on
 the seed (every model of one (scenario, seed) saw the same data); sides from different scenarios
-are compared with Welch's interval. Every verdict goes through the claim book (`_stats.verdict`,
-`equivalence`, both by `claims.decide`), so the joint Holm correction covers them.
+are compared with Welch's interval. Every verdict asks the `claims.Verdicts` it is given
+(`_stats.verdict`, `equivalence`), so the joint Holm correction covers them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from spurbench.registry import GROUPS
 from spurbench.report import style
-from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, corrected_alpha, decide
+from spurbench.report.claims import FEW_CLUSTERS, MIN_CLUSTERS, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import interval, welch_difference, with_ci
 from spurbench.report.figures import BAND_ALPHA, NotEnoughData
 from spurbench.report.prepare import panel, t_interval
@@ -85,13 +85,14 @@ def welch(after: pd.Series, before: pd.Series) -> tuple[float, float, float, int
     -------
     tuple of (float, float, float, int)
         Mean of `after` minus mean of `before`, Welch's 95% interval, and the smaller sample's size
-        (the count `claims.decide` checks against its minimum number of units).
+        (the count `claims.Claim.of` checks against its minimum number of units).
     """
     diff, low, high = welch_difference(after, before)
     return diff, low, high, int(min(after.count(), before.count()))
 
 
-def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
+def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds",
+                verdicts: Verdicts = UNCORRECTED) -> str:
     """The verdict on a claim that a difference (`diffs`, one per unit: seed or scenario) lies within
     +-`margin`; `unit` names what `diffs` are counted over.
 
@@ -99,7 +100,7 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
     clearly below +margin. Reproduced when both hold; contradicted when it is clearly beyond either
     bound (the sentence names the margin and the observed difference); else not detected, with the
     power to show equivalence if the true difference were 0 (normal approximation from the
-    interval's standard error; each one-sided test at `claims.corrected_alpha`). When every unit
+    interval's standard error; each one-sided test at the corrected level `verdicts.alpha`). When every unit
     gives the same difference within the margin (e.g. naive Bayes, where dropping a feature's
     factor is exactly a refit without it), there is nothing to test: reproduced exactly, said as
     such.
@@ -113,14 +114,15 @@ def equivalence(diffs: pd.Series, margin: float, unit: str = "seeds") -> str:
         return "no verdict (no interval)"
     if n < MIN_CLUSTERS:
         return f"no verdict ({FEW_CLUSTERS})"
-    above, below = decide(low + margin, high + margin, n), decide(low - margin, high - margin, n)
+    above = verdicts.decide(low + margin, high + margin, n)
+    below = verdicts.decide(low - margin, high - margin, n)
     if above > 0 and below < 0:
         return f"reproduced (clearly within +-{margin:.3f})"
     if above < 0 or below > 0:
         return (f"contradicted (clearly outside +-{margin:.3f}: "
                 f"{with_ci(float(diffs.mean()), low, high)})")
     se = (high - low) / 2 / stats.t.ppf(0.975, max(n - 1, 1))
-    reach = margin / se - stats.norm.ppf(1 - corrected_alpha() / 2)
+    reach = margin / se - stats.norm.ppf(1 - verdicts.alpha() / 2)
     chance = max(0.0, 2 * stats.norm.cdf(reach) - 1)
     outside = ("; the 95% interval lies outside it, but not after the joint correction"
                if low > margin or high < -margin else "")

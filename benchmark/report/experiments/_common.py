@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from spurbench.evaluation.metrics import degradation
 from spurbench.evaluation.selection import fixed
-from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
+from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT, UNCORRECTED, Verdicts
 from spurbench.report.experiments._stats import (
     at_level,
     interval,
@@ -53,7 +53,7 @@ class Experiment:
     tag: str | None
     title: str
     question: str
-    analyse: Callable[[pd.DataFrame, Params], Section]
+    analyse: Callable[[pd.DataFrame, Params], Section | Pending]
     select: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     claim: str = ""
     protocols: bool = False  # reads every selection protocol's rows, not only `fixed`
@@ -82,6 +82,28 @@ class Section:
     bullets: list[str] = field(default_factory=list)
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
     figures: list[FigurePlan] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An analysed experiment whose text waits for the correction: `write` turns the analysis's
+    numbers into its `Section`, asking `verdicts` for every claim. The renderer calls it once with
+    a `claims.Recorder` (the claims, as values) and once with the joint `claims.Corrected`."""
+
+    write: Callable[[Verdicts], Section]
+
+
+def written(result: Section | Pending, verdicts: Verdicts = UNCORRECTED) -> Section:
+    """The section of an analysis: a pending one written with `verdicts` (by default uncorrected,
+    each claim at 0.05 on its own, as outside a report)."""
+    return result.write(verdicts) if isinstance(result, Pending) else result
+
+
+def pending(bullets: Callable[[Verdicts], list[str]], tables: list[tuple[str, str, pd.DataFrame]],
+            figures: list[FigurePlan]) -> Pending:
+    """A `Pending` section whose tables and figures are final and whose findings (`bullets`) await
+    the correction."""
+    return Pending(lambda verdicts: Section(bullets(verdicts), tables, figures))
 
 
 def rule(claimed: str, effect: float = REFERENCE_EFFECT) -> str:
@@ -169,29 +191,32 @@ def _listed(part: pd.DataFrame) -> str:
     return ", ".join(f"`{m}`" for m in part["model"]) or "none"
 
 
-def change_sentence(changes: pd.DataFrame, what: str, x_label: str, expected: int) -> str:
+def change_sentence(changes: pd.DataFrame, what: str, x_label: str, expected: int,
+                    verdicts: Verdicts = UNCORRECTED) -> str:
     """The per-learner verdicts on a claim that `what` moves in the direction `expected` from the
     smallest to the largest x (`model_change`: Welch intervals), counted and named."""
     learners = changes[changes["paradigm"] != "oracle"]
-    verdicts = pd.Series([verdict(r.change, r.ci_low, r.ci_high, int(r.n), expected)
-                          for r in learners.itertuples()], index=learners.index, dtype=object)
-    named = "; ".join(f"{word}: {_listed(learners[verdicts.str.startswith(word)])}"
+    found = pd.Series([verdict(r.change, r.ci_low, r.ci_high, int(r.n), expected, verdicts=verdicts)
+                       for r in learners.itertuples()], index=learners.index, dtype=object)
+    named = "; ".join(f"{word}: {_listed(learners[found.str.startswith(word)])}"
                       for word in ("reproduced", "not detected", "contradicted"))
     claimed = "rises" if expected > 0 else "falls"
     return (f"From the smallest to the largest {x_label}, {what} per learner (Welch; claim: it {claimed}): "
-            f"{tally(list(verdicts))} ({named}); changes {value_range(learners['change'])}.")
+            f"{tally(list(found))} ({named}); changes {value_range(learners['change'])}.")
 
 
-def paradigm_path(contrast: pd.DataFrame, x: str, label: str, expected: int) -> str:
+def paradigm_path(contrast: pd.DataFrame, x: str, label: str, expected: int,
+                  verdicts: Verdicts = UNCORRECTED) -> str:
     """A paradigm contrast (`stats.paradigm_contrast` by `x`) from its smallest to its largest `x`,
     with the verdict at the largest on a claim that discriminative minus generative has the sign
     `expected`."""
     first, last = contrast.sort_values(x).iloc[[0, -1]].itertuples()
+    found = judged(last.difference, last.ci_low, last.ci_high, last.n_seeds, expected, verdicts=verdicts)
     return (f"{label[0].upper()}{label[1:]} goes {first.generative:.3f} → {last.generative:.3f} "
             f"(generative) and {first.discriminative:.3f} → {last.discriminative:.3f} (discriminative) "
             f"from {x} {getattr(first, x):g} to {getattr(last, x):g}; at {getattr(last, x):g}, "
             f"discriminative minus generative "
-            f"{judged(last.difference, last.ci_low, last.ci_high, last.n_seeds, expected)}")
+            f"{found}")
 
 
 def generative_groups_sentence(rows: pd.DataFrame, value: str, label: str) -> str:
@@ -256,10 +281,12 @@ def shortcut_table(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.concat([*parts, contrast["n_seeds"]], axis=1).reset_index()
 
 
-def contrast_sentence(row: object, prefix: str, label: str, expected: int) -> str:
+def contrast_sentence(row: object, prefix: str, label: str, expected: int,
+                      verdicts: Verdicts = UNCORRECTED) -> str:
     """One `shortcut_table` row's contrast on `prefix` ("flip" or "wga"), with the verdict on a claim
     that discriminative minus generative has the sign `expected`."""
     low, high = getattr(row, f"{prefix}_ci_low"), getattr(row, f"{prefix}_ci_high")
+    difference = getattr(row, f"{prefix}_difference")
     return (f"{label} generative {getattr(row, f'{prefix}_generative'):.3f}, discriminative "
             f"{getattr(row, f'{prefix}_discriminative'):.3f}, difference "
-            f"{judged(getattr(row, f'{prefix}_difference'), low, high, row.n_seeds, expected)}")
+            f"{judged(difference, low, high, row.n_seeds, expected, verdicts=verdicts)}")

@@ -13,7 +13,7 @@ Conventions (each stated once, here):
   puts both of its tests through the joint Holm correction of every claim in both documents):
   **reproduced**, **not detected (power X)** or **contradicted**; a "not detected" verdict states
   the power of the test to detect the pre-registered size at the corrected level (Bonferroni's
-  level over the book's claims, `claims.corrected_alpha`: a lower bound under Holm's step-down);
+  level over the claims of its level, `claims.Corrected.alpha`: a lower bound under Holm's step-down);
 * there is no interval with fewer than two values, or when they are all equal (no spread to
   estimate it from: e.g. every seed trained on the same whole pool of a real dataset); such a
   difference is reported without a verdict.
@@ -32,8 +32,8 @@ from spurbench.report.claims import (
     REFERENCE_EFFECT,
     REPRODUCED,
     SMALLER,
-    corrected_alpha,
-    decide,
+    UNCORRECTED,
+    Verdicts,
     detectable,
     paper_outcome,
     power,
@@ -132,16 +132,18 @@ def crossing_point(sizes: Sequence[float], difference: Sequence[float]) -> tuple
     return significant(np.exp(log_size)), len(changes)
 
 
-def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int) -> pd.Series:
-    """`claims.decide` for every row of `table` (interval columns `low`, `high`; units in column `n`
-    or the constant `n`): +1, -1 or 0 per row."""
+def clear_signs(table: pd.DataFrame, low: str, high: str, n: str | int,
+                verdicts: Verdicts = UNCORRECTED) -> pd.Series:
+    """`verdicts.decide` for every row of `table` (interval columns `low`, `high`; units in column
+    `n` or the constant `n`): +1, -1 or 0 per row."""
     units = table[n] if isinstance(n, str) else pd.Series(n, index=table.index)
-    signs = [decide(lo, hi, int(k)) for lo, hi, k in zip(table[low], table[high], units, strict=True)]
+    signs = [verdicts.decide(lo, hi, int(k))
+             for lo, hi, k in zip(table[low], table[high], units, strict=True)]
     return pd.Series(signs, index=table.index, dtype=int)
 
 
 def verdict(mean: float, low: float, high: float, n: int, expected: int,
-            effect: float = REFERENCE_EFFECT) -> str:
+            effect: float = REFERENCE_EFFECT, verdicts: Verdicts = UNCORRECTED) -> str:
     """The verdict on a published claim of a difference of at least `effect` in the direction
     `expected` (+1: above 0, -1: below), by `claims.paper_outcome`.
 
@@ -155,6 +157,8 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
         The sign the claim predicts.
     effect : float
         The pre-registered size (a positive difference of the metric).
+    verdicts : Verdicts
+        Where the claims are decided (a `claims.Recorder` or `claims.Corrected`).
 
     Returns
     -------
@@ -166,7 +170,7 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
         claimed size although the corrected test does not; or "no verdict (...)" without an
         interval from at least three units.
     """
-    outcome = paper_outcome(low, high, n, expected, effect)
+    outcome = paper_outcome(low, high, n, expected, effect, verdicts)
     if outcome == REPRODUCED:
         return "reproduced"
     if outcome == OPPOSITE:
@@ -176,7 +180,7 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
         return (f"contradicted (clearly smaller in size than the pre-registered {effect:.3f}: the "
                 f"interval stops at {bound:+.3f})")
     if outcome == NOT_DETECTED:
-        alpha = corrected_alpha()
+        alpha = verdicts.alpha()
         bounds = [name for name, bound in (("0", 0.0), (f"{expected * effect:+.3f}", expected * effect))
                   if not low <= bound <= high]
         excluded = (f"; the 95% interval excludes {' and '.join(bounds)}, but not after the joint correction"
@@ -190,10 +194,10 @@ def verdict(mean: float, low: float, high: float, n: int, expected: int,
 
 
 def judged(mean: float, low: float, high: float, n: int, expected: int,
-           effect: float = REFERENCE_EFFECT) -> str:
+           effect: float = REFERENCE_EFFECT, verdicts: Verdicts = UNCORRECTED) -> str:
     """A difference with its interval and the `verdict` on the claim, e.g. "+0.041 (95% CI +0.020 to
     +0.062): reproduced"."""
-    return f"{with_ci(mean, low, high)}: {verdict(mean, low, high, n, expected, effect)}"
+    return f"{with_ci(mean, low, high)}: {verdict(mean, low, high, n, expected, effect, verdicts)}"
 
 
 def tally(verdicts: Sequence[str]) -> str:

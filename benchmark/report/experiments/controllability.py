@@ -42,8 +42,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.registry import GROUPS
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _anchors as anchors
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
+from spurbench.report.experiments._common import (
+    Experiment,
+    FigurePlan,
+    Params,
+    Pending,
+    Section,
+    pending,
+    rule,
+)
 from spurbench.report.experiments._stats import interval, verdict, with_ci
 from spurbench.report.figures import NotEnoughData
 from spurbench.report.prepare import at_largest_n_train, at_largest_shift, panel
@@ -230,7 +239,7 @@ def _identity_bullet(models: pd.DataFrame) -> list[str]:
             f"refitted: {listed}. These models hold the claim by construction."]
 
 
-def _generative_bullets(models: pd.DataFrame, last: pd.DataFrame) -> list[str]:
+def _generative_bullets(models: pd.DataFrame, last: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     for scenario, part in models.groupby("scenario", sort=True):
         testable = _testable(part)
@@ -252,23 +261,23 @@ def _generative_bullets(models: pd.DataFrame, last: pd.DataFrame) -> list[str]:
             f"`{scenario}`, where the claim is tested (generative models whose marginal is not their "
             f"refit: {', '.join(_gap(r) for r in testable.itertuples())}), accuracy at the largest shift, "
             f"their mean dropped minus refitted {with_ci(diffs.mean(), *interval(diffs))} (claim: within "
-            f"+-{MARGIN:.3f}): {anchors.equivalence(diffs, margin=MARGIN)}.{tail}")
+            f"+-{MARGIN:.3f}): {anchors.equivalence(diffs, MARGIN, verdicts=verdicts)}.{tail}")
     return lines
 
 
-def _discriminative_bullets(table: pd.DataFrame) -> list[str]:
+def _discriminative_bullets(table: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     part = table[table["group"].isin(GROUPS) & (table["paradigm"] == "discriminative")]
     for scenario, rows in part.groupby("scenario", sort=True):
-        verdicts = [verdict(r.accuracy_gap, r.accuracy_gap_low, r.accuracy_gap_high, int(r.n_seeds),
-                            expected=-1, effect=MARGIN) for r in rows.itertuples()]
+        found = [verdict(r.accuracy_gap, r.accuracy_gap_low, r.accuracy_gap_high, int(r.n_seeds),
+                         expected=-1, effect=MARGIN, verdicts=verdicts) for r in rows.itertuples()]
         listed = "; ".join(
             f"{_named(r.group)} {with_ci(r.accuracy_gap, r.accuracy_gap_low, r.accuracy_gap_high)}: {v}"
-            for r, v in zip(rows.itertuples(), verdicts, strict=True))
-        held = sum(v.startswith("reproduced") for v in verdicts)
+            for r, v in zip(rows.itertuples(), found, strict=True))
+        held = sum(v.startswith("reproduced") for v in found)
         lines.append(f"`{scenario}`, discriminative models, accuracy at the largest shift, mean-imputed "
                      f"minus refitted (claim: short of the refit by at least {MARGIN:.3f}): reproduced for "
-                     f"{held} of {len(verdicts)} groups ({listed}).")
+                     f"{held} of {len(found)} groups ({listed}).")
     return lines
 
 
@@ -330,15 +339,17 @@ def _figure(last: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Section | Pending:
     last = at_largest_shift(variant_rows(at_largest_n_train(rows)))
     table = gap_table(last)
     if table.empty:
         return Section()
     models, strategies = marginal_table(last), strategy_table(last)
-    return Section(
-        bullets=[*_identity_bullet(models), *_generative_bullets(models, last), *_network_bullet(last),
-                 *_discriminative_bullets(table), *_fair_bullets(strategies, table)],
+    identity, network = _identity_bullet(models), _network_bullet(last)
+    fair = _fair_bullets(strategies, table)
+    return pending(
+        lambda verdicts: [*identity, *_generative_bullets(models, last, verdicts), *network,
+                          *_discriminative_bullets(table, verdicts), *fair],
         tables=[("controllability_strategies", "Accuracy at the largest shift per scenario and "
                  "intervention: generative models marginalising or imputing the spurious features (no "
                  "refit), discriminative models imputing them, and both refitted without them; worst-group "

@@ -46,9 +46,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from spurbench.report.claims import corrected_alpha
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _anchors as anchors
-from spurbench.report.experiments._common import Experiment, Params, Section
+from spurbench.report.experiments._common import Experiment, Params, Pending, pending
 from spurbench.report.experiments._stats import interval, with_ci
 from spurbench.report.prepare import at_largest_shift
 
@@ -148,8 +148,7 @@ def family_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    values = family_values(rows)
+def _bullets(values: pd.DataFrame, table: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     for method, name in ROBUST.items():
         part = table[(table["method"] == method) & (table["selection"] == PROTOCOL)]
@@ -162,8 +161,8 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
             f"families (one value each, the mean over its seeds): "
             f"{with_ci(r.difference, r.ci_low, r.ci_high)}, leave-one-family-out {r.lofo_low:+.3f} to "
             f"{r.lofo_high:+.3f}; within "
-            f"+-{MARGIN:g} (DomainBed): {anchors.equivalence(values[method], MARGIN, unit='families')}; "
-            f"each one-sided test at the corrected level {corrected_alpha():.2g}.")
+            f"+-{MARGIN:g} (DomainBed): {anchors.equivalence(values[method], MARGIN, 'families', verdicts)}; "
+            f"each one-sided test at the corrected level {verdicts.alpha():.2g}.")
         clean = table[(table["method"] == method) & (table["selection"] == SENSITIVITY)]
         if not clean.empty:
             c = clean.iloc[0]
@@ -179,16 +178,17 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
-    table = summary(rows)
-    return Section(
-        bullets=_bullets(rows, table),
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
+    table, values = summary(rows), family_values(rows)
+    return pending(
+        lambda verdicts: _bullets(values, table, verdicts),
         tables=[("domainbed_summary", "Robust method minus tuned ERM, accuracy on the unseen domains: mean "
                  "over families (each the mean over its seeds), 95% t-interval on F - 1 df and the "
                  "leave-one-family-out range; the oracle row reads test draws", table),
                 ("domainbed_families", "Per family, `iid` selection: accuracy on the unseen domains and "
                  "each robust method minus ERM (95% t-interval over seeds), with the share of flagged "
-                 "fits", family_table(rows))])
+                 "fits", family_table(rows))],
+        figures=[])
 
 
 CLAIM = (

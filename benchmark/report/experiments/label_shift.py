@@ -13,13 +13,15 @@ lower) is stated beside it, as numbers with intervals (no claim is tested on it)
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     best_of,
+    pending,
     rule,
     value_range,
 )
@@ -70,18 +72,19 @@ def _balanced_sentence(table: pd.DataFrame) -> str:
             "rewards predicting the new majority class, balanced accuracy does not.")
 
 
-def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+def _bullets(rows: pd.DataFrame, table: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     for paradigm, part in table.groupby("paradigm", sort=False):
-        verdicts = [verdict(r.gain_largest_shift, r.gain_largest_shift_ci_low, r.gain_largest_shift_ci_high,
-                            int(r.gain_largest_shift_n), expected=1) for r in part.itertuples()]
+        found = [verdict(r.gain_largest_shift, r.gain_largest_shift_ci_low, r.gain_largest_shift_ci_high,
+                         int(r.gain_largest_shift_n), expected=1, verdicts=verdicts)
+                 for r in part.itertuples()]
         gains = "; ".join(
             f"`{r.model}` "
             f"{with_ci(r.gain_largest_shift, r.gain_largest_shift_ci_low, r.gain_largest_shift_ci_high)}: "
-            f"{found}" for r, found in zip(part.itertuples(), verdicts, strict=True))
+            f"{said}" for r, said in zip(part.itertuples(), found, strict=True))
         lines.append(f"EM gain in accuracy at the largest shift, {paradigm} models: "
                      f"{value_range(part['gain_largest_shift'])}; the published gain is "
-                     f"{tally(verdicts)} ({gains}).")
+                     f"{tally(found)} ({gains}).")
     lines.append(f"At shift 0 (nothing to adapt to) the gain ranges {value_range(table['gain_shift0'])}.")
     lines.append(_balanced_sentence(table))
     last = rows[rows["shift"] == rows["shift"].max()]
@@ -105,7 +108,7 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = at_largest_n_train(rows)
     table = em_table(rows)
     adapted = rows["model"].str.endswith(ADAPTED_SUFFIX)
@@ -114,8 +117,8 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
     em = rows[adapted].assign(model=rows.loc[adapted, "model"].str.removesuffix(ADAPTED_SUFFIX))
     long = pd.concat([pd.concat([plain, oracle]).assign(variant="unadapted"),
                       pd.concat([em, oracle]).assign(variant="EM-adapted")])
-    return Section(
-        bullets=_bullets(rows, table) if not table.empty else [],
+    return pending(
+        lambda verdicts: _bullets(rows, table, verdicts) if not table.empty else [],
         tables=[("label_shift_em", "EM prior adaptation: accuracy without and with it, and the gain (95% "
                  "t-interval over seeds), at shift 0 and at the largest shift", table)],
         figures=[FigurePlan(

@@ -13,16 +13,18 @@ models of each).
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     best_of,
     fit_summary,
     in_model_order,
     param,
+    pending,
     rule,
 )
 from spurbench.report.experiments._stats import interval, judged
@@ -54,7 +56,7 @@ def loss_table(rows: pd.DataFrame) -> pd.DataFrame:
     return in_model_order(pd.DataFrame(records), rows)
 
 
-def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+def _bullets(rows: pd.DataFrame, table: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     fits = learners(fit_summary(rows))
     fits = fits.assign(handling=fits["model"].map(table.set_index("model")["handling"]))
     per_seed = fits.groupby(["scenario", "seed", "handling"])["loss_largest_shift"].mean().unstack("handling")
@@ -69,8 +71,8 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
         f"At missing fraction {rows['missing_fraction'].max():g}, models that marginalise lose "
         f"{per_seed['native'].mean():.3f} accuracy on average and mean-imputed ones "
         f"{per_seed['mean_imputation'].mean():.3f}; imputed minus marginalised loss "
-        f"{judged(diff.mean(), low, high, int(diff.count()), expected=1)} (claim: marginalising loses "
-        "less).",
+        f"{judged(diff.mean(), low, high, int(diff.count()), 1, verdicts=verdicts)} (claim: marginalising "
+        "loses less).",
         f"Most accurate at that fraction: `{best['native'].model}` among marginalising models "
         f"({best['native'].accuracy:.3f}), `{best['mean_imputation'].model}` among imputed ones "
         f"({best['mean_imputation'].accuracy:.3f}); the Bayes accuracy is "
@@ -83,13 +85,13 @@ def _bullets(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = at_largest_n_train(rows)
     rows = rows.assign(missing_fraction=rows["shift"] * param(rows, params, "max_missing", 1.0))
     table = loss_table(rows)
     shown = rows[(rows["paradigm"] != "oracle") | (rows["model"] == "bayes_oracle")]
-    return Section(
-        bullets=_bullets(rows, table) if not table.empty else [],
+    return pending(
+        lambda verdicts: _bullets(rows, table, verdicts) if not table.empty else [],
         tables=[("missing_features", "Accuracy with nothing missing and at the largest missing fraction, per "
                  "model and the way it handles the holes (the loss between them: 95% t-interval over seeds)",
                  table)],

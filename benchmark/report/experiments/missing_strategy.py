@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import pandas as pd
 from spurbench.registry import get_model
-from spurbench.report.claims import decide
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments import _plots as plots
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, param, rule
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, param, pending, rule
 from spurbench.report.experiments._stats import verdict, with_ci
 from spurbench.report.prepare import at_largest_n_train, at_largest_shift
 
@@ -71,22 +71,22 @@ def _sides() -> str:
     return ", ".join(f"`{m}` ({get_model(m).group.replace('_', ' ')})" for m in models)
 
 
-def _bullets(table: pd.DataFrame) -> list[str]:
+def _bullets(table: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     strategy = table[table["contrast"].str.startswith("strategy")]
     paradigm = table[table["contrast"].str.startswith("paradigm")]
-    verdicts = [verdict(r.difference, r.ci_low, r.ci_high, r.n_seeds, expected=1)
-                for r in strategy.itertuples()]
-    signs = [decide(r.ci_low, r.ci_high, r.n_seeds) for r in paradigm.itertuples()]
+    found = [verdict(r.difference, r.ci_low, r.ci_high, r.n_seeds, expected=1, verdicts=verdicts)
+             for r in strategy.itertuples()]
+    signs = [verdicts.decide(r.ci_low, r.ci_high, r.n_seeds) for r in paradigm.itertuples()]
     lines = [f"Native minus mean-imputed accuracy at the largest shift within the {r.within} side "
              f"(`{r.model}` minus `{r.minus}`, paired over seeds): "
-             f"{with_ci(r.difference, r.ci_low, r.ci_high)}: {verdict}."
-             for r, verdict in zip(strategy.itertuples(), verdicts, strict=True)]
+             f"{with_ci(r.difference, r.ci_low, r.ci_high)}: {said}."
+             for r, said in zip(strategy.itertuples(), found, strict=True)]
     lines += [f"At a fixed strategy ({r.within}), `{r.model}` minus `{r.minus}`: "
               f"{with_ci(r.difference, r.ci_low, r.ci_high)}: {'a clear' if sign else 'no clear'} difference."
               for r, sign in zip(paradigm.itertuples(), signs, strict=True)]
     if len(strategy) < 2 or len(paradigm) < 2:
         return [*lines, "Not every variant ran: strategy and paradigm cannot be separated."]
-    strategy_clear = sum(v.startswith("reproduced") for v in verdicts)
+    strategy_clear = sum(v.startswith("reproduced") for v in found)
     paradigm_clear = sum(bool(s) for s in signs)
     answer = {(True, False): "the strategy, not the paradigm",
               (False, True): "the paradigm, not the strategy",
@@ -99,13 +99,13 @@ def _bullets(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = at_largest_n_train(rows)
     rows = rows.assign(missing_fraction=rows["shift"] * param(rows, params, "max_missing", 1.0))
     table = contrast_table(at_largest_shift(rows))
     shown = rows[rows["model"].isin(MODELS)]
-    return Section(
-        bullets=_bullets(table) if not table.empty else [],
+    return pending(
+        lambda verdicts: _bullets(table, verdicts) if not table.empty else [],
         tables=[("missing_strategy", "Accuracy at the largest missing fraction: native minus mean-imputed "
                  "within each paradigm, and discriminative minus generative at each strategy (95% t-interval "
                  "over seeds)", table)],

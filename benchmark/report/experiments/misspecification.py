@@ -12,14 +12,16 @@ has a Welch interval (different scenarios, different data).
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     common_models,
     fit_summary,
+    pending,
     rule,
 )
 from spurbench.report.experiments._stats import judged, paradigm_contrast, welch_difference
@@ -69,7 +71,8 @@ def _table(fits: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, axis=1).reset_index()
 
 
-def _bullet(scenario: str, control: str | None, table: pd.DataFrame, gaps: pd.Series | None) -> str:
+def _bullet(scenario: str, control: str | None, table: pd.DataFrame, gaps: pd.Series | None,
+            verdicts: Verdicts) -> str:
     mis = table.loc[scenario]
     text = (f"`{scenario}`: drop generative {mis.drop_generative:.3f}, discriminative "
             f"{mis.drop_discriminative:.3f}; worst-group accuracy generative {mis.wga_generative:.3f}, "
@@ -83,11 +86,11 @@ def _bullet(scenario: str, control: str | None, table: pd.DataFrame, gaps: pd.Se
         f" (control `{control}`: drops {ctl.drop_generative:.3f} and {ctl.drop_discriminative:.3f}, "
         f"worst-group {ctl.wga_generative:.3f} and {ctl.wga_discriminative:.3f}). The paradigm gap in drop "
         f"(discriminative minus generative) moves from {ctl.drop_difference:+.3f} to "
-        f"{mis.drop_difference:+.3f}, a change of {judged(diff, low, high, n, expected=-1)} (claim: "
-        "generative models lose relative robustness).")
+        f"{mis.drop_difference:+.3f}, a change of {judged(diff, low, high, n, -1, verdicts=verdicts)} "
+        "(claim: generative models lose relative robustness).")
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = common_models(at_largest_n_train(rows))
     fits = fit_summary(rows)
     table = _table(fits)
@@ -97,13 +100,13 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
         gap = per_seed["discriminative"] - per_seed["generative"]
         gaps = {s: gap.xs(s, level="scenario") for s in gap.index.unique("scenario")}
     indexed = table.set_index("scenario")
-    bullets = [_bullet(s, c, indexed, gaps) for s, c in controls_of(params).items() if s in indexed.index]
+    shown_controls = [(s, c) for s, c in controls_of(params).items() if s in indexed.index]
     shown = rows[rows["paradigm"] != "oracle"]
     long = pd.concat([shown.assign(metric=label, value=shown[column]) for label, column in
                       (("accuracy", "accuracy"), ("worst-group accuracy", "worst_group_accuracy"))])
     order = panel_order(params, set(rows["scenario"]))
-    return Section(
-        bullets=bullets,
+    return pending(
+        lambda verdicts: [_bullet(s, c, indexed, gaps, verdicts) for s, c in shown_controls],
         tables=[("misspecification", "Accuracy at shift 0, the drop (mean over the shifted levels) and "
                  "worst-group accuracy at shift 0.5 per paradigm (discriminative minus generative, 95% "
                  "t-interval over seeds; models common to every scenario, largest n_train)", table)],

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     param,
+    pending,
     rule,
 )
 from spurbench.report.experiments._stats import at_level, judged, with_ci
@@ -126,7 +128,7 @@ def _paradigm_bullet(models: pd.DataFrame, middle: pd.DataFrame) -> list[str]:
     return [f"{line} {verdict_text}"]
 
 
-def _bullets(middle: pd.DataFrame) -> list[str]:
+def _bullets(middle: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     top = middle[middle["B"] == middle["B"].max()]
     mixture = anchors.side(top, "worst_group_accuracy", [MIXTURE])
     groups = anchors.group_sides(top, "worst_group_accuracy")
@@ -145,9 +147,9 @@ def _bullets(middle: pd.DataFrame) -> list[str]:
         f"`{MIXTURE}` and {start_parametric.mean():.3f} → {parametric.mean():.3f} for the parametric "
         f"generative group from B {middle['B'].min():g} to {middle['B'].max():g}.",
         f"At B {middle['B'].max():g}, `{MIXTURE}` minus the parametric generative group (paired over seeds): "
-        f"{judged(diff, low, high, n, expected=1)} (the stated mechanism predicts the mixture "
-        f"avoids the collapse). The mixture itself still changes by {with_ci(fall, fall_low, fall_high)} "
-        f"(Welch) from B {middle['B'].min():g}: "
+        f"{judged(diff, low, high, n, expected=1, verdicts=verdicts)} (the stated mechanism predicts the "
+        f"mixture avoids the collapse). The mixture itself still changes by "
+        f"{with_ci(fall, fall_low, fall_high)} (Welch) from B {middle['B'].min():g}: "
         + ("it softens the collapse, it does not avoid it." if fall_high < 0 else "no clear fall."),
         *_paradigm_bullet(model_table(middle), middle)]
 
@@ -169,12 +171,12 @@ def _figure(table: pd.DataFrame, middle: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     separation = param(rows, params, "spurious_separation")
     middle = at_level(rows.assign(B=separation / separation.min()), GROUP_SHIFT)
     table = sweep(middle)
-    return Section(
-        bullets=_bullets(middle),
+    return pending(
+        lambda verdicts: _bullets(middle, verdicts),
         tables=[("mixture_mechanism", f"Worst-group accuracy at shift {GROUP_SHIFT:g} per spurious scale B: "
                  f"`{MIXTURE}` and the panel's four group means (95% t-interval over seeds)", table),
                 ("mixture_mechanism_models", f"Worst-group accuracy at shift {GROUP_SHIFT:g} at the smallest "

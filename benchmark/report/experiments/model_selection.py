@@ -45,13 +45,15 @@ import numpy as np
 import pandas as pd
 from spurbench.evaluation.selection import ORACLE_PROTOCOLS, PROTOCOLS
 from spurbench.registry import GROUPS
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
+    pending,
     rule,
 )
 from spurbench.report.experiments._stats import at_level, interval, judged, with_ci
@@ -138,7 +140,7 @@ def _units(rows: pd.DataFrame, n: int) -> str:
     return f"t-interval over {n} scenarios{within}, one value per scenario: its mean over seeds{few}"
 
 
-def _gap_bullets(rows: pd.DataFrame) -> list[str]:
+def _gap_bullets(rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     for metric, level in _levels(rows).items():
         per_scenario = gaps(level, metric)
@@ -157,7 +159,7 @@ def _gap_bullets(rows: pd.DataFrame) -> list[str]:
                 f"Paradigm gap in {METRICS[metric]} (discriminative minus generative; {_units(level, n)}): "
                 f"{with_ci(fixed_gap.mean(), *interval(fixed_gap))} at the defaults, "
                 f"{per_scenario[protocol].mean():+.3f} under `{protocol}` selection; the change "
-                f"{judged(diff, low, high, n, expected=toward_zero, effect=GAP_CHANGE)} (claim: tuning "
+                f"{judged(diff, low, high, n, toward_zero, GAP_CHANGE, verdicts)} (claim: tuning "
                 f"moves the gap toward 0). Per scenario: "
                 + ", ".join(f"`{scenario}` {change:+.3f}" for scenario, change in each.items())
                 + f" (of {len(each)} scenarios: away from 0 in {away}, across 0 in {across}).")
@@ -167,7 +169,7 @@ def _gap_bullets(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _robust_bullets(rows: pd.DataFrame) -> list[str]:
+def _robust_bullets(rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     shifted, middle = at_largest_shift(rows), at_level(rows, GROUP_SHIFT)
     for scenario, cell in shifted[shifted["selection"] == "iid"].groupby("scenario", sort=True):
@@ -185,14 +187,14 @@ def _robust_bullets(rows: pd.DataFrame) -> list[str]:
         tuned = anchors.side(cell[cell["selection"] == "worst_group"], WORST, [DRO])
         if default.empty or tuned.empty:
             continue
+        found = judged(*anchors.paired(default, tuned), expected=1, effect=DRO_GAIN, verdicts=verdicts)
         lines.append(f"`{scenario}`, `{DRO}` tuned for the worst group minus its defaults, "
-                     f"worst-group accuracy at shift {GROUP_SHIFT:g}: "
-                     f"{judged(*anchors.paired(default, tuned), expected=1, effect=DRO_GAIN)} "
+                     f"worst-group accuracy at shift {GROUP_SHIFT:g}: {found} "
                      "(Sagawa et al.: tuning the regularisation raises it by 10 to 40 points).")
     return lines
 
 
-def _label_free_bullets(rows: pd.DataFrame) -> list[str]:
+def _label_free_bullets(rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     level = panel(at_level(rows, GROUP_SHIFT))
     per_scenario = (level.groupby(["group", "scenario", "selection"])[WORST].mean()
                     .unstack("selection"))
@@ -206,7 +208,7 @@ def _label_free_bullets(rows: pd.DataFrame) -> list[str]:
                      f"under `worst_group` (group labels) minus `worst_class` selection (none), over "
                      f"{len(diff)} scenarios: {with_ci(diff.mean(), *interval(diff))}; within "
                      f"+-{EQUIVALENCE_SELECTION:g} (SubpopBench): "
-                     f"{anchors.equivalence(diff, EQUIVALENCE_SELECTION, unit='scenarios')}.")
+                     f"{anchors.equivalence(diff, EQUIVALENCE_SELECTION, 'scenarios', verdicts)}.")
     return lines
 
 
@@ -241,12 +243,12 @@ def _figure(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     protocols = rows[rows["selection"].isin(PROTOCOLS)]
     table = group_table(protocols)
-    return Section(
-        bullets=[*_gap_bullets(protocols), *_robust_bullets(protocols),
-                 *_label_free_bullets(protocols)],
+    return pending(
+        lambda verdicts: [*_gap_bullets(protocols, verdicts), *_robust_bullets(protocols, verdicts),
+                          *_label_free_bullets(protocols, verdicts)],
         tables=[("selection_groups", "Panel group means per selection protocol (95% t-interval over "
                  "seeds, scenarios weighted equally); the oracle reads test draws",
                  table.assign(selection=table["selection"].astype(str).map(label))),

@@ -30,12 +30,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.report.analysis import Contrast, differences, family_estimate, fit_outcomes
+from spurbench.report.claims import UNCORRECTED, Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
     Params,
+    Pending,
     Section,
     param,
     rule,
@@ -56,26 +58,35 @@ ESTIMATE_COLUMNS = ["family", "metric", "estimate", "ci_low", "ci_high", "method
                     "n_scenarios", "n_units", "verdict"]
 
 
-def estimates(rows: pd.DataFrame) -> pd.DataFrame:
+def estimates(rows: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """Per metric of `CLAIMS`: the family-level estimate over every family ("all"), then per family.
 
     Returns one row per (family, metric) with the estimate of `neural_mlp` minus `neural_flow`, its
     95% interval, the method that gave it and the clusters it rests on; the "all" rows carry the
-    claim book's verdict, the per-family rows are descriptive (they add no claim).
+    verdict `verdicts` gives, the per-family rows are descriptive (they add no claim).
     """
+    return judged_estimates(_estimates(rows), verdicts)
+
+
+def judged_estimates(table: pd.DataFrame, verdicts: Verdicts) -> pd.DataFrame:
+    """`_estimates` with the verdict column: the claim's on the "all" rows, else `DESCRIPTIVE`."""
+    found = [verdict(r.estimate, r.ci_low, r.ci_high, r.clusters, CLAIMS[r.metric][1], verdicts=verdicts)
+             if r.family == "all" else DESCRIPTIVE for r in table.itertuples()]
+    return table.assign(verdict=pd.Series(found, index=table.index, dtype=object))
+
+
+def _estimates(rows: pd.DataFrame) -> pd.DataFrame:
+    """`estimates` without the verdicts (the numbers: no claim is asked)."""
     outcomes = fit_outcomes(rows)
     records = []
-    for metric, (_, expected) in CLAIMS.items():
+    for metric in CLAIMS:
         diffs = differences(outcomes, PAIR, metric)
         parts = [("all", diffs), *diffs.groupby("family", sort=True)] if not diffs.empty else []
         for family, part in parts:
             found = family_estimate(part)
             records.append({"family": family, "metric": metric, **{k: found[k] for k in (
-                "estimate", "ci_low", "ci_high", "method", "clusters", "n_scenarios", "n_units")},
-                "verdict": verdict(found["estimate"], found["ci_low"], found["ci_high"],
-                                   found["clusters"], expected)
-                if family == "all" else DESCRIPTIVE})
-    return pd.DataFrame(records, columns=ESTIMATE_COLUMNS)
+                "estimate", "ci_low", "ci_high", "method", "clusters", "n_scenarios", "n_units")}})
+    return pd.DataFrame(records, columns=ESTIMATE_COLUMNS[:-1])
 
 
 def phase_table(rows: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -106,7 +117,7 @@ def _cells(part: pd.DataFrame) -> str:
                      for r in part.itertuples()) or "none"
 
 
-def _bullets(table: pd.DataFrame, phase: pd.DataFrame) -> list[str]:
+def _bullets(table: pd.DataFrame, phase: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     overall = table[table["family"] == "all"].set_index("metric")
     for metric, (label, expected) in CLAIMS.items():
@@ -125,7 +136,7 @@ def _bullets(table: pd.DataFrame, phase: pd.DataFrame) -> list[str]:
             f"{r.family} {with_ci(r.estimate, r.ci_low, r.ci_high)}" for r in per_family.itertuples())
             + " (descriptive).")
     if not phase.empty:
-        signs = clear_signs(phase, "ci_low", "ci_high", "n_seeds")
+        signs = clear_signs(phase, "ci_low", "ci_high", "n_seeds", verdicts)
         ahead, behind = phase[signs < 0], phase[signs > 0]
         lines.append(
             f"Phase diagram (worst-group accuracy at shift {GROUP_SHIFT:g}, cells as (core noise, spurious "
@@ -164,23 +175,29 @@ def with_pair(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows.groupby("scenario")["model"].transform(lambda m: {FLOW, MLP} <= set(m))]
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Section | Pending:
     pair = with_pair(rows)
     if pair.empty:
         return Section(bullets=[f"Not run: no scenario of this run has both `{FLOW}` and `{MLP}` (they need "
                                 "the neural extra: pip install 'spurbench[neural]')."])
-    table = estimates(pair)
+    numbers = _estimates(pair)
     phase = phase_table(pair, params)
-    return Section(
-        bullets=_bullets(table, phase),
-        tables=[("neural_pair", f"`{MLP}` minus `{FLOW}`, family-level and per family (drop, and "
-                 "worst-group accuracy at the largest shift), with the claim book's verdict", table),
-                ("neural_pair_phase", "Phase-diagram cells: worst-group accuracy at shift "
-                 f"{GROUP_SHIFT:g} of the pair and the paired gap (95% t-interval over seeds)", phase)],
-        figures=[FigurePlan(
-            "exp_neural_pair", f"`{MLP}` minus `{FLOW}` per family: drop (left) and worst-group accuracy "
-            "at the largest shift (right), with 95% intervals; the claim predicts a drop difference above "
-            "0 and a worst-group difference below 0.", partial(_figure, table[FIGURE_COLUMNS]))])
+    figures = [FigurePlan(
+        "exp_neural_pair", f"`{MLP}` minus `{FLOW}` per family: drop (left) and worst-group accuracy "
+        "at the largest shift (right), with 95% intervals; the claim predicts a drop difference above "
+        "0 and a worst-group difference below 0.", partial(_figure, numbers[FIGURE_COLUMNS]))]
+
+    def write(verdicts: Verdicts) -> Section:
+        table = judged_estimates(numbers, verdicts)
+        return Section(
+            bullets=_bullets(table, phase, verdicts),
+            tables=[("neural_pair", f"`{MLP}` minus `{FLOW}`, family-level and per family (drop, and "
+                     "worst-group accuracy at the largest shift), with the claim book's verdict", table),
+                    ("neural_pair_phase", "Phase-diagram cells: worst-group accuracy at shift "
+                     f"{GROUP_SHIFT:g} of the pair and the paired gap (95% t-interval over seeds)", phase)],
+            figures=figures)
+
+    return Pending(write)
 
 
 CLAIM = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from spurbench.evaluation import metrics
-from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT
+from spurbench.report.claims import MIN_CLUSTERS, REFERENCE_EFFECT, Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
@@ -22,7 +22,8 @@ from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
+    pending,
 )
 from spurbench.report.experiments._stats import interval, with_ci
 from spurbench.report.prepare import at_largest_n_train, panel, robustness_against_panel, with_shift_levels
@@ -78,7 +79,8 @@ def robustness_table(robust: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> list[str]:
+def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame,
+             verdicts: Verdicts) -> list[str]:
     fitted = lines.dropna(subset=["r2"])
     good, poor = fitted[fitted["r2"] >= GOOD_FIT], fitted[fitted["r2"] < POOR_FIT]
     poor_names = ", ".join(f"`{r.scenario}` ({r.r2:.2f})" for r in poor.itertuples()) or "none"
@@ -94,12 +96,12 @@ def _bullets(table: pd.DataFrame, lines: pd.DataFrame, robust: pd.DataFrame) -> 
         out.append(f"`{r.family}` ({r.scenarios} scenario(s)): effective robustness generative "
                    f"{r.er_generative:+.3f}, discriminative {r.er_discriminative:+.3f}; difference "
                    f"{with_ci(r.difference, r.ci_low, r.ci_high)}: "
-                   f"{anchors.equivalence(diffs, MARGIN, unit='scenarios')}.")
+                   f"{anchors.equivalence(diffs, MARGIN, 'scenarios', verdicts)}.")
     every = _differences(robust.groupby(["scenario", "paradigm"])["effective_robustness"].mean().unstack())
     low, high = interval(every)
     out.append(f"Over all {len(every)} shifted scenarios with both paradigms: discriminative minus "
                f"generative effective robustness {with_ci(every.mean(), low, high)}: "
-               f"{anchors.equivalence(every, MARGIN, unit='scenarios')}.")
+               f"{anchors.equivalence(every, MARGIN, 'scenarios', verdicts)}.")
     return [*out, *_by_generative_group(robust)]
 
 
@@ -127,7 +129,7 @@ def _by_generative_group(robust: pd.DataFrame) -> list[str]:
             "t over scenarios, uncorrected, descriptive): " + "; ".join(parts) + "."]
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = panel(at_largest_n_train(with_shift_levels(rows)))
     robust = robustness_against_panel(rows).merge(
         rows[["scenario", "family"]].drop_duplicates(), on="scenario")
@@ -136,8 +138,8 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
     points = robust.dropna(subset=["in_distribution", "shifted"])
     lines = scenario_lines(points)
     table = robustness_table(points, lines)
-    return Section(
-        bullets=_bullets(table, lines, points) if not table.empty else [],
+    return pending(
+        lambda verdicts: _bullets(table, lines, points, verdicts) if not table.empty else [],
         tables=[("accuracy_on_the_line", "Per family: the R² of its scenarios' probit lines and each "
                  "paradigm's mean effective robustness against its scenario's line (discriminative minus "
                  "generative, 95% t-interval over scenarios)", table),

@@ -22,16 +22,20 @@ Beside the fits, each row's population gap in closed form (`spurbench.evaluation
 
 from __future__ import annotations
 
+from functools import partial
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from spurbench.evaluation.population import population_worst_group
+from spurbench.report.claims import UNCORRECTED, Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
     Params,
+    Pending,
     Section,
     param,
     rule,
@@ -84,10 +88,22 @@ def seed_gaps(middle: pd.DataFrame) -> pd.DataFrame:
     return sides.assign(value=sides["discriminative"] - sides["generative"]).reset_index()
 
 
-def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
+def gap_table(gaps: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """Per cell (spurious noise, n): both sides, the gap with its 95% t-interval over seeds, whether
-    it is clear (`clear`: -1 LDA-type ahead, +1 behind, 0 neither, by the claim book) and the
+    it is clear (`clear`: -1 LDA-type ahead, +1 behind, 0 neither, asked of `verdicts`) and the
     population values of the row in closed form."""
+    return with_clear(_gap_numbers(gaps), verdicts)
+
+
+def with_clear(numbers: pd.DataFrame, verdicts: Verdicts) -> pd.DataFrame:
+    """`_gap_numbers` with the `clear` column (each cell's claim asked of `verdicts`)."""
+    if numbers.empty:
+        return numbers
+    return numbers.assign(clear=clear_signs(numbers, "ci_low", "ci_high", "n_seeds", verdicts))
+
+
+def _gap_numbers(gaps: pd.DataFrame) -> pd.DataFrame:
+    """`gap_table` without `clear` (the numbers: no claim asked)."""
     records = []
     for (spurious, n_train), cell in gaps.groupby(["spurious_noise", "n_train"], sort=True):
         first = cell.iloc[0]
@@ -101,10 +117,7 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
                         "population_generative": exact["generative"],
                         "population_discriminative": exact["discriminative"],
                         "population_gap": exact["gap"]})
-    table = pd.DataFrame(records)
-    if table.empty:
-        return table
-    return table.assign(clear=clear_signs(table, "ci_low", "ci_high", "n_seeds"))
+    return pd.DataFrame(records)
 
 
 def _listed(values: pd.Series) -> str:
@@ -128,7 +141,7 @@ def boundaries(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _row_claims(table: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
+def _row_claims(table: pd.DataFrame, gaps: pd.DataFrame, verdicts: Verdicts) -> pd.DataFrame:
     """Per spurious noise, the two pre-registered claims: the gap below 0 at the smallest n, and its
     Welch change from the smallest to the largest n above 0."""
     records = []
@@ -141,8 +154,9 @@ def _row_claims(table: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
         records.append({
             "spurious_noise": spurious, "smallest_n": first, "largest_n": last,
             "small": judged(smallest["gap"], smallest["ci_low"], smallest["ci_high"],
-                            int(smallest["n_seeds"]), expected=-1),
-            "change": judged(*change, expected=1) if last != first else "no verdict (one size)"})
+                            int(smallest["n_seeds"]), expected=-1, verdicts=verdicts),
+            "change": (judged(*change, expected=1, verdicts=verdicts) if last != first
+                       else "no verdict (one size)")})
     return pd.DataFrame(records)
 
 
@@ -179,8 +193,8 @@ def agreement(table: pd.DataFrame, claims: pd.DataFrame) -> str:
             "advantage is a finite-sample one.")
 
 
-def _bullets(table: pd.DataFrame, gaps: pd.DataFrame) -> list[str]:
-    claims = _row_claims(table, gaps)
+def _bullets(table: pd.DataFrame, gaps: pd.DataFrame, verdicts: Verdicts) -> list[str]:
+    claims = _row_claims(table, gaps, verdicts)
     lines = [agreement(table, claims)]
     for claim in claims.itertuples():
         lines.append(f"Spurious noise {claim.spurious_noise:g}: at n = {claim.smallest_n:g} the gap "
@@ -247,13 +261,17 @@ def _figure(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     middle = at_level(with_cell(rows, params), GROUP_SHIFT)
     gaps = seed_gaps(middle)
-    table = gap_table(gaps)
-    bullets = _bullets(table, gaps) if not table.empty else []
+    return Pending(partial(_section, _gap_numbers(gaps), gaps))
+
+
+def _section(numbers: pd.DataFrame, gaps: pd.DataFrame, verdicts: Verdicts) -> Section:
+    """The section once each cell's and each row's claims are judged."""
+    table = with_clear(numbers, verdicts)
     return Section(
-        bullets=bullets,
+        bullets=_bullets(table, gaps, verdicts) if not table.empty else [],
         tables=[("phase_diagram", f"Worst-group accuracy at shift {GROUP_SHIFT:g} per (spurious noise, "
                  "training size) cell: LDA-type and logistic sides, their gap (logistic minus LDA-type, "
                  "95% t-interval over seeds; clear: -1 LDA-type clearly ahead, +1 behind) and the "

@@ -23,14 +23,16 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _anchors as anchors
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     param,
+    pending,
     rule,
 )
 from spurbench.report.experiments._stats import at_level, clear_signs, judged, with_ci
@@ -72,7 +74,7 @@ def sweep_table(middle: pd.DataFrame) -> pd.DataFrame:
     return table[["metric", "n_noise", "line", "mean", "low", "high", "n"]]
 
 
-def _over_parameterisation(middle: pd.DataFrame) -> list[str]:
+def _over_parameterisation(middle: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     none, many = middle[middle["n_noise"] == 0], middle[middle["n_noise"] >= MANY_NOISE]
     if none.empty or many.empty:
         return [f"No verdict on over-parameterisation: the run lacks a scenario with no noise features or "
@@ -87,18 +89,18 @@ def _over_parameterisation(middle: pd.DataFrame) -> list[str]:
             f"`{model}` ({role}): worst-group accuracy at shift {GROUP_SHIFT:g} is {before.mean():.3f} "
             f"without noise features and {after.mean():.3f} with >= {MANY_NOISE} (pooled over "
             f"{many['scenario'].nunique()} scenario(s)); the change (Welch) is "
-            f"{judged(*anchors.welch(after, before), expected=-1)} (published: it falls).")
+            f"{judged(*anchors.welch(after, before), expected=-1, verdicts=verdicts)} (published: it falls).")
     return lines
 
 
-def _regularisation(middle: pd.DataFrame) -> list[str]:
+def _regularisation(middle: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines, std_records = [], []
     for n_noise, cell in middle[middle["n_noise"] >= MANY_NOISE].groupby("n_noise", sort=True):
         weak = anchors.side(cell, "worst_group_accuracy", [REWEIGHTED])
         strong = anchors.side(cell, "worst_group_accuracy", [STRONG])
         if not weak.empty and not strong.empty:
             lines.append(f"With {n_noise:g} noise features, `{STRONG}` minus `{REWEIGHTED}` (paired over "
-                         f"seeds): {judged(*anchors.paired(weak, strong), expected=1)} "
+                         f"seeds): {judged(*anchors.paired(weak, strong), expected=1, verdicts=verdicts)} "
                          "(published: strong L2 is higher).")
         standardised = anchors.side(cell, "worst_group_accuracy", [STRONG_STD])
         if not strong.empty and not standardised.empty:
@@ -106,7 +108,7 @@ def _regularisation(middle: pd.DataFrame) -> list[str]:
             std_records.append({"n_noise": n_noise, "diff": diff, "low": low, "high": high, "n": n})
     if std_records:
         table = pd.DataFrame(std_records)
-        signs = clear_signs(table, "low", "high", "n")
+        signs = clear_signs(table, "low", "high", "n", verdicts)
         words = {1: "standardised clearly higher", -1: "raw clearly higher", 0: "no clear difference"}
         listed = "; ".join(f"{r.n_noise:g} noise features {with_ci(r.diff, r.low, r.high)}: {words[sign]}"
                            for r, sign in zip(table.itertuples(), signs, strict=True))
@@ -152,13 +154,14 @@ def _figure(table: pd.DataFrame, middle: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = rows.assign(n_noise=param(rows, params, "n_noise", 0))
     middle = at_level(rows, GROUP_SHIFT)
     table = sweep_table(middle)
-    bullets = [*_over_parameterisation(middle), *_regularisation(middle), _interpolation(middle)]
-    return Section(
-        bullets=bullets,
+    interpolation = _interpolation(middle)
+    return pending(
+        lambda verdicts: [*_over_parameterisation(middle, verdicts), *_regularisation(middle, verdicts),
+                          interpolation],
         tables=[("reweighting", f"Worst-group accuracy at shift {GROUP_SHIFT:g} and training worst-group "
                  "accuracy per number of noise features: the group-label reference models and the panel's "
                  "four group means (95% t-interval over seeds)", table)],

@@ -20,10 +20,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from spurbench.report import style
-from spurbench.report.claims import corrected_alpha, power
+from spurbench.report.claims import UNCORRECTED, Verdicts, power
 from spurbench.report.experiments import _across_tables as across
 from spurbench.report.experiments import _plots as plots
-from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Section, rule
+from spurbench.report.experiments._common import Experiment, FigurePlan, Params, Pending, Section, rule
 from spurbench.report.experiments._stats import crossing_point, interval, tally, verdict, with_ci
 from spurbench.report.prepare import learners, model_order, paradigms, scenario_order
 
@@ -72,7 +72,7 @@ def _curves(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
             for scenario, cell in rows.groupby("scenario", sort=True)}
 
 
-def _ends(diff: pd.DataFrame) -> dict:
+def _ends(diff: pd.DataFrame, verdicts: Verdicts) -> dict:
     """The difference, its interval, the verdict on the claim and the test's power for `EFFECT` (at
     the corrected level, as the verdict states it) at the smallest and the largest size."""
     record = {}
@@ -80,18 +80,27 @@ def _ends(diff: pd.DataFrame) -> dict:
         row = diff.loc[size]
         record |= {f"n_{end}": size, f"difference_{end}": row["mean"], f"{end}_ci_low": row["low"],
                    f"{end}_ci_high": row["high"], f"{end}_seeds": int(row["n"]),
-                   f"{end}_power": power(row["low"], row["high"], int(row["n"]), EFFECT, corrected_alpha()),
+                   f"{end}_power": power(row["low"], row["high"], int(row["n"]), EFFECT, verdicts.alpha()),
                    f"{end}_verdict": verdict(row["mean"], row["low"], row["high"], int(row["n"]),
-                                             ENDS[end], EFFECT)}
+                                             ENDS[end], EFFECT, verdicts)}
     return record
 
 
-def learning_curve_table(rows: pd.DataFrame) -> pd.DataFrame:
+def learning_curve_table(rows: pd.DataFrame, verdicts: Verdicts = UNCORRECTED) -> pd.DataFrame:
     """Per reference (each logistic regression the scenario ran), scenario and generative model: the
     reference minus the model's accuracy at the smallest and the largest n_train (95% t-intervals
     over seeds) with the verdicts on the claim there and the tests' power for `EFFECT`, whether the
     published shape is reproduced (both ends), and where the mean curves last cross (interpolated in
-    log size)."""
+    log size), each claim asked of `verdicts`."""
+    return _judged(_pairs(rows), verdicts)
+
+
+Pair = tuple[dict, pd.DataFrame, dict]  # the pair's names, its differences by size, its crossing
+
+
+def _pairs(rows: pd.DataFrame) -> list[Pair]:
+    """The numbers of `learning_curve_table` (no claim asked): per pair, its differences by size
+    and where the mean curves last cross."""
     paradigm = paradigms(rows)
     records = []
     for reference in REFERENCES:
@@ -103,12 +112,19 @@ def learning_curve_table(rows: pd.DataFrame) -> pd.DataFrame:
                 if len(diff) < 2:
                     continue
                 cross, changes = crossing_point(diff.index, diff["mean"].to_numpy())
-                ends = _ends(diff)
-                records.append({"reference": reference, "scenario": scenario, "model": model,
-                                "pre_registered": reference == UNREGULARISED and model in NAIVE_BAYES}
-                               | ends | {
-                    "shape_reproduced": all(ends[f"{e}_verdict"] == "reproduced" for e in ENDS),
-                    "mean_curves_last_cross": cross, "crossings": changes})
+                records.append(({"reference": reference, "scenario": scenario, "model": model,
+                                 "pre_registered": reference == UNREGULARISED and model in NAIVE_BAYES},
+                                diff, {"mean_curves_last_cross": cross, "crossings": changes}))
+    return records
+
+
+def _judged(pairs: list[Pair], verdicts: Verdicts) -> pd.DataFrame:
+    """`learning_curve_table` from the pairs' numbers, each end's claim asked of `verdicts`."""
+    records = []
+    for names, diff, crossing in pairs:
+        ends = _ends(diff, verdicts)
+        shape = all(ends[f"{e}_verdict"] == "reproduced" for e in ENDS)
+        records.append(names | ends | {"shape_reproduced": shape} | crossing)
     return pd.DataFrame(records)
 
 
@@ -217,13 +233,24 @@ def _tables_figure(curves: pd.DataFrame) -> plt.Figure:
                              xscale="log", col_wrap=COLUMNS + 1)
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
-    table, regularisation = learning_curve_table(rows), regularisation_table(rows)
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
+    pairs, regularisation = _pairs(rows), regularisation_table(rows)
     tables = across.table_results(rows)
-    summary = across.shares(tables)
     curves = across.per_table_curves(rows)
+    per_table = FigurePlan(
+        "exp_sample_efficiency_tables", "Accuracy versus training size per table (log scale; 95% "
+        f"t-bands over seeds; a table's scenarios averaged per seed): `{across.NAIVE_BAYES}`, "
+        f"`{across.LOGISTIC}` and `logistic_regression` (L2).", lambda: _tables_figure(curves))
+    return Pending(lambda verdicts: _section(rows, _judged(pairs, verdicts), regularisation, tables,
+                                             across.shares(tables, verdicts=verdicts), per_table, verdicts))
+
+
+def _section(rows: pd.DataFrame, table: pd.DataFrame, regularisation: pd.DataFrame, tables: pd.DataFrame,
+             summary: pd.DataFrame, per_table: FigurePlan, verdicts: Verdicts) -> Section:
+    """The section once its claims are judged (`table`, `summary`)."""
     return Section(
-        bullets=(across.bullets(tables, summary) + ([across.table_bullet(tables)] if not tables.empty else [])
+        bullets=(across.bullets(tables, summary, verdicts)
+                 + ([across.table_bullet(tables)] if not tables.empty else [])
                  + (_bullets(table, regularisation) if not table.empty else [])),
         tables=[("learning_curve_crossings", "Learning curves: each logistic regression (`reference`: L2 "
                  "or unregularised) minus each generative model (accuracy at shift 0) at the smallest and "
@@ -242,11 +269,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
                  "each call (exact 95% intervals over tables), the exact binomial test against one half, its "
                  f"power for a share of {across.CLAIMED_SHARE:g} at the corrected level, and the verdict",
                  summary)],
-        figures=[FigurePlan(
-            "exp_sample_efficiency_tables", "Accuracy versus training size per table (log scale; 95% "
-            f"t-bands over seeds; a table's scenarios averaged per seed): `{across.NAIVE_BAYES}`, "
-            f"`{across.LOGISTIC}` and `logistic_regression` (L2).", lambda: _tables_figure(curves)),
-            FigurePlan(
+        figures=[per_table, FigurePlan(
             "exp_sample_efficiency", "Accuracy versus training size of every model, for the scenarios that "
             "ran more than the three learners of the per-table figure (log scale; 95% t-bands over seeds). "
             "Verticals: where the mean curves of a logistic regression and the generative model of the same "

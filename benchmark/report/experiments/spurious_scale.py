@@ -10,6 +10,7 @@ each learner's change with B is shown with its Welch interval, not tested.
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
@@ -17,12 +18,13 @@ from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     generative_groups_sentence,
     group_metrics,
     model_change,
     paradigm_path,
     param,
+    pending,
     rule,
     shortcut_table,
     value_range,
@@ -40,12 +42,12 @@ CLAIM = (
 
 
 def _bullets(contrast: pd.DataFrame, table: pd.DataFrame, changes: pd.DataFrame,
-             middle: pd.DataFrame) -> list[str]:
+             middle: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     ends = table.sort_values("B").iloc[[0, -1]]
     first, last = ends.iloc[0], ends.iloc[1]
     top = middle[middle["B"] == middle["B"].max()]
     return [
-        paradigm_path(contrast, "B", "worst-group accuracy", expected=-1) + " (claim: generative higher).",
+        paradigm_path(contrast, "B", "worst-group accuracy", -1, verdicts) + " (claim: generative higher).",
         generative_groups_sentence(top, "worst_group_accuracy", f"worst-group accuracy at B {last.B:g}"),
         f"The flip rate goes {first.flip_generative:.3f} → {last.flip_generative:.3f} (generative) and "
         f"{first.flip_discriminative:.3f} → {last.flip_discriminative:.3f} (discriminative) from B "
@@ -63,7 +65,7 @@ def _changes(changes: pd.DataFrame) -> str:
             "(Welch intervals in the table; no claim tested per learner).")
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     separation = param(rows, params, "spurious_separation")
     rows = rows.assign(B=separation / separation.min())
     middle = at_level(rows, GROUP_SHIFT)
@@ -71,8 +73,9 @@ def analyse(rows: pd.DataFrame, params: Params) -> Section:
     table = shortcut_table(rows, ["B"])
     changes = model_change(middle, "B", "worst_group_accuracy")
     long = group_metrics(rows, ["B"])
-    return Section(
-        bullets=[b for b in _bullets(contrast, table, changes, middle) if b] if len(contrast) > 1 else [],
+    return pending(
+        lambda verdicts: ([b for b in _bullets(contrast, table, changes, middle, verdicts) if b]
+                          if len(contrast) > 1 else []),
         tables=[("spurious_scale", "Flip rate and worst-group accuracy at shift 0.5 per paradigm and scale "
                  "factor B (discriminative minus generative, 95% t-interval over seeds)", table),
                 ("spurious_scale_change", "Change of worst-group accuracy from the smallest to the largest "

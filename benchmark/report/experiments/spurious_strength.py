@@ -11,6 +11,7 @@ where the shortcut tempts most; the weaker correlations are shown, not tested.
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
@@ -18,11 +19,12 @@ from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
-    Section,
+    Pending,
     contrast_sentence,
     generative_groups_sentence,
     group_metrics,
     param,
+    pending,
     rule,
     shortcut_table,
 )
@@ -39,7 +41,7 @@ CLAIM = (
     + rule("the difference has the claimed sign"))
 
 
-def _bullets(table: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
+def _bullets(table: pd.DataFrame, rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     middle = at_level(rows, GROUP_SHIFT)
     for sep in sorted(table["spurious_separation"].unique(), reverse=True):
@@ -55,21 +57,21 @@ def _bullets(table: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
             f"worst-group accuracy {lo.wga_generative:.3f} → {hi.wga_generative:.3f} and "
             f"{lo.wga_discriminative:.3f} → {hi.wga_discriminative:.3f}. At {hi.train_correlation:g} "
             f"(pre-registered; claim: the generative flip rate lower, its worst-group accuracy higher): "
-            f"{contrast_sentence(hi, 'flip', 'flip rate', expected=1)}; "
-            f"{contrast_sentence(hi, 'wga', 'worst-group accuracy', expected=-1)}.")
+            f"{contrast_sentence(hi, 'flip', 'flip rate', 1, verdicts)}; "
+            f"{contrast_sentence(hi, 'wga', 'worst-group accuracy', -1, verdicts)}.")
         lines.append(generative_groups_sentence(cell, "worst_group_accuracy", f"spurious separation {sep:g}, "
                                                 f"worst-group accuracy at {hi.train_correlation:g}"))
     return [line for line in lines if line]
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = rows.assign(**{key: param(rows, params, key) for key in BY})
     table = shortcut_table(rows, BY)
     long = group_metrics(rows, BY)
     long["shortcut"] = long["spurious_separation"].map(lambda s: f"spurious separation {s:g}")
     order = [f"spurious separation {s:g}" for s in sorted(long["spurious_separation"].unique(), reverse=True)]
-    return Section(
-        bullets=_bullets(table, rows) if not table.empty else [],
+    return pending(
+        lambda verdicts: _bullets(table, rows, verdicts) if not table.empty else [],
         tables=[("spurious_strength", "Flip rate and worst-group accuracy at shift 0.5 per paradigm "
                  "(discriminative minus generative, 95% t-interval over seeds)", table)],
         figures=[FigurePlan(

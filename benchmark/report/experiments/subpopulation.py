@@ -10,6 +10,7 @@ reweighting experiment's; here the panel learners are trained as usual (no group
 from __future__ import annotations
 
 import pandas as pd
+from spurbench.report.claims import Verdicts
 from spurbench.report.experiments import _plots as plots
 from spurbench.report.experiments._common import (
     GROUP_SHIFT,
@@ -18,6 +19,7 @@ from spurbench.report.experiments._common import (
     Experiment,
     FigurePlan,
     Params,
+    Pending,
     Section,
     best_of,
     change_sentence,
@@ -28,6 +30,7 @@ from spurbench.report.experiments._common import (
     model_change,
     paradigm_path,
     param,
+    pending,
     rule,
     value_range,
 )
@@ -65,7 +68,7 @@ def _per_model(rows: pd.DataFrame) -> Section:
         f"(n_train {size}; mean and 95% t-interval over seeds).", lambda: plots.model_points(points, WGA))])
 
 
-def _noise_sweep(rows: pd.DataFrame, size: int) -> Section:
+def _noise_sweep(rows: pd.DataFrame, size: int) -> Pending:
     """Worst-group accuracy against n_noise at training size `size`."""
     at_size = rows[rows["n_train"] == size]
     sweep = common_models(at_size)
@@ -76,17 +79,21 @@ def _noise_sweep(rows: pd.DataFrame, size: int) -> Section:
                                                            values="worst_group_accuracy")
     per_model = per_model.reindex([m for m in model_order(at_size) if m in per_model.index])
     per_model.columns = [f"n_noise={c:g}" for c in per_model.columns]
-    path = paradigm_path(contrast, "n_noise", "worst-group accuracy", expected=-1)
-    bullets = [f"With n_train {size}: {path} (claim 2)."] if not contrast.empty else []
     most = middle[middle["n_noise"] == middle["n_noise"].max()]
     by_group = generative_groups_sentence(most, "worst_group_accuracy", f"worst-group accuracy with "
                                           f"n_train {size} and {most['n_noise'].max():g} noise features")
-    bullets += [by_group] if by_group and not contrast.empty else []
-    bullets.append(change_sentence(changes, "worst-group accuracy (claim 1)", "number of noise features",
-                                   expected=-1))
+
+    def bullets(verdicts: Verdicts) -> list[str]:
+        path = paradigm_path(contrast, "n_noise", "worst-group accuracy", -1, verdicts)
+        out = [f"With n_train {size}: {path} (claim 2)."] if not contrast.empty else []
+        out += [by_group] if by_group and not contrast.empty else []
+        out.append(change_sentence(changes, "worst-group accuracy (claim 1)", "number of noise features",
+                                   -1, verdicts))
+        return out
+
     long = group_metrics(sweep, ["n_noise"])
-    return Section(
-        bullets=bullets,
+    return pending(
+        bullets,
         tables=[
             ("subpopulation_per_model", f"Worst-group accuracy at shift {GROUP_SHIFT:g} per model and number "
              f"of noise features (n_train {size}; mean over seeds)", per_model.reset_index()),
@@ -102,16 +109,21 @@ def _noise_sweep(rows: pd.DataFrame, size: int) -> Section:
                                       xscale="ordinal"))])
 
 
-def analyse(rows: pd.DataFrame, params: Params) -> Section:
+def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = rows.assign(n_noise=param(rows, params, "n_noise", 0))
     section = _per_model(rows)
     size = common_n_train(rows)
     if size is None or rows.loc[rows["n_train"] == size, "n_noise"].nunique() < 2:
         section.bullets.append("No noise sweep: the scenarios share no training size, or share one at "
                                "which the number of noise features does not vary.")
-        return section
+        return Pending(lambda verdicts: section)
     sweep = _noise_sweep(rows, size)
-    return Section(section.bullets + sweep.bullets, sweep.tables, section.figures + sweep.figures)
+
+    def write(verdicts: Verdicts) -> Section:
+        swept = sweep.write(verdicts)
+        return Section(section.bullets + swept.bullets, swept.tables, section.figures + swept.figures)
+
+    return Pending(write)
 
 
 EXPERIMENT = Experiment(
