@@ -28,6 +28,7 @@ class _ScenarioLike(Protocol):
     name: str
     family: str
     headline: bool
+    data_family: str
 
 
 def parameter_docs(doc: str) -> dict[str, str]:
@@ -78,14 +79,16 @@ def _oracles(cls: type[Generator]) -> str:
     exact = [name for name in ("bayes_accuracy", "invariant_accuracy") if _overrides(cls, name)]
     if exact:
         return text + "; closed-form " + " and ".join(f"`{n}`" for n in exact) + \
-            " where the parameters allow one, otherwise Monte-Carlo on 200,000 draws"
-    return text + "; accuracies by Monte-Carlo on 200,000 draws"
+            " where the parameters allow one, otherwise Monte-Carlo"
+    return text + "; accuracies by Monte-Carlo"
 
 
-def _data_family(cls: type[Generator]) -> str:
+def _data_family(cls: type[Generator], scenarios: list[_ScenarioLike]) -> str:
     if cls.data_family.__func__ is Generator.data_family.__func__:  # type: ignore[attr-defined]
         return f"`{cls.family}` (one process whatever the parameters)"
-    return _first_paragraph(cls.data_family) or "set by the parameters"
+    rule = (_first_paragraph(cls.data_family) or "set by the parameters").rstrip(".")
+    shipped = sorted({s.data_family for s in scenarios})
+    return rule + (f" (shipped: {', '.join(f'`{f}`' for f in shipped)})" if shipped else "")
 
 
 def _default(parameter: inspect.Parameter) -> str:
@@ -96,15 +99,16 @@ def _default(parameter: inspect.Parameter) -> str:
 
 def family_markdown(cls: type[Generator], scenarios: Iterable[_ScenarioLike]) -> str:
     """One family's reference: description, traits, oracles, parameters and shipped scenarios."""
+    own = sorted(scenarios, key=lambda s: s.name)
     module_doc = sys.modules[cls.__module__].__doc__ or ""
     meanings = parameter_docs(module_doc)
-    traits = [f"source: {cls.source}", "discrete features" if cls.discrete else "real features"]
+    traits = [f"source: {cls.source}", f"discrete: {'yes' if cls.discrete else 'no'}"]
     if cls.prior_adaptation:
         traits.append("only the class prior moves (`+em` rows of `prior_shift` models)")
     lines = [f"### `{cls.family}`", "", _first_paragraph(cls), "",
              f"- Traits: {'; '.join(traits)}.",
              f"- Oracles: {_oracles(cls)}.",
-             f"- Data family (the rows' `family`): {_data_family(cls)}.",
+             f"- Data family (the rows' `family`): {_data_family(cls, own)}.",
              f"- Module: `benchmark/generators/{cls.__module__.rsplit('.', 1)[-1]}.py`.", ""]
     parameters = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
     if parameters:
@@ -114,7 +118,6 @@ def family_markdown(cls: type[Generator], scenarios: Iterable[_ScenarioLike]) ->
             lines.append(f"| `{p.name}` | {_cell(kind)} | {_cell(_default(p))} | "
                          f"{_cell(meanings.get(p.name, ''))} |")
         lines.append("")
-    own = sorted(scenarios, key=lambda s: s.name)
     headline = [f"`{s.name}`" for s in own if s.headline]
     other = [f"`{s.name}`" for s in own if not s.headline]
     shipped = (f"headline: {', '.join(headline) or 'none'}; other: {', '.join(other) or 'none'}"
