@@ -40,7 +40,8 @@ n_core : core features (>= 1 and >= n_classes - 1).
 n_noise : noise features (>= 0).
 separation : Euclidean distance between any two class means (> 0).
 feature_correlation : the AR(1) correlation of neighbouring core features (in (-1, 1)).
-mean_pattern : "contrast" or "smooth", the directions of the class means (above).
+mean_pattern : "contrast" (the classes differ in contrasts between neighbouring features) or
+    "smooth" (in their common level), the directions of the class means.
 max_missing : the probability that a value is missing at shift 1 (in [0, 1]).
 """
 

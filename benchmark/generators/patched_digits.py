@@ -35,7 +35,8 @@ harness's invariant reference is the same model trained and tested on the core p
 
 Parameters
 ----------
-task : "low_high", "parity" or "all", the digit -> class map (above).
+task : the digit -> class map: "low_high" (0-4 vs 5-9), "parity" (even vs odd) or "all" (ten
+    classes).
 patch : stamp the patch (default) or give the plain digits task (false).
 train_correlation : P(a = y) in training, in [0, 1].
 patch_intensity : pixel value of the patch (>= 0; the digits' own range is 0..16).

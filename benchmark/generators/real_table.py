@@ -50,7 +50,8 @@ columns.
 Parameters
 ----------
 table : a catalogue table (`_tables.CATALOGUE`); give it or ``path``, not both.
-mechanism : "agreement", "unseen_domain" or "none" (above).
+mechanism : "agreement" (the attribute's agreement with the label reverses), "unseen_domain"
+    (test rows from held-out domains) or "none" (the plain table, shift 0 only).
 attribute : the natural attribute column ("agreement" only).
 attribute_values : its values that count as a = 1 (optional for a two-valued column).
 rho : P(a = y) in training, in [0, 1] (required by "agreement").
@@ -63,7 +64,8 @@ positive : which label value is y = 1 (default: the larger of the two).
 file_sha256 : pins your file's bytes (a spec fills it in when absent).
 test_fraction : share of each stratum held out for testing, in (0, 1).
 split_seed : seed of the split outside the harness, which splits afresh for every seed.
-groups : "training_domains" or "training_domains_by_class" ("unseen_domain" only; above).
+groups : "training_domains" (a row's group is its domain) or "training_domains_by_class" (domain
+    x class), for models given group labels ("unseen_domain" only).
 """
 
 from __future__ import annotations

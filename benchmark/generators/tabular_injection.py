@@ -31,7 +31,8 @@ dataset : "breast_cancer" or "wine".
 n_spurious : injected spurious columns (>= 0; 0: the plain table).
 train_correlation : P(a = y) in training, in [0, 1].
 spurious_separation : distance between adjacent attribute means of the spurious block (>= 0).
-standardize : rescale the real features with train-pool statistics (above).
+standardize : rescale the real features to zero mean and unit variance with train-pool
+    statistics.
 split_seed : seed of the train / test split outside the harness, which splits afresh for every
     seed (`_real`).
 test_fraction : share of each class held out for testing, in (0, 1).
