@@ -61,6 +61,8 @@ def test_every_parameter_of_every_family_has_a_documented_meaning():
         params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
         missing = [p for p in params if not documented.get(p)]
         assert not missing, f"{name}: parameters without a meaning in the module docstring: {missing}"
+        stale = sorted(set(documented) - set(params))
+        assert not stale, f"{name}: the module docstring documents parameters it does not take: {stale}"
 
 
 def test_parameter_docs_reads_shared_meanings_and_continuation_lines():

@@ -16,7 +16,7 @@ import inspect
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from spurbench.generators.base import Generator
 from spurbench.registry import get_generator, list_generators
@@ -71,8 +71,8 @@ def _overrides(cls: type, method: str) -> bool:
 
 def _oracles(cls: type[Generator]) -> str:
     if not cls.knows_posterior():
-        return ("no Bayes oracle (the densities are unknown); the invariant reference is the same "
-                "model refitted without the spurious columns")
+        return ("no Bayes oracle (the densities are unknown); where a scenario has spurious columns, "
+                "the invariant reference is the same model refitted without them")
     both = _overrides(cls, "invariant_posterior")
     text = ("`bayes_oracle` and `invariant_oracle` (exact posteriors)" if both
             else "`bayes_oracle` (exact posterior)")
@@ -89,6 +89,12 @@ def _data_family(cls: type[Generator], scenarios: list[_ScenarioLike]) -> str:
     rule = (_first_paragraph(cls.data_family) or "set by the parameters").rstrip(".")
     shipped = sorted({s.data_family for s in scenarios})
     return rule + (f" (shipped: {', '.join(f'`{f}`' for f in shipped)})" if shipped else "")
+
+
+def _annotation(annotation: object) -> str:
+    if annotation is inspect.Parameter.empty:
+        return ""
+    return f"`{annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)}`"
 
 
 def _default(parameter: inspect.Parameter) -> str:
@@ -114,7 +120,7 @@ def family_markdown(cls: type[Generator], scenarios: Iterable[_ScenarioLike]) ->
     if parameters:
         lines += ["| parameter | type | default | meaning |", "|---|---|---|---|"]
         for p in parameters:
-            kind = "" if p.annotation is inspect.Parameter.empty else f"`{p.annotation}`"
+            kind = _annotation(p.annotation)
             lines.append(f"| `{p.name}` | {_cell(kind)} | {_cell(_default(p))} | "
                          f"{_cell(meanings.get(p.name, ''))} |")
         lines.append("")
@@ -126,7 +132,7 @@ def family_markdown(cls: type[Generator], scenarios: Iterable[_ScenarioLike]) ->
     return "\n".join(lines)
 
 
-def families_markdown(scenarios: Iterable[Any]) -> str:
+def families_markdown(scenarios: Iterable[_ScenarioLike]) -> str:
     """Every registered family's reference, in name order, as datasets/README.md holds it between
     the ``families`` markers; `scenarios` are the shipped specs (`spec.load_scenarios`)."""
     scenarios = list(scenarios)
