@@ -44,9 +44,11 @@ def test_every_scenario_is_described_in_the_datasets_readme():
     import tomllib
 
     readme = (ROOT / "datasets" / "README.md").read_text()
+    # the generated families block lists every scenario's name; a description is written prose
+    prose = readme.split("<!-- families:start -->")[0] + readme.split("<!-- families:end -->")[1]
     for path in sorted((ROOT / "datasets").glob("*.toml")):
         name = tomllib.loads(path.read_text())["scenario"]["name"]
-        assert name in readme, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
+        assert name in prose, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
 
 
 # Which modules each folder of the package must never import (the one-way data flow).
