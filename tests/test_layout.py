@@ -44,9 +44,11 @@ def test_every_scenario_is_described_in_the_datasets_readme():
     import tomllib
 
     readme = (ROOT / "datasets" / "README.md").read_text()
+    # the generated families block lists every scenario's name; a description is written prose
+    prose = readme.split("<!-- families:start -->")[0] + readme.split("<!-- families:end -->")[1]
     for path in sorted((ROOT / "datasets").glob("*.toml")):
         name = tomllib.loads(path.read_text())["scenario"]["name"]
-        assert name in readme, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
+        assert name in prose, f"{path.name}: scenario {name!r} is not described in datasets/README.md"
 
 
 # The package's layers, lowest first (each package's docstring says the same): a module may import

@@ -107,6 +107,7 @@ class BayesNetwork(Generator):
 
     @classmethod
     def data_family(cls, params: Mapping[str, Any]) -> str:
+        """One family per network (`network:<name>`), whatever the target or the shifted children."""
         return f"network:{params.get('network', 'asia')}"
 
     @property

@@ -19,8 +19,10 @@ Parameters
 ----------
 train_correlation : P(a = y) in training, in [0, 1].
 n_core, n_spurious, n_noise : numbers of core (>= 1), spurious (>= 1) and noise (>= 0) words.
-core_rate_y0, core_rate_y1, spurious_rate_a0, spurious_rate_a1, noise_rate : the presence
-    probabilities above, each in [0, 1].
+core_rate_y0, core_rate_y1 : P(a core word is present) when y = 0 / y = 1, each in [0, 1].
+spurious_rate_a0, spurious_rate_a1 : P(a spurious word is present) when a = 0 / a = 1, each in
+    [0, 1].
+noise_rate : P(a noise word is present) whatever y and a, in [0, 1].
 positive_fraction : P(y = 1), in (0, 1).
 
 Given y, the core words are independent (naive Bayes' assumption holds for them) but the spurious

@@ -31,10 +31,19 @@ spurious features, and noise features carry no information, so the invariant ora
 Bayes oracle: `invariant_posterior` equals `posterior`. The Bayes accuracy E[max_k P(k | x)] has
 no closed form; `bayes_accuracy` returns None and the bayes_oracle rows give its Monte-Carlo value.
 
-Parameters: n_classes (>= 2), n_core (>= 2), n_noise (>= 0), boundary ("sine" | "quadratic"),
-curvature (>= 0; 0 makes the rule linear, a control where covariate shift should be harmless to a
-linear model), frequency (> 0, sine only), sharpness (> 0; larger = less label noise),
-max_translation (any finite number; its sign picks the direction), max_scale (> 0).
+Parameters
+----------
+n_classes : number of ordered classes (>= 2).
+n_core : core features (>= 2): u and the features of z.
+n_noise : noise features (>= 0).
+boundary : "sine" or "quadratic", the shape h(u) of the boundary.
+curvature : weight of h(u) (>= 0; 0 makes the rule linear, a control where covariate shift
+    should be harmless to a linear model).
+frequency : of the sine boundary (> 0; sine only).
+sharpness : of the logistic label noise (> 0; larger = less label noise).
+max_translation : the shift of u at shift 1, in training standard deviations (any finite number;
+    its sign picks the direction).
+max_scale : the spread of every feature at shift 1, relative to training (> 0).
 """
 
 from __future__ import annotations

@@ -25,9 +25,12 @@ environments, shift 1 the paper's test environment, linear in between (`group_sh
 Parameters
 ----------
 dim_inv, dim_spu : widths of the invariant and spurious blocks (>= 1; published 5 and 5).
-env_agreement, env_cow_share : per-environment p_e and s_e, lists of equal length (1 to 10
-    environments) with entries in [0, 1]; published above.
-foreground_scale, background_scale : the scales above (> 0; published 0.01 and 1).
+env_agreement : per training environment, the background agreement p_e = P(b = c), entries in
+    [0, 1] (1 to 10 environments; published 0.95, 0.97, 0.99).
+env_cow_share : per training environment, the cow share s_e, entries in [0, 1], as many as
+    ``env_agreement`` (published 0.3, 0.5, 0.7).
+foreground_scale : multiplies the invariant (animal) features (> 0; published 0.01).
+background_scale : multiplies the spurious (background) features (> 0; published 1).
 
 Oracles. The label is a function of the invariant features, so the true posterior is 0/1 (the
 sign of their sum) with or without the spurious block, and the Bayes and invariant accuracies

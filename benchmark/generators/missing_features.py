@@ -33,9 +33,16 @@ missingness pattern, one Cholesky factor per pattern) and ignores the shift. Two
 patterns O of observed core features, weighted by their probabilities (noise features do not
 matter); otherwise None. No spurious features: the invariant oracle equals the Bayes one.
 
-Parameters: n_classes (>= 2), n_core (>= 1 and >= n_classes - 1), n_noise (>= 0),
-separation (> 0), feature_correlation (in (-1, 1)), mean_pattern ("contrast" | "smooth"),
-max_missing (in [0, 1]).
+Parameters
+----------
+n_classes : equiprobable classes (>= 2).
+n_core : core features (>= 1 and >= n_classes - 1).
+n_noise : noise features (>= 0).
+separation : Euclidean distance between any two class means (> 0).
+feature_correlation : the AR(1) correlation of neighbouring core features (in (-1, 1)).
+mean_pattern : "contrast" (the classes differ in contrasts between neighbouring features) or
+    "smooth" (in their common level), the directions of the class means.
+max_missing : the probability that a value is missing at shift 1 (in [0, 1]).
 """
 
 from __future__ import annotations

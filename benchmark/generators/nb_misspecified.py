@@ -29,9 +29,16 @@ away; -latent_separation: it reverses), the covariance unchanged, so the posteri
 accuracy stay exact at every level; a shift-0 sample is the same as without it. All features
 are core; the invariant oracle is the Bayes one.
 
-Parameters: n_weak (>= 0), weak_separation (>= 0), n_copies (>= 1; 1 makes naive Bayes well
-specified, a control), latent_separation (> 0), copy_noise (> 0), positive_fraction (in (0, 1)),
-shifted_latent_separation (a finite number, or absent for no shift).
+Parameters
+----------
+n_weak : weakly informative independent features (>= 0).
+weak_separation : distance between the class means of each weak feature (>= 0).
+n_copies : copies of the latent signal (>= 1; 1 makes naive Bayes well specified, a control).
+latent_separation : distance between the class means of the latent (> 0).
+copy_noise : standard deviation of each copy's own noise (> 0).
+positive_fraction : P(y = 1), in (0, 1).
+shifted_latent_separation : the latent's separation at shift 1 (a finite number, or absent for
+    no shift).
 """
 
 from __future__ import annotations

@@ -28,9 +28,16 @@ covariance. More classes: exact by 1-D quadrature while no core feature is resca
 covariance stays isotropic), otherwise None. No spurious features and the noise features are independent of
 y and of the core block, so the invariant oracle equals the Bayes one.
 
-Parameters: n_classes (>= 2), n_core (>= 1 and >= n_classes - 1), n_noise (>= 0),
-separation (> 0), max_noise (>= 0), rescale_fraction (in [0, 1]), rescale_factor (> 0),
-rescale_seed (integer >= 0).
+Parameters
+----------
+n_classes : equiprobable classes (>= 2).
+n_core : core features (>= 1 and >= n_classes - 1).
+n_noise : noise features (>= 0).
+separation : Euclidean distance between any two class means (> 0).
+max_noise : standard deviation of the additive noise at shift 1 (>= 0).
+rescale_fraction : share of the features whose contrast changes (in [0, 1]).
+rescale_factor : their scale at shift 1 (> 0).
+rescale_seed : picks the rescaled features, once (integer >= 0).
 """
 
 from __future__ import annotations

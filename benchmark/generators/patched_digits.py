@@ -32,6 +32,18 @@ Rows come from a fixed seeded split of the 1797 images (``split_seed``, ``test_f
 training draws (``split="train"``) and test draws (``split="test"``) never share an image; see
 `_real` for how rows are drawn. There is no Bayes oracle: the oracle methods return None, and the
 harness's invariant reference is the same model trained and tested on the core pixels alone.
+
+Parameters
+----------
+task : the digit -> class map: "low_high" (0-4 vs 5-9), "parity" (even vs odd) or "all" (ten
+    classes).
+patch : stamp the patch (default) or give the plain digits task (false).
+train_correlation : P(a = y) in training, in [0, 1].
+patch_intensity : pixel value of the patch (>= 0; the digits' own range is 0..16).
+pixel_noise : standard deviation of the Gaussian noise added to every pixel (>= 0).
+split_seed : seed of the train / test split of the images outside the harness, which splits
+    afresh for every seed (`_real`).
+test_fraction : share of each class held out for testing, in (0, 1).
 """
 
 from __future__ import annotations

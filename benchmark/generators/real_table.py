@@ -46,6 +46,26 @@ agreement is a one-line ParameterError naming the table, the group and both coun
 when a spec is loaded, through `check_sizes`). There is no Bayes oracle for real data (the oracle
 methods return None); the harness's invariant reference is the same model refitted on the core
 columns.
+
+Parameters
+----------
+table : a catalogue table (`_tables.CATALOGUE`); give it or ``path``, not both.
+mechanism : "agreement" (the attribute's agreement with the label reverses), "unseen_domain"
+    (test rows from held-out domains) or "none" (the plain table, shift 0 only).
+attribute : the natural attribute column ("agreement" only).
+attribute_values : its values that count as a = 1 (optional for a two-valued column).
+rho : P(a = y) in training, in [0, 1] (required by "agreement").
+domain : the domain column ("unseen_domain" only).
+held_out : the held-out domains ("unseen_domain"; or ``held_out_share``).
+held_out_share : the share of the domains held out, drawn afresh for each seed, in (0, 1).
+path : your own .csv or .parquet file, relative to the spec file or absolute.
+label : the label column of your file (exactly two values).
+positive : which label value is y = 1 (default: the larger of the two).
+file_sha256 : pins your file's bytes (a spec fills it in when absent).
+test_fraction : share of each stratum held out for testing, in (0, 1).
+split_seed : seed of the split outside the harness, which splits afresh for every seed.
+groups : "training_domains" (a row's group is its domain) or "training_domains_by_class" (domain
+    x class), for models given group labels ("unseen_domain" only).
 """
 
 from __future__ import annotations

@@ -24,6 +24,18 @@ draws (``split="train"``) and test draws (``split="test"``) never share a row; s
 rows are drawn (stratified; without replacement up to the pool size, bootstrap beyond it).
 There is no Bayes oracle for real data: the oracle methods return None, and the harness's
 invariant reference is the same model trained and tested on the core (real) columns alone.
+
+Parameters
+----------
+dataset : "breast_cancer" or "wine".
+n_spurious : injected spurious columns (>= 0; 0: the plain table).
+train_correlation : P(a = y) in training, in [0, 1].
+spurious_separation : distance between adjacent attribute means of the spurious block (>= 0).
+standardize : rescale the real features to zero mean and unit variance with train-pool
+    statistics.
+split_seed : seed of the train / test split outside the harness, which splits afresh for every
+    seed (`_real`).
+test_fraction : share of each class held out for testing, in (0, 1).
 """
 
 from __future__ import annotations
