@@ -102,3 +102,13 @@ def test_the_section_states_the_cross_table_verdicts_and_draws_one_panel_per_tab
     titled = [ax for ax in figure.axes if ax.get_title()]
     assert sorted(ax.get_title() for ax in titled) == sorted(across.table_results(small_run)["table"])
     assert all(len(ax.get_lines()) <= 8 for ax in titled)
+
+
+def test_only_real_tables_are_counted_across_tables(small_run):
+    """A synthetic family running the same pair (a learning-curve sweep such as nb_misspecified)
+    is not a table: relabelled as one, its rows leave the cross-table count unchanged."""
+    one = small_run[small_run["family"] == small_run["family"].iloc[0]]
+    synthetic = one.assign(family="nb_misspecified", scenario="synthetic_curve")
+    with_synthetic = across.table_results(pd.concat([small_run, synthetic], ignore_index=True))
+    assert list(with_synthetic["table"]) == list(across.table_results(small_run)["table"])
+    assert all(table.startswith("table:") for table in with_synthetic["table"])

@@ -57,6 +57,9 @@ SHARE_COLUMNS = ["call", "tables_with", "tables", "share", "ci_low", "ci_high", 
                  "verdict"]
 
 
+REAL_TABLE_PREFIX = "table:"  # a real table's rows' family (`Generator.data_family`)
+
+
 def _sizes(values: pd.Series) -> str:
     return "/".join(f"{n:g}" for n in sorted(values.unique()))
 
@@ -65,7 +68,8 @@ def table_results(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per table that ran `PAIR`: `LOGISTIC` minus `NAIVE_BAYES` (accuracy at shift 0) at
     each scenario's smallest and largest n_train, averaged per seed over the table's scenarios, with
     its 95% t-interval over seeds, and the three calls (see the module docstring)."""
-    rows = learners(rows[(rows["shift"] == 0) & rows["model"].isin(PAIR)])
+    real = rows["family"].astype(str).str.startswith(REAL_TABLE_PREFIX)  # tables, not synthetic sweeps
+    rows = learners(rows[real & (rows["shift"] == 0) & rows["model"].isin(PAIR)])
     flagged = rows.assign(flagged=excluded(rows)).groupby(["scenario", "n_train"])["flagged"].mean()
     wide = rows.pivot_table(index=["family", "scenario", "n_train", "seed"], columns="model",
                             values="accuracy").reset_index()
