@@ -119,3 +119,16 @@ def test_the_robustness_table_reads_the_same_line_as_the_shared_function():
     shared = prepare.robustness_against_panel(frame).set_index("model")["effective_robustness"]
     assert table.rename(lambda m: m.split(" (")[0]).sort_index().to_numpy() == pytest.approx(
         shared.sort_index().to_numpy())
+
+
+def test_a_scenario_that_ran_part_of_the_panel_stays_out_of_averages_over_others():
+    """Balanced panels (SCIENCE): a sweep running two of three panel models (the phase diagram's
+    linear pairs) would tilt a group mean over a family's scenarios; `panel` leaves it out, and
+    keeps it where every scenario of the frame ran the same models."""
+    whole = [_rows(s, m, p, reference=0) for s in ("a", "b")
+             for m, p in (("lda", "generative"), ("mlp", "discriminative"), ("qda", "generative"))]
+    part = [_rows("sweep", m, p, reference=0) for m, p in (("lda", "generative"), ("mlp", "discriminative"))]
+    frame = pd.DataFrame([row for rows in whole + part for row in rows]).assign(fit_flags="")
+    assert sorted(prepare.panel(frame)["scenario"].unique()) == ["a", "b"]
+    alone = frame[frame["scenario"] == "sweep"]
+    assert sorted(prepare.panel(alone)["model"].unique()) == ["lda", "mlp"]

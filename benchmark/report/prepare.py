@@ -9,6 +9,9 @@ Conventions (each stated once, here):
   returns. No oracle, no model tagged `reference` (column `reference == 1`), no
   `<model>+<how>` variant (`+em` is prior-adapted on the unlabelled test sample, which no other
   model sees: "test-set-adapted" wherever it is ranked), no model trained with group labels;
+* balanced panels: a scenario enters an average only when it ran every panel model the frame
+  holds (an experiment sweep that runs a few of them, such as the phase diagram's linear pairs,
+  serves its own experiment and stays out of averages over other scenarios); `panel` applies it;
 * the exclusion rule: fits flagged `chance_fit` or `singular_covariance` (`EXCLUDED_FLAGS`) are
   left out of those averages; `not_converged` fits stay in. Every statistic is also reported with
   them included (the sensitivity analysis);
@@ -124,10 +127,13 @@ def excluded(frame: pd.DataFrame) -> pd.Series:
 
 def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
     """The rows that enter an average over models (the one place that decides it; see the module
-    docstring): panel learners (`learners` whose `reference` is 0), flagged fits excluded unless
-    `include_flagged` (the sensitivity analysis)."""
+    docstring): panel learners (`learners` whose `reference` is 0) of the scenarios that ran every
+    panel model the frame holds, flagged fits excluded unless `include_flagged` (the sensitivity
+    analysis)."""
     rows = learners(frame)
     rows = rows[rows["reference"].fillna(0).astype(int) == 0]
+    ran = rows.groupby("scenario")["model"].transform("nunique")
+    rows = rows[ran == rows["model"].nunique()]  # balanced panels: every scenario ran them all
     return rows if include_flagged else rows[~excluded(rows)]
 
 
