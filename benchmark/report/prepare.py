@@ -132,8 +132,8 @@ def panel(frame: pd.DataFrame, include_flagged: bool = False) -> pd.DataFrame:
     analysis)."""
     rows = learners(frame)
     rows = rows[rows["reference"].fillna(0).astype(int) == 0]
-    ran = rows.groupby("scenario")["model"].transform("nunique")
-    rows = rows[ran == rows["model"].nunique()]  # balanced panels: every scenario ran them all
+    if "scenario" in rows:  # balanced panels: every scenario ran them all
+        rows = rows[rows.groupby("scenario")["model"].transform("nunique") == rows["model"].nunique()]
     return rows if include_flagged else rows[~excluded(rows)]
 
 
