@@ -43,10 +43,10 @@ EASY_SPEC = NOISE_SPEC.replace('"noise_labels"', '"easy"').replace("core_separat
                                                                   "core_separation = 4.0")
 
 
-def fit_row(tmp_path, body: str, estimator) -> dict:
+def fit_row(tmp_path, body: str, estimator, n_train: int = 200) -> dict:
     scenario = load_scenario(write_spec(tmp_path, body=body))
     entry = spurbench.model(estimator, paradigm="discriminative")
-    rows = run_fit(FitTask(scenario, entry, 0, 200)).rows
+    rows = run_fit(FitTask(scenario, entry, 0, n_train)).rows
     assert rows[0]["status"] == "ok", rows[0]["error"]
     return rows[0]
 
@@ -113,9 +113,6 @@ def test_on_a_real_table_validation_rows_are_never_training_rows(tmp_path):
     n_test = 200
     seeds = 1
     """
-    scenario = load_scenario(write_spec(tmp_path, body=body))
-    entry = spurbench.model(KNeighborsClassifier(n_neighbors=1), paradigm="discriminative")
-    row = run_fit(FitTask(scenario, entry, 0, 150)).rows[0]
-    assert row["status"] == "ok", row["error"]
+    row = fit_row(tmp_path, body, KNeighborsClassifier(n_neighbors=1), n_train=150)
     assert row["train_accuracy"] == 1.0 and row["val_accuracy"] < 0.75
     assert "chance_fit" in flags(row)
