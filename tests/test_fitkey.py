@@ -99,6 +99,63 @@ def test_editing_the_numeric_core_recomputes_every_fit(copy):
     assert _recomputed(copy, "harness/seeding.py") == set(copy["keys"])
 
 
+@pytest.mark.slow
+def test_editing_docstrings_and_comments_recomputes_nothing(copy):
+    for name in ("models/discriminative.py", "evaluation/metrics.py", "harness/fitting.py"):
+        path = copy["root"] / "spurbench" / name
+        text = path.read_text()
+        opening = text.index('"""') + 3
+        path.write_text(text[:opening] + "Reworded by a test. " + text[opening:]
+                        + "\n# a comment added by a test\n")
+    before, copy["keys"] = copy["keys"], _keys_in_copy(copy["root"])
+    assert _changed(before, copy["keys"]) == set()
+
+
+def _move(root: Path, moves: dict[str, str]) -> None:
+    """Move modules of the copy at `root` (dotted names under spurbench) and rewrite every import
+    of them, as a refactoring that moves code between packages would."""
+    for old, new in moves.items():
+        source, target = (root / (n.replace(".", "/") + ".py") for n in (old, new))
+        target.parent.mkdir(exist_ok=True)
+        (target.parent / "__init__.py").touch()
+        source.rename(target)
+    for path in (root / "spurbench").rglob("*.py"):
+        text = path.read_text()
+        for old, new in moves.items():
+            text = text.replace(old, new)
+        path.write_text(text)
+
+
+@pytest.mark.slow
+def test_moving_modules_between_packages_recomputes_nothing(tmp_path):
+    shutil.copytree(PACKAGE, tmp_path / "spurbench", ignore=shutil.ignore_patterns("__pycache__"))
+    before = _keys_in_copy(tmp_path)
+    _move(tmp_path, {"spurbench.evaluation.metrics": "spurbench.scoring.metric_functions",
+                     "spurbench.models.discriminative": "spurbench.models.separating"})
+    assert _keys_in_copy(tmp_path) == before
+    # and the moved code still counts: editing it where it now lives recomputes every fit
+    with (tmp_path / "spurbench" / "scoring" / "metric_functions.py").open("a") as handle:
+        handle.write("\n_EDITED_BY_A_TEST = True\n")
+    assert _changed(before, _keys_in_copy(tmp_path)) == set(before)
+
+
+def test_the_canonical_source_keeps_code_and_drops_prose_and_module_paths():
+    one = b'''"""Doc."""
+from spurbench.evaluation.metrics import accuracy as acc
+import numpy as np
+
+
+def f(x):
+    """Why."""
+    return acc(x) + np.sum(x)  # a comment
+'''
+    moved = one.replace(b"evaluation.metrics", b"scoring").replace(b"Why.", b"Because.")
+    assert fitkey.canonical_source(one) == fitkey.canonical_source(moved)
+    for changed in (one.replace(b"np.sum", b"np.mean"), one.replace(b"as acc", b"as accuracy2"),
+                    one.replace(b"import numpy as np", b"import scipy as np")):
+        assert fitkey.canonical_source(changed) != fitkey.canonical_source(one)
+
+
 @pytest.fixture
 def fresh_versions():
     """Forget cached versions before and after, so a patched version never outlives its test."""

@@ -19,6 +19,14 @@ a family's default recomputes), the seed, n_train, the run seed, and the fit's c
   (torch only for the neural pair, pgmpy only for what imports it); an upgrade of a plotting or
   storage library (matplotlib, seaborn, pyarrow, tqdm) or of joblib recomputes nothing.
 
+The key is relocatable: a module's source enters as its syntax tree, less its docstrings (and
+so less comments and layout), with imports of spurbench's own modules reduced to the names they
+bind, and the modules are hashed as a set of contents, never by name; in the estimator's content
+a spurbench class is named by its qualified name only. So moving a module to another package,
+renaming it, or editing its prose recomputes nothing, while any change to code does. (A module
+that switches an import between two modules that both sit in the fit's closure and bind the same
+name would keep its key: the one edit the key cannot see.)
+
 Package `__init__` files enter only when imported by name (they register modules; importing a
 model's module does not make it depend on every other model). The key never reads
 `repr(estimator)`: that text changes with `sklearn.set_config(print_changed_only=...)` while the
@@ -194,10 +202,31 @@ def _imported(module: str, source: bytes) -> set[str]:
     return names
 
 
+def canonical_source(source: bytes, own: frozenset[str] = frozenset({PACKAGE})) -> bytes:
+    """What of `source` can change a number: its syntax tree without docstrings (so without
+    comments and layout either), with imports from the packages in `own` reduced to the names
+    they bind (where those modules live is not code; their contents enter the key themselves)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                node.body = node.body[1:] or [ast.Pass()]
+        elif isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").partition(".")[0] in own):
+            node.module, node.level = None, 0
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.partition(".")[0] in own:
+                    alias.name = alias.asname or alias.name.partition(".")[0]
+    return ast.dump(tree, include_attributes=False).encode()
+
+
 @functools.cache
 def _node(module: str) -> tuple[str, frozenset[str], frozenset[str]]:
-    """One module of the walk: the hash of its source (its name when the source cannot be
-    read), the modules of its own package it imports, and the numeric packages it imports."""
+    """One module of the walk: the hash of its canonical source (its name when the source cannot
+    be read), the modules of its own package it imports, and the numeric packages it imports."""
     source = _module_source(module)
     if source is None:
         return f"unreadable:{module}", frozenset(), frozenset()
@@ -207,7 +236,8 @@ def _node(module: str) -> tuple[str, frozenset[str], frozenset[str]]:
               and _module_source(m) is not None}
     numeric = {NUMERIC_PACKAGES[m.partition(".")[0]] for m in imports
                if m.partition(".")[0] in NUMERIC_PACKAGES}
-    return hashlib.sha256(source).hexdigest(), frozenset(follow), frozenset(numeric)
+    canonical = canonical_source(source, frozenset({top, PACKAGE}))
+    return hashlib.sha256(canonical).hexdigest(), frozenset(follow), frozenset(numeric)
 
 
 @functools.cache
@@ -247,8 +277,8 @@ def _code(roots: frozenset[str]) -> tuple[str, tuple[str, ...]]:
         files |= more_files
         numeric |= more_numeric
     digest = hashlib.sha256()
-    for module in sorted(files):
-        digest.update(f"{module}:{_node(module)[0]}\n".encode())
+    for content in sorted(_node(module)[0] for module in files):  # contents, not names: relocatable
+        digest.update(f"{content}\n".encode())
     return digest.hexdigest()[:16], tuple(sorted(numeric))
 
 
@@ -273,6 +303,25 @@ def fit_key(model: dict[str, Any], scenario: dict[str, Any], seed: int, n_train:
     """Hex SHA-256 of the canonical JSON of one fit's content (see the module docstring);
     `code` is `fit_code(model, scenario["family"])`, computed when not given."""
     code = code or fit_code(model, scenario["family"])
-    content = {"model": model, "scenario": scenario, "seed": int(seed), "n_train": int(n_train),
+    content = {"model": _relocatable(model), "scenario": scenario, "seed": int(seed), "n_train": int(n_train),
                "run_seed": int(run_seed), "versions": code.versions, "source": code.source}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _relocatable(value: Any) -> Any:
+    """`value` (a model's key content) with spurbench's classes and factories named by their
+    qualified names, not their modules: where the code lives is not in the key (the source is)."""
+    if isinstance(value, list):
+        return [_relocatable(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _relocatable(v) for k, v in value.items()}
+    module = value.get("module")
+    if (isinstance(module, str) and module.partition(".")[0] == PACKAGE
+            and isinstance(value.get("class"), str)):
+        out["class"] = f"{PACKAGE}:{value['class'].removeprefix(f'{module}.')}"
+        del out["module"]
+    origin = value.get("origin")
+    if isinstance(origin, str) and origin.partition(".")[0].partition(":")[0] == PACKAGE:
+        out["origin"] = f"{PACKAGE}:{origin.partition(':')[2]}"
+    return out
