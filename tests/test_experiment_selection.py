@@ -21,8 +21,11 @@ MEANS = {"fixed": {"gen": 0.50, "disc": 0.70}, "iid": {"gen": 0.60, "disc": 0.70
 MODELS = {"gen": ("generative", "parametric_generative"), "disc": ("discriminative", "linear_discriminative")}
 
 
-def _rows(seeds: int = 30, scenarios: tuple[str, ...] = ("s1", "s2")) -> pd.DataFrame:
+def _rows(seeds: int = 30, scenarios: tuple[str, ...] = ("s1", "s2"),
+          families: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows of `scenarios`, each its own family unless `families` maps it to one."""
     rng = np.random.default_rng(0)
+    families = families or {}
     records = []
     for scenario in scenarios:
         for seed in range(seeds):
@@ -31,7 +34,8 @@ def _rows(seeds: int = 30, scenarios: tuple[str, ...] = ("s1", "s2")) -> pd.Data
                     paradigm, group = MODELS[model]
                     for shift in (0.0, 0.5, 1.0):
                         value = mean + rng.normal(0, 0.01) if shift else 0.9
-                        records.append({"scenario": scenario, "seed": seed, "model": model,
+                        family = families.get(scenario, f"f_{scenario}")
+                        records.append({"scenario": scenario, "family": family, "seed": seed, "model": model,
                                         "paradigm": paradigm, "group": group, "reference": 0,
                                         "selection": protocol, "config": "{}", "shift": shift,
                                         "n_train": 500, "status": "ok", "fit_flags": "",
@@ -48,20 +52,23 @@ def test_gap_table_states_each_protocols_gap_its_change_and_the_share_removed():
     assert accuracy.loc["worst_group", "share_removed"] == pytest.approx(0.75, abs=0.05)
     assert accuracy.loc["iid", "change_low"] < -0.10 < accuracy.loc["iid", "change_high"]
     assert "oracle (oracle: reads test draws)" in accuracy.index  # labelled wherever it appears
-    assert (table["n_scenarios"] == 2).all()  # the units are the scenarios, not the 30 seeds
+    assert (table["n_families"] == 2).all()  # the units are the families, not the 30 seeds
 
 
-def test_gap_intervals_are_over_scenario_means_not_seeds():
-    rows = _rows(seeds=5, scenarios=("s1", "s2", "s3"))
+def test_gap_intervals_are_over_family_means_not_scenarios_or_seeds():
+    families = {"s1": "a", "s2": "a", "s3": "b", "s4": "c"}
+    rows = _rows(seeds=5, scenarios=tuple(families), families=families)
     table = model_selection.gap_table(rows).set_index(["metric", "selection"])
-    # the same numbers by hand: per scenario, the mean over seeds of the paired gap at shift 1.0
+    # the same numbers by hand: per scenario, the mean over seeds of the paired gap at shift 1.0,
+    # then per family the mean of its scenarios
     last = rows[(rows["shift"] == 1.0) & (rows["selection"] == "iid")]
     wide = last.pivot_table(index=["scenario", "seed"], columns="model", values="accuracy")
     per_scenario = (wide["disc"] - wide["gen"]).groupby("scenario").mean()
-    low, high = stats.t.interval(0.95, 2, loc=per_scenario.mean(), scale=stats.sem(per_scenario))
+    per_family = per_scenario.groupby(per_scenario.index.map(families)).mean()
+    low, high = stats.t.interval(0.95, 2, loc=per_family.mean(), scale=stats.sem(per_family))
     iid = table.loc[("accuracy", "iid")]
-    assert iid["n_scenarios"] == 3
-    assert iid["gap"] == pytest.approx(per_scenario.mean())
+    assert iid["n_families"] == 3
+    assert iid["gap"] == pytest.approx(per_family.mean())
     assert (iid["gap_low"], iid["gap_high"]) == pytest.approx((low, high))
 
 
@@ -71,7 +78,7 @@ def test_the_claim_that_tuning_moves_the_gap_toward_zero_is_reproduced_when_it_d
     section = written(model_selection.analyse(rows, params))
     gap_lines = [b for b in section.bullets if b.startswith("Paradigm gap in accuracy")]
     assert len(gap_lines) == 3 and all("reproduced" in b for b in gap_lines)  # iid, worst_class, worst_group
-    assert all("t-interval over 4 scenarios" in b for b in gap_lines)
+    assert all("t-interval over 4 families (4 scenarios)" in b for b in gap_lines)
     assert all("away from 0 in 0, across 0 in 0" in b for b in gap_lines)
     assert any("upper bound, not a result" in b for b in section.bullets)
     groups = dict((name, table) for name, _, table in section.tables)["selection_groups"]
@@ -79,8 +86,10 @@ def test_the_claim_that_tuning_moves_the_gap_toward_zero_is_reproduced_when_it_d
                                         "oracle (oracle: reads test draws)"}
 
 
-def test_two_scenarios_are_never_called_clear_however_many_seeds():
-    section = written(model_selection.analyse(_rows(seeds=30), {"s1": {}, "s2": {}}))
+def test_two_families_are_never_called_clear_however_many_seeds_or_scenarios():
+    families = {"s1": "a", "s2": "a", "s3": "b", "s4": "b"}
+    section = written(model_selection.analyse(_rows(seeds=30, scenarios=tuple(families), families=families),
+                                              {name: {} for name in families}))
     gap_lines = [b for b in section.bullets if b.startswith("Paradigm gap")]
     assert gap_lines and all("fewer than 3, so never called clear" in b for b in gap_lines)
     assert not any("reproduced" in b or "contradicted" in b for b in gap_lines)
@@ -108,7 +117,7 @@ models = ["logistic_regression", "gaussian_nb"]
 """
 
 
-def test_a_real_run_gives_one_gap_unit_per_scenario(tmp_path):
+def test_a_real_run_gives_one_gap_unit_per_family(tmp_path):
     names = {"select_a": "gaussian_spurious", "select_b": "binary_spurious"}
     scenarios = [load_scenario(write_spec(tmp_path, name, body=SPEC.format(name=name, family=family)))
                  for name, family in names.items()]
@@ -118,7 +127,7 @@ def test_a_real_run_gives_one_gap_unit_per_scenario(tmp_path):
     rows = model_selection.EXPERIMENT.rows(usable(frame), params)
     table = model_selection.gap_table(rows[rows["selection"].isin(model_selection.PROTOCOLS)])
     assert set(table["selection"]) >= {"fixed", "iid", "worst_class", "worst_group"}
-    assert (table["n_scenarios"] == len(names)).all()  # 2 scenarios of 3 seeds: 2 units, not 6
+    assert (table["n_families"] == len(names)).all()  # 2 families of 3 seeds: 2 units, not 6
     fixed = table[(table["metric"] == "accuracy") & (table["selection"] == "fixed")].iloc[0]
     last = rows[(rows["selection"] == "fixed") & (rows["shift"] == 1.0)]
     wide = last.pivot_table(index=["scenario", "seed"], columns="paradigm", values="accuracy")

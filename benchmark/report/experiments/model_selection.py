@@ -25,17 +25,19 @@ Published claims and pre-registered comparisons (metric, level, rule):
 3. Yang, Zhang, Katabi & Ghassemi (ICML 2023, SubpopBench): selecting by *worst-class* validation
    accuracy, without group labels, is surprisingly effective. Here, in its own setting: per panel
    group, worst-group accuracy at shift 0.5 under `worst_group` selection (group labels on
-   validation) minus under `worst_class` selection (none), one value per scenario (its mean over
-   seeds): the scenarios, not the seeds, are the units; reproduced when the difference is within
-   +-2 points, contradicted when it is clearly beyond.
+   validation) minus under `worst_class` selection (none), on the four synthetic scenarios and on
+   ten real tables with a natural attribute (`exp_select_real_*`: agreement resampling at rho
+   0.9, (class, attribute) groups), one value per family (its scenarios' means over seeds): the
+   families, not the seeds, are the units; reproduced when the difference is within +-2 points,
+   contradicted when it is clearly beyond.
 4. The project's question: the paradigm gap (discriminative minus generative, panel means) in
    accuracy at the largest shift and in worst-group accuracy at shift 0.5, under each protocol;
    the claim that tuning explains the gap predicts that it moves toward 0 under `iid` and
-   `worst_group` selection, tested as the change from `fixed` with the scenarios as the units, as
-   the headline counts them: one value per scenario (its mean over seeds, the seeds of one fixed
-   scenario being replicates, not independent units), a t-interval over the scenarios, and each
-   scenario's own change listed beside it. With four scenarios (three families) the statement is
-   about these scenarios; an interval from fewer than three of them is never called clear.
+   `worst_group` selection, tested as the change from `fixed` with the families as the units, as
+   the headline counts them: one value per family (the mean of its scenarios' means over seeds,
+   the seeds of one fixed scenario being replicates, not independent units), a t-interval over
+   the families, and each family's own change listed beside it; an interval from fewer than three
+   families is never called clear.
 """
 
 from __future__ import annotations
@@ -81,20 +83,20 @@ def _levels(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {SHIFTED: at_largest_shift(rows), WORST: at_level(rows, GROUP_SHIFT)}
 
 
-def group_seed_means(level: pd.DataFrame, metric: str) -> pd.Series:
-    """Per (protocol, panel group, seed): `metric` averaged over the group's models in each
-    scenario, then over the scenarios (weighted equally)."""
-    return (panel(level).groupby(["selection", "group", "scenario", "seed"])[metric].mean()
-            .groupby(["selection", "group", "seed"]).mean())
+def group_family_means(level: pd.DataFrame, metric: str) -> pd.Series:
+    """Per (protocol, panel group, family): `metric` averaged over the group's models and the
+    seeds in each scenario, then over the family's scenarios (the families are the units)."""
+    return (panel(level).groupby(["selection", "group", "family", "scenario"])[metric].mean()
+            .groupby(["selection", "group", "family"]).mean())
 
 
 def group_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per metric, protocol and panel group: the mean over seeds (each seed's value the mean over
-    the scenarios) with its 95% t-interval."""
+    """Per metric, protocol and panel group: the mean over families (each family's value the
+    mean over its scenarios of their means over seeds) with its 95% t-interval; `n` families."""
     parts = []
     for metric, level in _levels(rows).items():
-        per_seed = group_seed_means(level, metric).rename("value").reset_index()
-        parts.append(anchors.bands(per_seed, ["selection", "group"]).assign(metric=metric))
+        per_family = group_family_means(level, metric).rename("value").reset_index()
+        parts.append(anchors.bands(per_family, ["selection", "group"]).assign(metric=metric))
     table = pd.concat(parts, ignore_index=True)
     table["selection"] = pd.Categorical(table["selection"], PROTOCOLS, ordered=True)
     table = table.sort_values(["metric", "selection", "group"]).reset_index(drop=True)
@@ -103,18 +105,20 @@ def group_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def gaps(level: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per scenario (rows) and protocol (columns): discriminative minus generative panel mean, one
-    value per scenario (the mean over its seeds of each seed's paired gap)."""
-    means = panel(level).groupby(["selection", "scenario", "seed", "paradigm"])[metric].mean()
+    """Per family (rows) and protocol (columns): discriminative minus generative panel mean, one
+    value per family (the mean over its scenarios of each scenario's mean over seeds of the
+    seed's paired gap): the families are the units, as in the headline."""
+    means = panel(level).groupby(["selection", "family", "scenario", "seed", "paradigm"])[metric].mean()
     wide = means.unstack("paradigm").dropna(subset=["generative", "discriminative"])
-    gap = (wide["discriminative"] - wide["generative"]).groupby(["selection", "scenario"]).mean()
+    gap = ((wide["discriminative"] - wide["generative"]).groupby(["selection", "family", "scenario"])
+           .mean().groupby(["selection", "family"]).mean())
     return gap.unstack("selection")
 
 
 def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per metric and protocol: the paradigm gap, its change from `fixed` and the share of the
-    fixed gap that the protocol removes (1 - gap / fixed gap), with 95% t-intervals over scenarios
-    (`gaps`: one value per scenario); `n_scenarios` counts them."""
+    fixed gap that the protocol removes (1 - gap / fixed gap), with 95% t-intervals over families
+    (`gaps`: one value per family); `n_families` counts them."""
     records = []
     for metric, level in _levels(rows).items():
         per_scenario = gaps(level, metric)
@@ -128,44 +132,44 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
                             "change_from_fixed": change.mean(), "change_low": change_low,
                             "change_high": change_high,
                             "share_removed": 1 - gap.mean() / fixed_gap if fixed_gap else np.nan,
-                            "n_scenarios": len(gap)})
+                            "n_families": len(gap)})
     return pd.DataFrame(records)
 
 
 def _units(rows: pd.DataFrame, n: int) -> str:
-    """How many scenarios (and families) an interval over scenarios rests on, in words."""
-    families = rows["family"].nunique() if "family" in rows else None
-    within = f" in {families} families" if families else ""
+    """How many families (and scenarios) an interval over families rests on, in words."""
+    scenarios = rows["scenario"].nunique()
     few = "; fewer than 3, so never called clear" if n < 3 else ""
-    return f"t-interval over {n} scenarios{within}, one value per scenario: its mean over seeds{few}"
+    return (f"t-interval over {n} families ({scenarios} scenarios), one value per family: the mean "
+            f"of its scenarios' means over seeds{few}")
 
 
 def _gap_bullets(rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     lines = []
     for metric, level in _levels(rows).items():
-        per_scenario = gaps(level, metric)
-        if "fixed" not in per_scenario:
+        per_family = gaps(level, metric)
+        if "fixed" not in per_family:
             continue
-        fixed_gap = per_scenario["fixed"]
+        fixed_gap = per_family["fixed"]
         toward_zero = -1 if fixed_gap.mean() > 0 else 1
         for protocol in ("iid", "worst_class", "worst_group"):
-            if protocol not in per_scenario:
+            if protocol not in per_family:
                 continue
-            diff, low, high, n = anchors.paired(fixed_gap, per_scenario[protocol])
-            each = (per_scenario[protocol] - fixed_gap).dropna()
-            start, end = np.sign(fixed_gap[each.index]), np.sign(per_scenario[protocol][each.index])
+            diff, low, high, n = anchors.paired(fixed_gap, per_family[protocol])
+            each = (per_family[protocol] - fixed_gap).dropna()
+            start, end = np.sign(fixed_gap[each.index]), np.sign(per_family[protocol][each.index])
             away, across = int((np.sign(each) == start).sum()), int((end == -start).sum())
             lines.append(
                 f"Paradigm gap in {METRICS[metric]} (discriminative minus generative; {_units(level, n)}): "
                 f"{with_ci(fixed_gap.mean(), *interval(fixed_gap))} at the defaults, "
-                f"{per_scenario[protocol].mean():+.3f} under `{protocol}` selection; the change "
+                f"{per_family[protocol].mean():+.3f} under `{protocol}` selection; the change "
                 f"{judged(diff, low, high, n, toward_zero, GAP_CHANGE, verdicts)} (claim: tuning "
-                f"moves the gap toward 0). Per scenario: "
-                + ", ".join(f"`{scenario}` {change:+.3f}" for scenario, change in each.items())
-                + f" (of {len(each)} scenarios: away from 0 in {away}, across 0 in {across}).")
-        if "oracle" in per_scenario:
+                f"moves the gap toward 0). Per family: "
+                + ", ".join(f"`{family}` {change:+.3f}" for family, change in each.items())
+                + f" (of {len(each)} families: away from 0 in {away}, across 0 in {across}).")
+        if "oracle" in per_family:
             lines.append(f"Under the oracle protocol (reads test draws; an upper bound, not a "
-                         f"result) the gap in {METRICS[metric]} is {per_scenario['oracle'].mean():+.3f}.")
+                         f"result) the gap in {METRICS[metric]} is {per_family['oracle'].mean():+.3f}.")
     return lines
 
 
@@ -196,19 +200,21 @@ def _robust_bullets(rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
 
 def _label_free_bullets(rows: pd.DataFrame, verdicts: Verdicts) -> list[str]:
     level = panel(at_level(rows, GROUP_SHIFT))
-    per_scenario = (level.groupby(["group", "scenario", "selection"])[WORST].mean()
-                    .unstack("selection"))
+    per_family = (level.groupby(["group", "family", "scenario", "selection"])[WORST].mean()
+                  .groupby(["group", "family", "selection"]).mean().unstack("selection"))
     lines = []
-    for group in (g for g in GROUPS if g in per_scenario.index.get_level_values("group")):
-        cell = per_scenario.loc[group]
+    for group in (g for g in GROUPS if g in per_family.index.get_level_values("group")):
+        cell = per_family.loc[group]
         if not {"worst_class", "worst_group"} <= set(cell.columns):
             continue
         diff = (cell["worst_group"] - cell["worst_class"]).dropna()
+        real = diff[diff.index.str.startswith("table:")]
         lines.append(f"{group.replace('_', ' ')}: worst-group accuracy at shift {GROUP_SHIFT:g} "
                      f"under `worst_group` (group labels) minus `worst_class` selection (none), over "
-                     f"{len(diff)} scenarios: {with_ci(diff.mean(), *interval(diff))}; within "
-                     f"+-{EQUIVALENCE_SELECTION:g} (SubpopBench): "
-                     f"{anchors.equivalence(diff, EQUIVALENCE_SELECTION, 'scenarios', verdicts)}.")
+                     f"{len(diff)} families: {with_ci(diff.mean(), *interval(diff))} (the {len(real)} "
+                     f"real tables with a natural attribute: {with_ci(real.mean(), *interval(real))}); "
+                     f"within +-{EQUIVALENCE_SELECTION:g} (SubpopBench): "
+                     f"{anchors.equivalence(diff, EQUIVALENCE_SELECTION, 'families', verdicts)}.")
     return lines
 
 
@@ -250,11 +256,12 @@ def analyse(rows: pd.DataFrame, params: Params) -> Pending:
         lambda verdicts: [*_gap_bullets(protocols, verdicts), *_robust_bullets(protocols, verdicts),
                           *_label_free_bullets(protocols, verdicts)],
         tables=[("selection_groups", "Panel group means per selection protocol (95% t-interval over "
-                 "seeds, scenarios weighted equally); the oracle reads test draws",
+                 "families, one value per family: its scenarios' means over seeds); the oracle reads "
+                 "test draws",
                  table.assign(selection=table["selection"].astype(str).map(label))),
                 ("selection_gaps", "Paradigm gap (discriminative minus generative) per protocol, its "
                  "change from the defaults and the share of the default gap removed (95% t-intervals over "
-                 "scenarios, one value per scenario: its mean over seeds)", gap_table(protocols)),
+                 "families, one value per family: its scenarios' means over seeds)", gap_table(protocols)),
                 ("selection_defaults", "Share of cells where each protocol kept the registered "
                  "defaults, per model with a search space", _chosen(rows))],
         figures=[FigurePlan(
@@ -263,7 +270,8 @@ def analyse(rows: pd.DataFrame, params: Params) -> Pending:
             "registered defaults, best validation accuracy, best validation worst-class accuracy, best "
             "validation worst-group accuracy, "
             "and the oracle (shaded: best test accuracy at each level, an upper bound that reads "
-            "test draws). 95% t-bands over seeds; scenarios weighted equally.",
+            "test draws). 95% t-bands over families (one value per family: its scenarios' means over "
+            "seeds).",
             lambda: _figure(table))])
 
 
@@ -278,11 +286,11 @@ CLAIM = (
     f"`{ERM}` under `iid` selection is reported without a verdict; (2) `{DRO}` under "
     f"`worst_group` selection minus its defaults, worst-group accuracy at shift {GROUP_SHIFT:g}, above 0 by "
     f"at least {DRO_GAIN:g}; (3) per panel group, worst-group accuracy at shift {GROUP_SHIFT:g} under "
-    f"`worst_group` minus `worst_class` selection within +-{EQUIVALENCE_SELECTION:g}, scenarios as units; "
+    f"`worst_group` minus `worst_class` selection within +-{EQUIVALENCE_SELECTION:g}, families as units; "
     "(4) the paradigm gap (discriminative minus "
     "generative) in accuracy at the largest shift and worst-group accuracy under `iid` and "
-    f"`worst_group` selection minus under the defaults, toward 0 by at least {GAP_CHANGE:g}, scenarios as "
-    "units (one value per scenario, its mean over seeds). Equivalence "
+    f"`worst_group` selection minus under the defaults, toward 0 by at least {GAP_CHANGE:g}, families as "
+    "units (one value per family: its scenarios' means over seeds). Equivalence "
     "claims are reproduced when both one-sided tests are clear and contradicted when the difference is "
     "clearly outside the margin. " + rule("the difference has the claimed sign", GAP_CHANGE)
     + " The oracle protocol reads test draws: it is shown as an upper bound and never judged.")
