@@ -50,8 +50,9 @@ def test_variants_rank_as_reference_rows_and_unshifted_scenarios_are_left_out():
     curve = pd.DataFrame(_rows("c", "discriminative", [0.99] * 3, [0.99] * 3)).assign(
         scenario="learning_curve", shift=0.0)  # one level: no shift to summarise
     board = leaderboard(pd.concat([frame, curve]))
-    assert list(board["model"]) == ["a", "a+em"]
-    assert board.set_index("model").loc["a+em", "reference"] == 1
+    # named as report.md names it, wherever the board is printed (the CLI too)
+    assert list(board["model"]) == ["a", "a+em (test-set-adapted)"]
+    assert board.set_index("model").loc["a+em (test-set-adapted)", "reference"] == 1
 
 
 def test_a_flagged_fit_does_not_move_the_mean_as_report_md_leaves_it_out():

@@ -79,6 +79,12 @@ def _measured(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return rows[rows.groupby("scenario")["shift"].transform("nunique") > 1]
 
 
+def _file_name(families: str) -> str:
+    """`families` as part of a file name every system and tool accepts: a family's `kind:name`
+    (`table:abalone`) loses its colon (`table-abalone`)."""
+    return families.replace(":", "-")
+
+
 def plans(frame: pd.DataFrame) -> list[Plan]:
     """Every figure file of the report, in order: per-family specs become one file per page of
     families (`family_pages`), named after its family, or its first and last."""
@@ -88,7 +94,7 @@ def plans(frame: pd.DataFrame) -> list[Plan]:
             out.append(Plan(spec.name, spec.caption, spec.build, frame))
             continue
         for page in family_pages(_measured(frame, spec.measured), spec.row_per_family):
-            name = page[0] if len(page) == 1 else f"{page[0]}_to_{page[-1]}"
+            name = _file_name(page[0] if len(page) == 1 else f"{page[0]}_to_{page[-1]}")
             which = f"Family `{page[0]}`." if len(page) == 1 else (
                 "Families " + ", ".join(f"`{family}`" for family in page) + ".")
             out.append(Plan(f"{spec.name}_{name}", f"{spec.caption} {which}", spec.build,

@@ -52,7 +52,14 @@ import pandas as pd
 from scipy import stats
 from spurbench.evaluation.metrics import normalised_auc
 from spurbench.evaluation.selection import fixed
-from spurbench.report.prepare import GROUP_TRAINED, at_largest_n_train, panel, usable, with_shift_levels
+from spurbench.report.prepare import (
+    GROUP_TRAINED,
+    as_ranked,
+    at_largest_n_train,
+    panel,
+    usable,
+    with_shift_levels,
+)
 
 METRICS = ("accuracy_id", "accuracy_shift", "worst_group_shift", "normalised_auc")
 SORT_KEY = "accuracy_shift"
@@ -194,7 +201,7 @@ def leaderboard(frame: pd.DataFrame, sort_by: str = SORT_KEY) -> pd.DataFrame:
 
         raise ParameterError("sort_by", f"{sort_by!r} is not a leaderboard metric; use one of "
                              f"{', '.join(METRICS)}")
-    ok, ranked_models = _usable(frame)
+    ok, ranked_models = _usable(as_ranked(frame))  # `+em` variants named test-set-adapted, as in report.md
     if ok.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     ok = ok.assign(family=ok["family"] if "family" in ok else ok["scenario"])

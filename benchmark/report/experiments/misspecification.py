@@ -25,7 +25,7 @@ from spurbench.report.experiments._common import (
     rule,
 )
 from spurbench.report.experiments._stats import judged, paradigm_contrast, welch_difference
-from spurbench.report.prepare import at_largest_n_train, learners
+from spurbench.report.prepare import at_largest_n_train, panel
 
 ASSUMPTIONS = ("shape", "feature_correlation", "df", "mixture_offset")
 COLUMNS = ("generative", "discriminative", "difference", "ci_low", "ci_high")
@@ -94,7 +94,7 @@ def analyse(rows: pd.DataFrame, params: Params) -> Pending:
     rows = common_models(at_largest_n_train(rows))
     fits = fit_summary(rows)
     table = _table(fits)
-    per_seed = learners(fits).groupby(["scenario", "seed", "paradigm"])["drop"].mean().unstack("paradigm")
+    per_seed = panel(fits).groupby(["scenario", "seed", "paradigm"])["drop"].mean().unstack("paradigm")
     gaps = None
     if {"generative", "discriminative"} <= set(per_seed.columns):
         gap = per_seed["discriminative"] - per_seed["generative"]
