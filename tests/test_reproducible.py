@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from spurbench.report import analysis, findings, render
+from spurbench.report import analysis, findings, tables
 from spurbench.report.reproducible import FLOAT_FORMAT, SIGNIFICANT, rounded, significant, single_threaded
 from threadpoolctl import threadpool_info
 
@@ -41,7 +41,7 @@ def _effects_row(estimate: float) -> pd.Series:
                            "ci_low": estimate - 0.05, "ci_high": estimate + 0.05, "p_value": 0.07,
                            "method": analysis.MIXED, "clusters": 12, "n_families": 12, "n_scenarios": 30,
                            "n_units": 600}], columns=analysis.EFFECT_COLUMNS)
-    table = render.Table("effects", "", "", frame)  # what the report writes and its sentences read
+    table = tables.Table("effects", "", "", frame)  # what the report writes and its sentences read
     return next(table.frame.itertuples(index=False))
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 from spurbench.errors import NothingToReport
-from spurbench.evaluation.fit_checks import CHANCE_FLOOR, CHANCE_SES
 from spurbench.evaluation.selection import fixed
 from spurbench.harness.store import read_meta, read_results
 from spurbench.report import (
@@ -32,31 +31,18 @@ from spurbench.report import (
     mechanisms,
     prepare,
     style,
-    tables,
 )
 from spurbench.report.drawing import Drawer
 from spurbench.report.html import HTML_NAME, write_html
 from spurbench.report.leaderboard import leaderboard, to_markdown
 from spurbench.report.prepare import as_ranked, scenario_order, usable, with_recorded_tags
 from spurbench.report.reproducible import FLOAT_FORMAT, rounded, single_threaded
+from spurbench.report.tables import Table, build_tables
 
 REPORT_NAME = "report.md"
 EXPERIMENTS_NAME = "experiments.md"
 FIGURES_DIR = "figures"
 TABLES_DIR = "tables"
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    title: str
-    explanation: str
-    frame: pd.DataFrame
-    folded: bool = False
-
-    def __post_init__(self) -> None:
-        # At the precision its CSV is written with, so the sentences read what the CSV holds.
-        object.__setattr__(self, "frame", rounded(self.frame))
 
 
 def _cell(value: Any, column: str) -> str:
@@ -80,70 +66,6 @@ def markdown_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns, strict=True)) + " |")
     return "\n".join(lines)
-
-
-def build_tables(frame: pd.DataFrame) -> list[Table]:
-    """Every table of the report, in order, each with the sentence that explains it."""
-    return [
-        Table("model_accuracy", "Accuracy at shift 0 and at the largest shift",
-              "Each model's accuracy and worst-group accuracy in distribution and at each scenario's "
-              "largest shift, and the drop between them (means over seeds, then over scenarios).",
-              tables.model_accuracy(frame)),
-        Table("accuracy_by_scenario", "Accuracy per scenario",
-              "The same numbers per scenario (means over seeds).",
-              tables.accuracy_by_scenario(frame), folded=True),
-        Table("robustness", "Robustness, oracle gaps, calibration and spurious reliance",
-              "Normalised area under accuracy vs shift, effective robustness, gaps to the Bayes and "
-              "invariant oracles, ECE and counterfactual flip rate (means over scenarios).",
-              tables.robustness(frame)),
-        Table("effects", "Paradigm, group and pre-registered pair contrasts (family-level estimates)",
-              "Each contrast (first minus second) on each co-primary metric: the mixed model's intercept "
-              "over per-(scenario, seed) differences with its 95% interval (or the stated fallback in "
-              "`method`; `clusters`: the units the interval rests on); `best on validation` compares the "
-              "best model of each side chosen per scenario on validation accuracy; `flagged = included` "
-              "is the sensitivity analysis. p-values are unadjusted; the text's clear calls are "
-              "Holm-corrected.", analysis.effects(frame)),
-        Table("by_mechanism", "Paradigm and group contrasts by mechanism",
-              "Each paradigm and group contrast on each co-primary metric within each mechanism (real "
-              "tables, unseen domains, Bayesian networks, synthetic; 0-1 scale): the mean of family means "
-              "with a 95% t-interval over the mechanism's families; descriptive, uncorrected p-values; "
-              f"`note` marks an interval from fewer than {claims.MIN_CLUSTERS} families, not called.",
-              mechanisms.by_mechanism(frame)),
-        Table("conditions_by_source", "Where each paradigm wins, by source",
-              "Discriminative minus generative accuracy at the largest shift (points) per source of data, "
-              "over the headline suite: the mean of family means with a 95% t-interval over families, and "
-              "in how many families discriminative is ahead.",
-              conditions.by_source(conditions.scenario_table(frame))),
-        Table("meta_regression", "Meta-regression of the paradigm difference on family traits",
-              "Weighted least squares (families weigh equally), standard errors clustered by family, t "
-              "intervals on families - 1 degrees of freedom; exploratory. Accuracy points at the largest "
-              "shift, discriminative minus generative.",
-              conditions.meta_regression(conditions.scenario_table(frame))),
-        Table("conditions", "Paradigm difference and traits per headline scenario",
-              "The meta-regression's rows: difference (0-1 scale), source, discrete, features, "
-              "log10(n / d) and the shortcut strength (Bayes minus invariant accuracy at shift 0, points).",
-              conditions.scenario_table(frame), folded=True),
-        Table("scenario_gaps", "Paradigm gap in drop per scenario",
-              "Discriminative minus generative drop per scenario (mean over seeds, 95% t-interval): the "
-              "forest plot's numbers.", analysis.scenario_gaps(analysis.paradigm_drop_differences(frame)),
-              folded=True),
-        Table("best_models", "Best model of each paradigm and group per scenario",
-              "Chosen on mean validation accuracy over seeds (never on test draws).",
-              analysis.best_models(frame), folded=True),
-        Table("exclusions", "Flagged fits",
-              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`: "
-              f"validation accuracy less than max({CHANCE_FLOOR:g}, {CHANCE_SES:g} binomial SEs) above "
-              "the validation sample's majority rate; `singular_covariance`) removes from paradigm "
-              "and group averages.",
-              analysis.exclusions(frame)),
-        Table("normalised_auc", "Normalised area under accuracy vs shift per scenario",
-              "The heat map's numbers: per model and scenario, the trapezoid area under accuracy vs "
-              "shift divided by the shift range (oracle rows included).",
-              tables.oracle_auc(frame), folded=True),
-        Table("failures", "Failed fits", "Fits that raised an error, per model and scenario, with "
-              "the first message; their rows are excluded from every statistic.",
-              tables.failures(frame)),
-    ]
 
 
 def _submit_gallery(drawer: Drawer, frame: pd.DataFrame, out_dir: Path) -> list[_PendingFigure]:

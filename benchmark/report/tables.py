@@ -1,4 +1,5 @@
-"""The report's tables, as tidy frames (the renderer writes them as Markdown and CSV).
+"""The report's tables, as tidy frames, and `build_tables`: every table of report.md in order, each
+with the sentence that explains it (the renderer writes them as Markdown and CSV).
 
 Per-model summaries average over scenarios the per-scenario means over seeds, at each scenario's
 largest n_train; "largest shift" is each scenario's largest listed level, and scenarios that list
@@ -12,8 +13,12 @@ model), balanced accuracy. Test-set-adapted (`+em`) variants are named as such.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from spurbench.evaluation import metrics
+from spurbench.evaluation.fit_checks import CHANCE_FLOOR, CHANCE_SES
+from spurbench.report import analysis, claims, conditions, mechanisms
 from spurbench.report.prepare import (
     at_largest_n_train,
     at_largest_shift,
@@ -25,6 +30,7 @@ from spurbench.report.prepare import (
     with_oracle_references,
     with_shift_levels,
 )
+from spurbench.report.reproducible import rounded
 
 LABEL_SHIFT = "label_shift"
 BASELINES = ("bayes_accuracy", "invariant_accuracy", "majority_accuracy")
@@ -115,3 +121,80 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
     fits = failed.drop_duplicates(metrics.FIT_KEYS)
     return fits.groupby(["model", "scenario"], as_index=False).agg(
         failed_fits=("seed", "size"), first_error=("error", "first"))
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    explanation: str
+    frame: pd.DataFrame
+    folded: bool = False
+
+    def __post_init__(self) -> None:
+        # At the precision its CSV is written with, so the sentences read what the CSV holds.
+        object.__setattr__(self, "frame", rounded(self.frame))
+
+
+def build_tables(frame: pd.DataFrame) -> list[Table]:
+    """Every table of the report, in order, each with the sentence that explains it."""
+    return [
+        Table("model_accuracy", "Accuracy at shift 0 and at the largest shift",
+              "Each model's accuracy and worst-group accuracy in distribution and at each scenario's "
+              "largest shift, and the drop between them (means over seeds, then over scenarios).",
+              model_accuracy(frame)),
+        Table("accuracy_by_scenario", "Accuracy per scenario",
+              "The same numbers per scenario (means over seeds).",
+              accuracy_by_scenario(frame), folded=True),
+        Table("robustness", "Robustness, oracle gaps, calibration and spurious reliance",
+              "Normalised area under accuracy vs shift, effective robustness, gaps to the Bayes and "
+              "invariant oracles, ECE and counterfactual flip rate (means over scenarios).",
+              robustness(frame)),
+        Table("effects", "Paradigm, group and pre-registered pair contrasts (family-level estimates)",
+              "Each contrast (first minus second) on each co-primary metric: the mixed model's intercept "
+              "over per-(scenario, seed) differences with its 95% interval (or the stated fallback in "
+              "`method`; `clusters`: the units the interval rests on); `best on validation` compares the "
+              "best model of each side chosen per scenario on validation accuracy; `flagged = included` "
+              "is the sensitivity analysis. p-values are unadjusted; the text's clear calls are "
+              "Holm-corrected.", analysis.effects(frame)),
+        Table("by_mechanism", "Paradigm and group contrasts by mechanism",
+              "Each paradigm and group contrast on each co-primary metric within each mechanism (real "
+              "tables, unseen domains, Bayesian networks, synthetic; 0-1 scale): the mean of family means "
+              "with a 95% t-interval over the mechanism's families; descriptive, uncorrected p-values; "
+              f"`note` marks an interval from fewer than {claims.MIN_CLUSTERS} families, not called.",
+              mechanisms.by_mechanism(frame)),
+        Table("conditions_by_source", "Where each paradigm wins, by source",
+              "Discriminative minus generative accuracy at the largest shift (points) per source of data, "
+              "over the headline suite: the mean of family means with a 95% t-interval over families, and "
+              "in how many families discriminative is ahead.",
+              conditions.by_source(conditions.scenario_table(frame))),
+        Table("meta_regression", "Meta-regression of the paradigm difference on family traits",
+              "Weighted least squares (families weigh equally), standard errors clustered by family, t "
+              "intervals on families - 1 degrees of freedom; exploratory. Accuracy points at the largest "
+              "shift, discriminative minus generative.",
+              conditions.meta_regression(conditions.scenario_table(frame))),
+        Table("conditions", "Paradigm difference and traits per headline scenario",
+              "The meta-regression's rows: difference (0-1 scale), source, discrete, features, "
+              "log10(n / d) and the shortcut strength (Bayes minus invariant accuracy at shift 0, points).",
+              conditions.scenario_table(frame), folded=True),
+        Table("scenario_gaps", "Paradigm gap in drop per scenario",
+              "Discriminative minus generative drop per scenario (mean over seeds, 95% t-interval): the "
+              "forest plot's numbers.", analysis.scenario_gaps(analysis.paradigm_drop_differences(frame)),
+              folded=True),
+        Table("best_models", "Best model of each paradigm and group per scenario",
+              "Chosen on mean validation accuracy over seeds (never on test draws).",
+              analysis.best_models(frame), folded=True),
+        Table("exclusions", "Flagged fits",
+              "Panel fits per model and flag, and the rows the exclusion rule (`chance_fit`: "
+              f"validation accuracy less than max({CHANCE_FLOOR:g}, {CHANCE_SES:g} binomial SEs) above "
+              "the validation sample's majority rate; `singular_covariance`) removes from paradigm "
+              "and group averages.",
+              analysis.exclusions(frame)),
+        Table("normalised_auc", "Normalised area under accuracy vs shift per scenario",
+              "The heat map's numbers: per model and scenario, the trapezoid area under accuracy vs "
+              "shift divided by the shift range (oracle rows included).",
+              oracle_auc(frame), folded=True),
+        Table("failures", "Failed fits", "Fits that raised an error, per model and scenario, with "
+              "the first message; their rows are excluded from every statistic.",
+              failures(frame)),
+    ]
