@@ -14,6 +14,9 @@ BENCH_SEEDS ?= 3
 TORCH ?= torch==2.13.0
 # make perf PERF_ARGS="--scale" adds the 20,000-fit Dask grid; "--default-grid" the full grid and its report
 PERF_ARGS ?=
+# make test spreads the test files over this many processes (pytest-xdist; a file's tests stay
+# together in one process, so a module's fixtures run once); 1 runs them in this process
+TEST_JOBS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv bench quick figures paper test browser lint perf clean
@@ -44,7 +47,7 @@ figures: $(STAMP) $(PAPER)/results.parquet ## regenerate results/paper figures a
 
 test: $(STAMP) ## run the test suite (finds Chromium for the browser test; as root, installs it with apt)
 	@$(MAKE) --no-print-directory browser
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
 
 # The browser test drives the system's Chromium (or $SPURBENCH_CHROMIUM). Where there is none, root
 # with apt-get installs it quietly; a failed install fails nothing: the test is then skipped with its
