@@ -288,8 +288,6 @@ def scale_grid(big: int = 20_000, small: int = 1_000) -> dict[str, object]:
 def refresh_bench(out: Path) -> int:
     """Time `make bench` and replace the `bench` entry of the stored measurements."""
     results = json.loads(out.read_text()) if out.exists() else {}
-    for stale in ("default_grid_seconds", "default_grid_report_seconds"):  # the entry's old form
-        results.pop(stale, None)
     with tempfile.TemporaryDirectory() as tmp:
         results["bench"] = bench_timing(Path(tmp) / "bench")
     out.write_text(json.dumps(results, indent=2))

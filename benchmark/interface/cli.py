@@ -29,34 +29,26 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on bad usage already; keep its message to one line plus usage."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _checked(parse: Callable[[str], float], expected: str, accept: Callable[[float], bool],
+             refusal: str) -> Callable[[str], float]:
+    """An argparse `type`: `parse` the text (else "expected <expected>"), then refuse a value
+    `accept` rejects with `refusal` (formatted with the text)."""
+    def convert(text: str) -> float:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(refusal.format(text=text))
+        return value
+    return convert
 
 
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is not allowed: use N >= 1, or -1 for all cores")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
+_positive_int = _checked(int, "a positive integer", lambda v: v >= 1,
+                         "expected a positive integer, got {text!r}")
+_jobs = _checked(int, "an integer", lambda v: v != 0, "0 is not allowed: use N >= 1, or -1 for all cores")
+_positive_float = _checked(float, "a number of seconds", lambda v: v > 0,
+                           "expected a positive number of seconds, got {text!r}")
 
 
 def _model_names(args: argparse.Namespace) -> list[str] | None:

@@ -365,8 +365,8 @@ def _write_documents(run_dir: Path, rows: pd.DataFrame, meta: dict[str, Any], bu
             body = f"<details><summary>show table</summary>\n\n{body}\n\n</details>"
         tail += [f"### {table.title}", "", f"{table.explanation} CSV: `{TABLES_DIR}/{table.name}.csv`.",
                   "", body, ""]
-    ranked = as_ranked(frame)
-    tail += ["## Leaderboard", "", to_markdown(leaderboard(ranked)), "",
+    ranked = as_ranked(frame)  # the page's curves and table name `+em` variants as the leaderboard does
+    tail += ["## Leaderboard", "", to_markdown(leaderboard(frame)), "",
              f"Sortable and filterable, with curves: [{HTML_NAME}]"
              f"({write_html(ranked, run_dir, summary).name}).", ""]
     tail += ["## Run configuration", "", *_configuration(meta)]
