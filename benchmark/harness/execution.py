@@ -104,13 +104,13 @@ def _worker(conn: Connection, run_pid: int, sys_path: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     sys.path[:] = sys_path  # models importable in the parent are importable here
     _exit_with_parent(run_pid)
-    conn.send_bytes(b"ready")
-    while True:
-        try:
+    try:
+        conn.send_bytes(b"ready")
+        while True:
             task = cloudpickle.loads(conn.recv_bytes())
-        except EOFError:
-            return
-        conn.send_bytes(pickle.dumps(_remote_fit(task)))
+            conn.send_bytes(pickle.dumps(_remote_fit(task)))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the run closed its end (it finished, or was interrupted): nothing left to say
 
 
 @contextlib.contextmanager
@@ -147,8 +147,13 @@ class _Slot:
             self.process.start()
         child.close()
         # Wait until the worker runs: a cold fork server's imports must not count against the
-        # first fit's time limit, which starts when the task is sent.
-        self.conn.recv_bytes()
+        # first fit's time limit, which starts when the task is sent. A signal during the wait
+        # (the slot is not yet the pool's to clean up) takes this worker down with it.
+        try:
+            self.conn.recv_bytes()
+        except BaseException:
+            self.stop()
+            raise
 
     def send(self, task: FitTask, timeout: float | None) -> None:
         self.task = task
